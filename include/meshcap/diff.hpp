@@ -1,0 +1,21 @@
+// Readable differences between the plan meshcap wants and the one observed.
+#pragma once
+
+#include <string>
+
+#include "meshcap/plan.hpp"
+
+namespace meshcap {
+
+// Sorts every set-backed value list and drops notes, so that plans built by
+// the planner and plans read back from the kernel compare equal.
+Plan canonical(const Plan& plan);
+
+// Empty when canonical(want) == canonical(got); otherwise a line diff of their
+// nft renderings ("- " missing, "+ " unexpected).
+std::string diff(const Plan& want, const Plan& got);
+
+// A line-based diff of two texts in the same format (used by diff() and tests).
+std::string diff_lines(const std::string& want, const std::string& got);
+
+}  // namespace meshcap

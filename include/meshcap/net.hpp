@@ -1,0 +1,47 @@
+// Small network value types shared by the configuration and the plan.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meshcap {
+
+enum class Family : uint8_t { V4, V6 };
+
+inline const char* family_name(Family f) { return f == Family::V4 ? "ip" : "ip6"; }
+
+// An inclusive port range; a single port has first == last.
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 0;
+  bool single() const { return first == last; }
+  bool contains(uint16_t p) const { return first <= p && p <= last; }
+  friend auto operator<=>(const PortRange&, const PortRange&) = default;
+};
+
+std::string to_string(const PortRange& r);  // "53" or "8000-8100"
+
+// An address with a prefix length; host bits are always zero (parse() normalises).
+struct Cidr {
+  Family family = Family::V4;
+  std::array<uint8_t, 16> addr{};  // network byte order; v4 uses the first 4 bytes
+  uint8_t prefix = 0;
+
+  static std::optional<Cidr> parse(std::string_view text);  // "10.0.0.0/8", "::1", "1.2.3.4"
+  static Cidr host(Family f, std::string_view addr);         // for literals known to be valid
+  size_t addr_len() const { return family == Family::V4 ? 4 : 16; }
+  uint8_t max_prefix() const { return family == Family::V4 ? 32 : 128; }
+  bool is_host() const { return prefix == max_prefix(); }
+  std::string addr_string() const;  // "10.0.0.0"
+  std::string str() const;          // "10.0.0.0/8", or "10.1.2.3" for a host
+  friend auto operator<=>(const Cidr&, const Cidr&) = default;
+};
+
+// Parses "80", "8000-8100"; nullopt when malformed or outside 1-65535.
+std::optional<PortRange> parse_port_range(std::string_view text);
+
+}  // namespace meshcap

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: dependencies, a -Werror build, every
+# ctest tier (unit, integration in throwaway network namespaces, image), then
+# the unit tier again under ASan+UBSan. With CI set, a skipped test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+jobs=$(nproc)
+if [ -n "${CI:-}" ]; then
+  export MESHCAP_NO_SKIP=1
+fi
+
+echo "== lint"
+shopt -s nullglob
+shellcheck scripts/*.sh bench/*.sh tests/image/*.sh .ci/run
+shopt -u nullglob
+
+echo "== build (-Werror)"
+cmake -S . -B build -DMESHCAP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+check_no_skips() {
+  if [ -n "${CI:-}" ] && grep -q "(Skipped)\|\*\*\*Skipped" "$1"; then
+    echo "test.sh: tests were skipped under CI:" >&2
+    grep "Skipped" "$1" >&2
+    exit 1
+  fi
+}
+
+echo "== tests"
+log=$(mktemp)
+ctest --test-dir build --output-on-failure -j"$jobs" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+check_no_skips "$log"
+[ "$status" -eq 0 ] || exit "$status"
+
+echo "== unit tests under ASan+UBSan"
+cmake -S . -B build-asan -DMESHCAP_WERROR=ON -DMESHCAP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs"
+ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+check_no_skips "$log"
+rm -f "$log"
+exit "$status"

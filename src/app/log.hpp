@@ -1,0 +1,17 @@
+// Logging setup: everything goes to stderr (stdout carries only the product's
+// output: dry-run text, or later the CNI result).
+#pragma once
+
+#include <string>
+
+#include "meshcap/config.hpp"
+
+namespace meshcap::app {
+
+// Text or one JSON object per line, at the given level name.
+void setup_logging(LogFormat format, const std::string& level);
+
+// Before the configuration is known: plain text at info.
+void setup_default_logging();
+
+}  // namespace meshcap::app

@@ -1,0 +1,76 @@
+#include "meshcap/plan.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <type_traits>
+
+namespace meshcap {
+
+std::string iptables_chain_name(const std::string& chain) {
+  std::string out = "MESHCAP_";
+  for (char c : chain) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+namespace {
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+
+bool any_prefix(const std::vector<Cidr>& cidrs) {
+  return std::any_of(cidrs.begin(), cidrs.end(), [](const Cidr& c) { return !c.is_host(); });
+}
+
+bool any_range(const std::vector<PortRange>& ports) {
+  return std::any_of(ports.begin(), ports.end(), [](const PortRange& p) { return !p.single(); });
+}
+
+// The set a match names, or nullopt for a plain comparison.
+std::optional<NamedSet> set_of(const Match& match, Family family) {
+  return std::visit(
+      overloaded{
+          [&](const IifMatch& m) -> std::optional<NamedSet> {
+            if (m.set.empty()) return std::nullopt;
+            return NamedSet{m.set, SetType::Ifname, false, match};
+          },
+          [&](const OifMatch& m) -> std::optional<NamedSet> {
+            if (m.set.empty()) return std::nullopt;
+            return NamedSet{m.set, SetType::Ifname, false, match};
+          },
+          [](const ProtoMatch&) -> std::optional<NamedSet> { return std::nullopt; },
+          [&](const PortMatch& m) -> std::optional<NamedSet> {
+            if (m.set.empty()) return std::nullopt;
+            return NamedSet{m.set, SetType::InetService, any_range(m.ports), match};
+          },
+          [&](const AddrMatch& m) -> std::optional<NamedSet> {
+            if (m.set.empty()) return std::nullopt;
+            auto type = family == Family::V4 ? SetType::Ipv4Addr : SetType::Ipv6Addr;
+            return NamedSet{m.set, type, any_prefix(m.cidrs), match};
+          },
+          [&](const OwnerMatch& m) -> std::optional<NamedSet> {
+            if (m.set.empty()) return std::nullopt;
+            return NamedSet{m.set, m.gid ? SetType::Gid : SetType::Uid, false, match};
+          },
+      },
+      match);
+}
+
+}  // namespace
+
+std::vector<NamedSet> named_sets(const Table& table) {
+  std::vector<NamedSet> sets;
+  for (const auto& chain : table.chains)
+    for (const auto& rule : chain.rules)
+      for (const auto& match : rule.matches) {
+        auto set = set_of(match, table.family);
+        if (!set) continue;
+        bool seen = std::any_of(sets.begin(), sets.end(),
+                                [&](const NamedSet& s) { return s.name == set->name; });
+        if (!seen) sets.push_back(std::move(*set));
+      }
+  return sets;
+}
+
+}  // namespace meshcap

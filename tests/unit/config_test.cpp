@@ -1,0 +1,468 @@
+// parse_config(): defaults, list forms, normalisation, and every kind of bad
+// input reported with its source. Flag/variable precedence is cli_test's job.
+#include "meshcap/config.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace meshcap {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Settings given as flags: {"outbound-port", "80"} -> --outbound-port "80".
+RawSettings flags(std::initializer_list<std::pair<std::string, std::string>> values) {
+  RawSettings raw;
+  for (const auto& [key, value] : values) raw[key] = RawValue{value, "--" + key};
+  return raw;
+}
+
+Config parse_ok(const RawSettings& raw) {
+  auto c = parse_config(raw);
+  EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().message);
+  return c ? *c : Config{};
+}
+
+std::string parse_bad(const RawSettings& raw) {
+  auto c = parse_config(raw);
+  EXPECT_FALSE(c.has_value());
+  if (c) return "";
+  EXPECT_EQ(c.error().kind, ErrorKind::BadInput);
+  EXPECT_EQ(c.error().message.find('\n'), std::string::npos) << "must be one line";
+  return c.error().message;
+}
+
+PortRange pr(uint16_t first, uint16_t last) { return {first, last}; }
+PortRange pr(uint16_t port) { return {port, port}; }
+Cidr cidr(const char* text) { return *Cidr::parse(text); }
+
+TEST(ConfigTest, Defaults) {
+  auto c = parse_ok({});
+  EXPECT_EQ(c.outbound_port, 15001);
+  EXPECT_EQ(c.inbound_port, 15006);
+  EXPECT_EQ(c.proxy_uids, std::vector<uint32_t>{1337});
+  EXPECT_EQ(c.proxy_gids, std::vector<uint32_t>{1337});
+  EXPECT_TRUE(c.inbound_ports.all);
+  EXPECT_TRUE(c.outbound_cidrs.all);
+  EXPECT_TRUE(c.exclude_inbound_ports.empty());
+  EXPECT_TRUE(c.exclude_outbound_cidrs.empty());
+  EXPECT_TRUE(c.exclude_outbound_ports.empty());
+  EXPECT_TRUE(c.include_outbound_ports.empty());
+  EXPECT_TRUE(c.exclude_interfaces.empty());
+  EXPECT_TRUE(c.virt_interfaces.empty());
+  EXPECT_EQ(c.inbound_mode, InboundMode::Redirect);
+  EXPECT_FALSE(c.capture_dns);
+  EXPECT_EQ(c.dns_port, 15053);
+  EXPECT_TRUE(c.dns_servers.empty());
+  EXPECT_EQ(c.tproxy_mark, 1337u);
+  EXPECT_EQ(c.tproxy_table, 133u);
+  EXPECT_EQ(c.ipv6, Ipv6Mode::Auto);
+  EXPECT_EQ(c.backend, BackendKind::Auto);
+  EXPECT_EQ(c.netns, "");
+  EXPECT_EQ(c.verify, VerifyMode::Rules);
+  EXPECT_FALSE(c.dry_run);
+  EXPECT_EQ(c.format, OutputFormat::Nft);
+  EXPECT_FALSE(c.family.has_value());
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.log_format, LogFormat::Text);
+}
+
+// The help text's defaults are the real ones (where the default is a value).
+TEST(ConfigTest, DefaultTextsParseToTheDefaults) {
+  for (const auto& s : settings()) {
+    std::string flag = s.flag;
+    if (flag == "proxy-gid" || flag == "dns-servers" || flag == "netns" || flag == "family")
+      continue;  // described in words
+    auto c = parse_ok(flags({{flag, s.default_text}}));
+    auto d = parse_ok({});
+    EXPECT_EQ(c.outbound_port, d.outbound_port) << flag;
+    EXPECT_EQ(c.proxy_uids, d.proxy_uids) << flag;
+    EXPECT_EQ(c.inbound_ports.all, d.inbound_ports.all) << flag;
+    EXPECT_EQ(c.outbound_cidrs.all, d.outbound_cidrs.all) << flag;
+    EXPECT_EQ(c.capture_dns, d.capture_dns) << flag;
+    EXPECT_EQ(c.dry_run, d.dry_run) << flag;
+    EXPECT_EQ(c.tproxy_mark, d.tproxy_mark) << flag;
+    EXPECT_EQ(c.tproxy_table, d.tproxy_table) << flag;
+    EXPECT_EQ(c.log_level, d.log_level) << flag;
+  }
+}
+
+TEST(ConfigTest, EnvNameIsUpperSnakeCase) {
+  EXPECT_EQ(env_name("exclude-outbound-cidrs"), "MESHCAP_EXCLUDE_OUTBOUND_CIDRS");
+  EXPECT_EQ(env_name("ipv6"), "MESHCAP_IPV6");
+}
+
+TEST(ConfigTest, SettingsAreUniqueAndDescribed) {
+  std::set<std::string> seen;
+  for (const auto& s : settings()) {
+    EXPECT_TRUE(seen.insert(s.flag).second) << s.flag;
+    EXPECT_NE(std::string(s.help), "") << s.flag;
+  }
+  EXPECT_EQ(seen.size(), 27u);
+  for (const char* sw : {"capture-dns", "dry-run"}) {
+    auto it = std::find_if(settings().begin(), settings().end(),
+                           [&](const auto& s) { return std::string(s.flag) == sw; });
+    ASSERT_NE(it, settings().end());
+    EXPECT_TRUE(it->is_switch);
+  }
+}
+
+TEST(ConfigTest, ScalarValues) {
+  auto c = parse_ok(flags({{"outbound-port", "1"},
+                           {"inbound-port", " 65535 "},
+                           {"inbound-mode", "tproxy"},
+                           {"dns-port", "5353"},
+                           {"tproxy-mark", "0x539"},
+                           {"tproxy-table", "4294967295"},
+                           {"ipv6", "off"},
+                           {"backend", "iptables"},
+                           {"netns", "/var/run/netns/pod"},
+                           {"verify", "traffic"},
+                           {"format", "json"},
+                           {"family", "4"},
+                           {"log-level", "debug"},
+                           {"log-format", "json"}}));
+  EXPECT_EQ(c.outbound_port, 1);
+  EXPECT_EQ(c.inbound_port, 65535);
+  EXPECT_EQ(c.inbound_mode, InboundMode::Tproxy);
+  EXPECT_EQ(c.dns_port, 5353);
+  EXPECT_EQ(c.tproxy_mark, 0x539u);
+  EXPECT_EQ(c.tproxy_table, 4294967295u);
+  EXPECT_EQ(c.ipv6, Ipv6Mode::Off);
+  EXPECT_EQ(c.backend, BackendKind::Iptables);
+  EXPECT_EQ(c.netns, "/var/run/netns/pod");
+  EXPECT_EQ(c.verify, VerifyMode::Traffic);
+  EXPECT_EQ(c.format, OutputFormat::Json);
+  EXPECT_EQ(c.family, Family::V4);
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.log_format, LogFormat::Json);
+}
+
+TEST(ConfigTest, MarkAndTableAcceptDecimalAndHex) {
+  EXPECT_EQ(parse_ok(flags({{"tproxy-mark", "4294967295"}})).tproxy_mark, 0xffffffffu);
+  EXPECT_EQ(parse_ok(flags({{"tproxy-mark", "0XFF"}})).tproxy_mark, 255u);
+  EXPECT_EQ(parse_ok(flags({{"tproxy-table", "0x100"}})).tproxy_table, 256u);
+  EXPECT_EQ(parse_ok(flags({{"tproxy-table", "252"}})).tproxy_table, 252u);
+}
+
+TEST(ConfigTest, Switches) {
+  for (const char* yes : {"", "true", "1", "yes", "on", "TRUE", "Yes"}) {
+    auto c = parse_ok(flags({{"capture-dns", yes}, {"dry-run", yes}}));
+    EXPECT_TRUE(c.capture_dns) << yes;
+    EXPECT_TRUE(c.dry_run) << yes;
+  }
+  for (const char* no : {"false", "0", "no", "off", "False"}) {
+    auto c = parse_ok(flags({{"capture-dns", no}, {"dry-run", no}}));
+    EXPECT_FALSE(c.capture_dns) << no;
+    EXPECT_FALSE(c.dry_run) << no;
+  }
+}
+
+TEST(ConfigTest, Ipv6AcceptsBooleans) {
+  EXPECT_EQ(parse_ok(flags({{"ipv6", "true"}})).ipv6, Ipv6Mode::On);
+  EXPECT_EQ(parse_ok(flags({{"ipv6", "on"}})).ipv6, Ipv6Mode::On);
+  EXPECT_EQ(parse_ok(flags({{"ipv6", "false"}})).ipv6, Ipv6Mode::Off);
+  EXPECT_EQ(parse_ok(flags({{"ipv6", "auto"}})).ipv6, Ipv6Mode::Auto);
+}
+
+TEST(ConfigTest, ListForms) {
+  auto c = parse_ok(flags({{"exclude-inbound-ports", "15020, 15021 ,15090"},
+                           {"include-outbound-ports", "8000-8100"},
+                           {"exclude-outbound-ports", "9000"},
+                           {"exclude-interfaces", "eth1"},
+                           {"virt-interfaces", "tap0,veth-vm"}}));
+  EXPECT_EQ(c.exclude_inbound_ports, (std::vector{pr(15020, 15021), pr(15090)}));
+  EXPECT_EQ(c.include_outbound_ports, std::vector{pr(8000, 8100)});
+  EXPECT_EQ(c.exclude_outbound_ports, std::vector{pr(9000)});
+  EXPECT_EQ(c.exclude_interfaces, std::vector<std::string>{"eth1"});
+  EXPECT_EQ(c.virt_interfaces, (std::vector<std::string>{"tap0", "veth-vm"}));
+}
+
+TEST(ConfigTest, EmptyStringIsAnEmptyList) {
+  auto c = parse_ok(flags({{"inbound-ports", ""},
+                           {"outbound-cidrs", "  "},
+                           {"exclude-inbound-ports", ""},
+                           {"dns-servers", ""}}));
+  EXPECT_TRUE(c.inbound_ports.empty());
+  EXPECT_TRUE(c.outbound_cidrs.empty());
+  EXPECT_TRUE(c.exclude_inbound_ports.empty());
+  EXPECT_TRUE(c.dns_servers.empty());
+}
+
+TEST(ConfigTest, StarMeansEverything) {
+  auto c = parse_ok(flags({{"inbound-ports", " * "}, {"outbound-cidrs", "*"}}));
+  EXPECT_TRUE(c.inbound_ports.all);
+  EXPECT_TRUE(c.outbound_cidrs.all);
+}
+
+TEST(ConfigTest, ExplicitLists) {
+  auto c = parse_ok(flags({{"inbound-ports", "8080,9090"}, {"outbound-cidrs", "10.0.0.0/8"}}));
+  EXPECT_FALSE(c.inbound_ports.all);
+  EXPECT_EQ(c.inbound_ports.items, (std::vector{pr(8080), pr(9090)}));
+  EXPECT_FALSE(c.outbound_cidrs.all);
+  EXPECT_EQ(c.outbound_cidrs.items, std::vector{cidr("10.0.0.0/8")});
+}
+
+TEST(ConfigTest, PortsAreSortedMergedAndDeduplicated) {
+  struct Case {
+    const char* text;
+    std::vector<PortRange> want;
+  };
+  for (const auto& [text, want] : std::vector<Case>{
+           {"80,81,82", {pr(80, 82)}},
+           {"8000-8100,8050", {pr(8000, 8100)}},
+           {"90,80,90,80", {pr(80), pr(90)}},
+           {"100-200,150-300,50", {pr(50), pr(100, 300)}},
+           {"10-20,21-30", {pr(10, 30)}},
+           {"10-20,22-30", {pr(10, 20), pr(22, 30)}},
+           {"65535,65534,1", {pr(1), pr(65534, 65535)}},
+           {"5-5", {pr(5)}},
+       }) {
+    EXPECT_EQ(parse_ok(flags({{"exclude-outbound-ports", text}})).exclude_outbound_ports, want)
+        << text;
+  }
+}
+
+TEST(ConfigTest, CidrsAreNormalisedSortedAndMinimal) {
+  auto c = parse_ok(flags({{"exclude-outbound-cidrs",
+                            "fd00::/8,10.1.2.3/8,192.168.1.1,10.0.0.0/16,fd00:1::/32,"
+                            "10.0.0.0/8,::1,192.168.1.1/32,2001:db8::1/64"}}));
+  EXPECT_EQ(c.exclude_outbound_cidrs,
+            (std::vector{cidr("10.0.0.0/8"), cidr("192.168.1.1"), cidr("::1"),
+                         cidr("2001:db8::/64"), cidr("fd00::/8")}));
+}
+
+TEST(ConfigTest, V4AndV6CidrMix) {
+  auto c = parse_ok(flags({{"outbound-cidrs", "2001:db8::/32, 10.0.0.0/8 ,0.0.0.0/0,::/0"},
+                           {"dns-servers", "8.8.8.8,2001:4860:4860::8888"}}));
+  ASSERT_EQ(c.outbound_cidrs.items.size(), 2u);
+  EXPECT_EQ(c.outbound_cidrs.items[0], cidr("0.0.0.0/0"));
+  EXPECT_EQ(c.outbound_cidrs.items[1], cidr("::/0"));
+  ASSERT_EQ(c.dns_servers.size(), 2u);
+  EXPECT_EQ(c.dns_servers[0].family, Family::V4);
+  EXPECT_TRUE(c.dns_servers[0].is_host());
+  EXPECT_EQ(c.dns_servers[1].family, Family::V6);
+  EXPECT_TRUE(c.dns_servers[1].is_host());
+}
+
+TEST(ConfigTest, V4DoesNotContainV6) {
+  auto c = parse_ok(flags({{"exclude-outbound-cidrs", "0.0.0.0/0,::ffff:10.0.0.1"}}));
+  EXPECT_EQ(c.exclude_outbound_cidrs.size(), 2u);
+}
+
+TEST(ConfigTest, IdsAndInterfacesAreSortedAndDeduplicated) {
+  auto c = parse_ok(flags({{"proxy-uid", "1337,0,1337,4294967294"},
+                           {"proxy-gid", "20,10,20"},
+                           {"exclude-interfaces", "eth1,eth0,eth1"}}));
+  EXPECT_EQ(c.proxy_uids, (std::vector<uint32_t>{0, 1337, 4294967294u}));
+  EXPECT_EQ(c.proxy_gids, (std::vector<uint32_t>{10, 20}));
+  EXPECT_EQ(c.exclude_interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+}
+
+TEST(ConfigTest, GidsDefaultToTheUids) {
+  auto c = parse_ok(flags({{"proxy-uid", "1000,2000"}}));
+  EXPECT_EQ(c.proxy_gids, (std::vector<uint32_t>{1000, 2000}));
+  c = parse_ok(flags({{"proxy-uid", "1000"}, {"proxy-gid", "3000"}}));
+  EXPECT_EQ(c.proxy_uids, std::vector<uint32_t>{1000});
+  EXPECT_EQ(c.proxy_gids, std::vector<uint32_t>{3000});
+  // An explicit empty gid list stays empty: only the uids exempt the proxy.
+  c = parse_ok(flags({{"proxy-uid", "1000"}, {"proxy-gid", ""}}));
+  EXPECT_TRUE(c.proxy_gids.empty());
+}
+
+TEST(ConfigTest, OnlyGidsIsEnoughToAvoidTheLoop) {
+  auto c = parse_ok(flags({{"proxy-uid", ""}, {"proxy-gid", "1337"}}));
+  EXPECT_TRUE(c.proxy_uids.empty());
+  EXPECT_EQ(c.proxy_gids, std::vector<uint32_t>{1337});
+}
+
+TEST(ConfigTest, NoOutboundCaptureNeedsNoProxyIds) {
+  auto c = parse_ok(flags({{"proxy-uid", ""}, {"outbound-cidrs", ""}}));
+  EXPECT_TRUE(c.proxy_uids.empty());
+  EXPECT_TRUE(c.proxy_gids.empty());
+}
+
+TEST(ConfigTest, ProxyPortsMayBeListedWhenExcluded) {
+  auto c = parse_ok(flags({{"inbound-ports", "15000-15010"}, {"exclude-inbound-ports", "15001,15006"}}));
+  EXPECT_EQ(c.inbound_ports.items, std::vector{pr(15000, 15010)});
+}
+
+TEST(ConfigTest, ExcludedInterfacesMayIncludeLo) {
+  EXPECT_EQ(parse_ok(flags({{"exclude-interfaces", "lo"}})).exclude_interfaces,
+            std::vector<std::string>{"lo"});
+}
+
+TEST(ConfigTest, LongestInterfaceName) {
+  EXPECT_EQ(parse_ok(flags({{"virt-interfaces", "abcdefghijklmno"}})).virt_interfaces,
+            std::vector<std::string>{"abcdefghijklmno"});
+}
+
+struct BadCase {
+  RawSettings raw;
+  std::string want;  // a substring of the one-line message
+};
+
+RawSettings env(const std::string& key, const std::string& value) {
+  return {{key, RawValue{value, env_name(key)}}};
+}
+
+class BadInputTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadInputTest, IsRefusedWithSourceAndReason) {
+  auto message = parse_bad(GetParam().raw);
+  EXPECT_THAT(message, HasSubstr("invalid configuration: "));
+  EXPECT_THAT(message, HasSubstr(GetParam().want));
+}
+
+const char* kPort = "is not a port (1-65535)";
+const char* kRange = "is not a port range (a-b with 1 <= a <= b <= 65535)";
+const char* kCidr = "is not an IPv4 or IPv6 address or CIDR";
+const char* kIf = "is not an interface name (1-15 characters";
+
+// clang-format off
+INSTANTIATE_TEST_SUITE_P(Config, BadInputTest, ::testing::Values(
+  // single ports
+  BadCase{flags({{"outbound-port", "abc"}}), std::string("--outbound-port \"abc\" ") + kPort},
+  BadCase{flags({{"outbound-port", "0"}}), std::string("--outbound-port \"0\" ") + kPort},
+  BadCase{flags({{"outbound-port", "65536"}}), std::string("--outbound-port \"65536\" ") + kPort},
+  BadCase{flags({{"outbound-port", "-1"}}), std::string("--outbound-port \"-1\" ") + kPort},
+  BadCase{flags({{"outbound-port", ""}}), std::string("--outbound-port \"\" ") + kPort},
+  BadCase{flags({{"inbound-port", "15006-15007"}}), std::string("--inbound-port \"15006-15007\" ") + kPort},
+  BadCase{flags({{"inbound-port", "+80"}}), std::string("--inbound-port \"+80\" ") + kPort},
+  BadCase{flags({{"dns-port", "53.0"}}), std::string("--dns-port \"53.0\" ") + kPort},
+  BadCase{env("outbound-port", "99999999999999999999999"), std::string("MESHCAP_OUTBOUND_PORT \"99999999999999999999999\" ") + kPort},
+  // port lists
+  BadCase{flags({{"exclude-inbound-ports", "80,,90"}}), "--exclude-inbound-ports \"80,,90\": has an empty item"},
+  BadCase{flags({{"exclude-inbound-ports", "80,"}}), "--exclude-inbound-ports \"80,\": has an empty item"},
+  BadCase{flags({{"exclude-inbound-ports", ","}}), "--exclude-inbound-ports \",\": has an empty item"},
+  BadCase{flags({{"exclude-inbound-ports", "80,http"}}), std::string("--exclude-inbound-ports \"80,http\": \"http\" ") + kPort},
+  BadCase{flags({{"exclude-outbound-ports", "90-80"}}), std::string("\"90-80\" ") + kRange},
+  BadCase{flags({{"exclude-outbound-ports", "0-80"}}), std::string("\"0-80\" ") + kRange},
+  BadCase{flags({{"exclude-outbound-ports", "80-70000"}}), std::string("\"80-70000\" ") + kRange},
+  BadCase{flags({{"include-outbound-ports", "80-"}}), std::string("--include-outbound-ports \"80-\": \"80-\" ") + kRange},
+  BadCase{flags({{"include-outbound-ports", "1-2-3"}}), std::string("\"1-2-3\" ") + kRange},
+  BadCase{flags({{"include-outbound-ports", "80 90"}}), std::string("\"80 90\" ") + kPort},
+  BadCase{flags({{"include-outbound-ports", "*"}}), "--include-outbound-ports \"*\": \"*\" (everything) is only allowed for --inbound-ports and --outbound-cidrs"},
+  BadCase{flags({{"inbound-ports", "*,80"}}), "--inbound-ports \"*,80\": \"*\" (everything) must be the only item"},
+  BadCase{env("inbound-ports", "80;90"), std::string("MESHCAP_INBOUND_PORTS \"80;90\": \"80;90\" ") + kPort},
+  // CIDRs
+  BadCase{flags({{"outbound-cidrs", "10.0.0.0/33"}}), std::string("--outbound-cidrs \"10.0.0.0/33\": \"10.0.0.0/33\" ") + kCidr},
+  BadCase{flags({{"outbound-cidrs", "10.0.0.0/8,*"}}), "\"*\" (everything) must be the only item"},
+  BadCase{flags({{"exclude-outbound-cidrs", "10.0.0"}}), std::string("\"10.0.0\" ") + kCidr},
+  BadCase{flags({{"exclude-outbound-cidrs", "256.0.0.1"}}), std::string("\"256.0.0.1\" ") + kCidr},
+  BadCase{flags({{"exclude-outbound-cidrs", "fd00::/129"}}), std::string("\"fd00::/129\" ") + kCidr},
+  BadCase{flags({{"exclude-outbound-cidrs", "10.0.0.0/"}}), std::string("\"10.0.0.0/\" ") + kCidr},
+  BadCase{flags({{"exclude-outbound-cidrs", "10.0.0.0/-1"}}), std::string("\"10.0.0.0/-1\" ") + kCidr},
+  BadCase{flags({{"exclude-outbound-cidrs", "example.com"}}), std::string("\"example.com\" ") + kCidr},
+  BadCase{flags({{"exclude-outbound-cidrs", "*"}}), "is only allowed for --inbound-ports and --outbound-cidrs"},
+  BadCase{flags({{"dns-servers", "8.8.8.8,dns"}}), std::string("--dns-servers \"8.8.8.8,dns\": \"dns\" ") + kCidr},
+  // ids
+  BadCase{env("proxy-uid", "x"), "MESHCAP_PROXY_UID \"x\": \"x\" is not a numeric uid (0-4294967294)"},
+  BadCase{flags({{"proxy-uid", "istio-proxy"}}), "\"istio-proxy\" is not a numeric uid (0-4294967294)"},
+  BadCase{flags({{"proxy-uid", "4294967295"}}), "\"4294967295\" is not a numeric uid"},
+  BadCase{flags({{"proxy-uid", "-1"}}), "\"-1\" is not a numeric uid"},
+  BadCase{flags({{"proxy-gid", "1337,abc"}}), "--proxy-gid \"1337,abc\": \"abc\" is not a numeric gid (0-4294967294)"},
+  BadCase{flags({{"proxy-gid", "0x10"}}), "\"0x10\" is not a numeric gid"},
+  // interface names
+  BadCase{flags({{"exclude-interfaces", "abcdefghijklmnop"}}), std::string("--exclude-interfaces \"abcdefghijklmnop\": \"abcdefghijklmnop\" ") + kIf},
+  BadCase{flags({{"exclude-interfaces", "eth0:1"}}), std::string("\"eth0:1\" ") + kIf},
+  BadCase{flags({{"exclude-interfaces", "a/b"}}), std::string("\"a/b\" ") + kIf},
+  BadCase{flags({{"virt-interfaces", "."}}), std::string("--virt-interfaces \".\": \".\" ") + kIf},
+  BadCase{flags({{"virt-interfaces", ".."}}), std::string("\"..\" ") + kIf},
+  BadCase{flags({{"virt-interfaces", "tap 0"}}), std::string("\"tap 0\" ") + kIf},
+  BadCase{flags({{"virt-interfaces", std::string("tap\t0")}}), std::string("\"tap\\x090\" ") + kIf},
+  // enums and switches
+  BadCase{flags({{"inbound-mode", "nat"}}), "--inbound-mode \"nat\" is not one of redirect, tproxy"},
+  BadCase{flags({{"inbound-mode", ""}}), "--inbound-mode \"\" is not one of redirect, tproxy"},
+  BadCase{flags({{"ipv6", "maybe"}}), "--ipv6 \"maybe\" is not one of auto, on, off, true, false"},
+  BadCase{flags({{"backend", "ebpf"}}), "--backend \"ebpf\" is not one of auto, nft, iptables"},
+  BadCase{flags({{"verify", "all"}}), "--verify \"all\" is not one of rules, traffic, none"},
+  BadCase{flags({{"format", "yaml"}}), "--format \"yaml\" is not one of nft, iptables, json"},
+  BadCase{flags({{"family", "4,6"}}), "--family \"4,6\" is not one of 4, 6"},
+  BadCase{flags({{"log-level", "verbose"}}), "--log-level \"verbose\" is not one of trace, debug, info, warn, error, off"},
+  BadCase{flags({{"log-format", "xml"}}), "--log-format \"xml\" is not one of text, json"},
+  BadCase{env("capture-dns", "sometimes"), "MESHCAP_CAPTURE_DNS \"sometimes\" is not a boolean (true/false, 1/0, yes/no, on/off)"},
+  BadCase{flags({{"dry-run", "2"}}), "--dry-run \"2\" is not a boolean"},
+  // tproxy
+  BadCase{flags({{"tproxy-mark", "0"}}), "--tproxy-mark \"0\" is not a mark (1-0xffffffff, decimal or 0x hex)"},
+  BadCase{flags({{"tproxy-mark", "0x100000000"}}), "--tproxy-mark \"0x100000000\" is not a mark"},
+  BadCase{flags({{"tproxy-mark", "0x"}}), "--tproxy-mark \"0x\" is not a mark"},
+  BadCase{flags({{"tproxy-table", "254"}}), "--tproxy-table \"254\" is a reserved routing table (253 default, 254 main, 255 local)"},
+  BadCase{flags({{"tproxy-table", "253"}}), "--tproxy-table \"253\" is a reserved routing table"},
+  BadCase{flags({{"tproxy-table", "0xff"}}), "--tproxy-table \"0xff\" is a reserved routing table"},
+  BadCase{flags({{"tproxy-table", "0"}}), "--tproxy-table \"0\" is not a routing table (1-4294967295)"},
+  BadCase{flags({{"tproxy-table", "main"}}), "--tproxy-table \"main\" is not a routing table"},
+  // paths, unknown keys, escaping
+  BadCase{flags({{"netns", "var/run/netns/x"}}), "--netns \"var/run/netns/x\" is not an absolute path"},
+  BadCase{flags({{"outbound_port", "15001"}}), "--outbound_port is not a known setting"},
+  BadCase{(RawSettings{{"outboundPorts", RawValue{"1", "capture.outboundPorts"}}}), "capture.outboundPorts is not a known setting"},
+  BadCase{(RawSettings{{"outbound-port", RawValue{"1\n2", ""}}}), "--outbound-port \"1\\x0a2\" is not a port"},
+  BadCase{flags({{"log-level", "a\"b"}}), "--log-level \"a\\\"b\" is not one of"},
+  // loops (SPEC §6)
+  BadCase{flags({{"proxy-uid", ""}}), "outbound traffic is captured but --proxy-uid and --proxy-gid are both empty"},
+  BadCase{(RawSettings{{"proxy-uid", RawValue{"", "MESHCAP_PROXY_UID"}}, {"proxy-gid", RawValue{"", "MESHCAP_PROXY_GID"}}, {"outbound-cidrs", RawValue{"", "--outbound-cidrs"}}, {"include-outbound-ports", RawValue{"443", "--include-outbound-ports"}}}),
+          "outbound traffic is captured but MESHCAP_PROXY_UID and MESHCAP_PROXY_GID are both empty, so the proxy's own connections would be captured again (a loop)"},
+  BadCase{flags({{"proxy-uid", ""}, {"outbound-cidrs", ""}, {"capture-dns", "true"}}), "are both empty, so the proxy's own connections would be captured again"},
+  BadCase{flags({{"outbound-port", "15006"}}), "--outbound-port and --inbound-port are both 15006"},
+  BadCase{flags({{"inbound-port", "15001"}}), "--outbound-port and --inbound-port are both 15001: inbound and outbound traffic would land on one listener"},
+  BadCase{flags({{"inbound-ports", "80,15006"}}), "--inbound-ports captures --inbound-port 15006, the proxy's inbound listener"},
+  BadCase{flags({{"inbound-ports", "15000-15002"}}), "--inbound-ports captures --outbound-port 15001, the proxy's outbound listener"},
+  BadCase{flags({{"inbound-ports", "15000-15010"}, {"exclude-inbound-ports", "15001"}}), "--inbound-ports captures --inbound-port 15006"},
+  BadCase{flags({{"capture-dns", ""}, {"dns-port", "15001"}}), "--dns-port and --outbound-port are both 15001"},
+  BadCase{flags({{"capture-dns", "yes"}, {"dns-port", "15006"}}), "--dns-port and --inbound-port are both 15006"},
+  BadCase{flags({{"virt-interfaces", "tap0,lo"}}), "--virt-interfaces includes lo"},
+  BadCase{flags({{"family", "6"}, {"ipv6", "off"}}), "--family 6 asks for IPv6 output but --ipv6 is off"}
+));
+// clang-format on
+
+TEST(ConfigTest, TableHasAtLeastFortyCases) {
+  // Guard against the table shrinking unnoticed.
+  const auto* unit = ::testing::UnitTest::GetInstance();
+  int cases = 0;
+  for (int i = 0; i < unit->total_test_suite_count(); ++i)
+    if (std::string(unit->GetTestSuite(i)->name()) == "Config/BadInputTest")
+      cases = unit->GetTestSuite(i)->total_test_count();
+  EXPECT_GE(cases, 40);
+}
+
+TEST(ConfigTest, DnsPortMayEqualAProxyPortWhenDnsIsNotCaptured) {
+  EXPECT_EQ(parse_ok(flags({{"dns-port", "15001"}})).dns_port, 15001);
+}
+
+TEST(ConfigTest, EveryProblemIsReportedInOneLine) {
+  RawSettings raw = flags({{"outbound-port", "abc"},
+                           {"exclude-inbound-ports", "80,,x"},
+                           {"log-level", "loud"},
+                           {"bogus", "1"}});
+  raw["proxy-uid"] = RawValue{"x", "MESHCAP_PROXY_UID"};
+  auto message = parse_bad(raw);
+  EXPECT_THAT(message, HasSubstr("--outbound-port \"abc\" is not a port (1-65535)"));
+  EXPECT_THAT(message, HasSubstr("MESHCAP_PROXY_UID \"x\": \"x\" is not a numeric uid (0-4294967294)"));
+  EXPECT_THAT(message, HasSubstr("--exclude-inbound-ports \"80,,x\": has an empty item"));
+  EXPECT_THAT(message, HasSubstr("--exclude-inbound-ports \"80,,x\": \"x\" is not a port"));
+  EXPECT_THAT(message, HasSubstr("--log-level \"loud\" is not one of"));
+  EXPECT_THAT(message, HasSubstr("--bogus is not a known setting"));
+  EXPECT_EQ(std::count(message.begin(), message.end(), ';'), 5) << message;
+}
+
+TEST(ConfigTest, LoopChecksSkipSettingsThatFailed) {
+  // A bad inbound port must not also produce a confusing loop complaint.
+  auto message = parse_bad(flags({{"inbound-port", "x"}, {"inbound-ports", "15006"}}));
+  EXPECT_THAT(message, HasSubstr("--inbound-port \"x\""));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("listener")));
+  // ...while checks that do not depend on the bad setting still run.
+  message = parse_bad(flags({{"outbound-port", "x"}, {"inbound-ports", "15006"}}));
+  EXPECT_THAT(message, HasSubstr("--outbound-port \"x\""));
+  EXPECT_THAT(message, HasSubstr("--inbound-ports captures --inbound-port 15006"));
+}
+
+TEST(ConfigTest, SourceDefaultsToTheFlagName) {
+  auto message = parse_bad(RawSettings{{"dns-port", RawValue{"x", ""}}});
+  EXPECT_THAT(message, HasSubstr("--dns-port \"x\""));
+}
+
+}  // namespace
+}  // namespace meshcap

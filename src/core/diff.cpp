@@ -81,10 +81,10 @@ std::vector<std::pair<Op, std::string_view>> edit_script(const std::vector<std::
       if (i < n && j < m && a[pre + i] == b[pre + j]) {
         ops.emplace_back(Op::Same, a[pre + i]);
         ++i, ++j;
-      } else if (j < m && (i == n || at(i, j + 1) >= at(i + 1, j))) {
-        ops.emplace_back(Op::Add, b[pre + j++]);
+      } else if (i < n && (j == m || at(i + 1, j) >= at(i, j + 1))) {
+        ops.emplace_back(Op::Del, a[pre + i++]);  // "-" before "+" within a change
       } else {
-        ops.emplace_back(Op::Del, a[pre + i++]);
+        ops.emplace_back(Op::Add, b[pre + j++]);
       }
     }
   }

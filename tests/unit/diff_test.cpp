@@ -1,0 +1,120 @@
+#include "meshcap/diff.hpp"
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+
+#include "meshcap/planner.hpp"
+
+namespace meshcap {
+namespace {
+
+Plan sample() {
+  Config c;
+  c.ipv6 = Ipv6Mode::On;
+  c.proxy_uids = {1337, 1338};
+  c.exclude_outbound_ports = {{3306, 3306}, {8000, 8100}};
+  return make_plan(c);
+}
+
+Chain& chain(Plan& p, const std::string& name) {
+  for (auto& c : p.tables[0].chains)
+    if (c.name == name) return c;
+  throw std::runtime_error("no chain " + name);
+}
+
+TEST(Diff, EqualPlansGiveNothing) {
+  EXPECT_EQ(diff(sample(), sample()), "");
+  EXPECT_EQ(diff(Plan{}, Plan{}), "");
+}
+
+TEST(Diff, NotesDoNotMatter) {
+  Plan got = sample();
+  chain(got, "output").rules[0].note = "something else";
+  EXPECT_EQ(diff(sample(), got), "");
+}
+
+TEST(Diff, SetOrderAndDuplicatesDoNotMatter) {
+  Plan got = sample();
+  for (auto& r : chain(got, "output").rules)
+    for (auto& m : r.matches)
+      if (auto* o = std::get_if<OwnerMatch>(&m); o && !o->gid) o->ids = {1338, 1337, 1338};
+  EXPECT_EQ(diff(sample(), got), "");
+}
+
+TEST(Diff, SingleValueIsNotASet) {
+  Plan got = sample();
+  auto& rule = chain(got, "output").rules[0];
+  rule.matches.insert(rule.matches.begin(), OifMatch{{"eth0"}, ""});
+  EXPECT_NE(diff(sample(), got), "");
+}
+
+TEST(Diff, MissingRuleShowsAsMinus) {
+  Plan want = sample(), got = sample();
+  auto& rules = chain(got, "output").rules;
+  rules.pop_back();  // "meta l4proto tcp redirect to :15001"
+  auto d = diff(want, got);
+  EXPECT_NE(d.find("- \t\tmeta l4proto tcp redirect to :15001\n"), std::string::npos) << d;
+  EXPECT_EQ(d.find("\n+ "), std::string::npos) << d;
+}
+
+TEST(Diff, UnexpectedRuleShowsAsPlus) {
+  Plan want = sample(), got = sample();
+  chain(got, "output").rules.push_back({{PortMatch{Proto::Tcp, false, {{22, 22}}, ""}},
+                                        ReturnAction{}, ""});
+  auto d = diff(want, got);
+  EXPECT_NE(d.find("+ \t\ttcp dport 22 return\n"), std::string::npos) << d;
+  EXPECT_EQ(d.find("\n- "), std::string::npos) << d;
+  EXPECT_EQ(d.rfind("- ", 0), std::string::npos) << d;
+}
+
+TEST(Diff, MissingTableIsVisible) {
+  Plan got = sample();
+  got.tables.pop_back();
+  auto d = diff(sample(), got);
+  EXPECT_NE(d.find("- table ip6 meshcap {\n"), std::string::npos) << d;
+}
+
+TEST(DiffLines, ContextAndElision) {
+  std::string a, b;
+  for (int i = 0; i < 20; ++i) a += "line " + std::to_string(i) + "\n";
+  b = a;
+  b.replace(b.find("line 10\n"), 8, "line ten\n");
+  EXPECT_EQ(diff_lines(a, b),
+            "  line 8\n  line 9\n- line 10\n+ line ten\n  line 11\n  line 12\n");
+  EXPECT_EQ(diff_lines(a, a), "");
+  EXPECT_EQ(diff_lines("", "x\n"), "+ x\n");
+  EXPECT_EQ(diff_lines("x\n", ""), "- x\n");
+}
+
+TEST(DiffLines, SeparateHunksAreMarked) {
+  std::string a, b;
+  for (int i = 0; i < 20; ++i) a += std::to_string(i) + "\n";
+  b = a;
+  b.replace(b.find("\n3\n") + 1, 2, "three\n");
+  b.replace(b.find("\n16\n") + 1, 3, "sixteen\n");
+  auto d = diff_lines(a, b);
+  EXPECT_NE(d.find("- 3\n+ three\n"), std::string::npos) << d;
+  EXPECT_NE(d.find("  5\n  ...\n  14\n"), std::string::npos) << d;
+}
+
+TEST(DiffLines, LargeInputsStayFast) {
+  std::string a, b;
+  for (int i = 0; i < 20000; ++i) {
+    a += "rule " + std::to_string(i) + "\n";
+    b += "rule " + std::to_string(i % 7 == 0 ? -i : i) + "\n";
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto d = diff_lines(a, b);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_NE(d.find("- rule 7\n"), std::string::npos);
+  EXPECT_NE(d.find("+ rule -7\n"), std::string::npos);
+  // Completely different texts too.
+  start = std::chrono::steady_clock::now();
+  d = diff_lines(a, b + a);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace meshcap

@@ -77,7 +77,7 @@ std::optional<TrafficProbe> choose_probe(const Config& c) {
         return TrafficProbe{candidates.front(), static_cast<uint16_t>(p)};
 
   uint16_t port = 0;
-  for (uint16_t p : {80, 443, 8080, 9080, 10080})
+  for (uint16_t p : {uint16_t{80}, uint16_t{443}, uint16_t{8080}, uint16_t{9080}, uint16_t{10080}})
     if (port_usable(c, p)) {
       port = p;
       break;

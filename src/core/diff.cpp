@@ -35,8 +35,10 @@ void canonicalise(Match& m) {
              m);
 }
 
-std::vector<std::string_view> split_lines(std::string_view text) {
-  std::vector<std::string_view> lines;
+using Lines = std::vector<std::string_view>;
+
+Lines split_lines(std::string_view text) {
+  Lines lines;
   while (!text.empty()) {
     auto nl = text.find('\n');
     lines.push_back(text.substr(0, nl));
@@ -48,13 +50,55 @@ std::vector<std::string_view> split_lines(std::string_view text) {
 
 enum class Op : char { Same = ' ', Del = '-', Add = '+' };
 
-// LCS table size above which the middle of the diff is shown as "all of want
-// removed, all of got added": still correct, just less minimal.
-constexpr size_t kMaxCells = 4'000'000;
+using Ops = std::vector<std::pair<Op, std::string_view>>;
+
+// Beyond this many edits the middle of the diff is shown as "all of want
+// removed, all of got added": still correct, just not minimal. Bounds the
+// work at O((N+M) * kMaxEdits) time and O(kMaxEdits^2) memory.
+constexpr int kMaxEdits = 2000;
 constexpr size_t kContext = 2;
 
-std::vector<std::pair<Op, std::string_view>> edit_script(const std::vector<std::string_view>& a,
-                                                         const std::vector<std::string_view>& b) {
+// Myers' O((N+M)D) shortest edit script between a[0..n) and b[0..m);
+// false when it needs more than kMaxEdits edits.
+bool myers(const std::string_view* a, int n, const std::string_view* b, int m, Ops& out) {
+  // trace[d][k + d]: furthest x reached on diagonal k = x - y with d edits.
+  std::vector<std::vector<int>> trace;
+  for (int d = 0; d <= std::min(n + m, kMaxEdits); ++d) {
+    std::vector<int> v(2 * d + 1, 0);
+    auto prev = [&](int k) { return trace[d - 1][k + d - 1]; };
+    for (int k = -d; k <= d; k += 2) {
+      int x = d == 0 ? 0
+              : (k == -d || (k != d && prev(k - 1) < prev(k + 1))) ? prev(k + 1)
+                                                                     : prev(k - 1) + 1;
+      int y = x - k;
+      while (x < n && y < m && a[x] == b[y]) ++x, ++y;
+      v[k + d] = x;
+      if (x < n || y < m) continue;
+      trace.push_back(std::move(v));
+      // Walk back from the end, one edit (and the snake after it) per step.
+      Ops rev;
+      x = n, y = m;
+      for (int e = d; e > 0; --e) {
+        auto pv = [&](int kk) { return trace[e - 1][kk + e - 1]; };
+        int kk = x - y;
+        int pk = (kk == -e || (kk != e && pv(kk - 1) < pv(kk + 1))) ? kk + 1 : kk - 1;
+        int px = pv(pk), py = px - pk;
+        for (; x > px && y > py; --x, --y) rev.emplace_back(Op::Same, a[x - 1]);
+        if (pk == kk + 1)
+          rev.emplace_back(Op::Add, b[--y]);
+        else
+          rev.emplace_back(Op::Del, a[--x]);
+      }
+      for (; x > 0; --x) rev.emplace_back(Op::Same, a[x - 1]);
+      out.insert(out.end(), rev.rbegin(), rev.rend());
+      return true;
+    }
+    trace.push_back(std::move(v));
+  }
+  return false;
+}
+
+Ops edit_script(const Lines& a, const Lines& b) {
   size_t pre = 0;
   while (pre < a.size() && pre < b.size() && a[pre] == b[pre]) ++pre;
   size_t suf = 0;
@@ -63,30 +107,11 @@ std::vector<std::pair<Op, std::string_view>> edit_script(const std::vector<std::
     ++suf;
   size_t n = a.size() - pre - suf, m = b.size() - pre - suf;
 
-  std::vector<std::pair<Op, std::string_view>> ops;
+  Ops ops;
   for (size_t i = 0; i < pre; ++i) ops.emplace_back(Op::Same, a[i]);
-  if ((n + 1) * (m + 1) > kMaxCells) {
+  if (!myers(a.data() + pre, static_cast<int>(n), b.data() + pre, static_cast<int>(m), ops)) {
     for (size_t i = 0; i < n; ++i) ops.emplace_back(Op::Del, a[pre + i]);
     for (size_t j = 0; j < m; ++j) ops.emplace_back(Op::Add, b[pre + j]);
-  } else {
-    // lcs[i][j]: LCS length of a[pre+i..] and b[pre+j..].
-    std::vector<uint32_t> lcs((n + 1) * (m + 1), 0);
-    auto at = [&](size_t i, size_t j) -> uint32_t& { return lcs[i * (m + 1) + j]; };
-    for (size_t i = n; i-- > 0;)
-      for (size_t j = m; j-- > 0;)
-        at(i, j) = a[pre + i] == b[pre + j] ? at(i + 1, j + 1) + 1
-                                            : std::max(at(i + 1, j), at(i, j + 1));
-    size_t i = 0, j = 0;
-    while (i < n || j < m) {
-      if (i < n && j < m && a[pre + i] == b[pre + j]) {
-        ops.emplace_back(Op::Same, a[pre + i]);
-        ++i, ++j;
-      } else if (i < n && (j == m || at(i + 1, j) >= at(i, j + 1))) {
-        ops.emplace_back(Op::Del, a[pre + i++]);  // "-" before "+" within a change
-      } else {
-        ops.emplace_back(Op::Add, b[pre + j++]);
-      }
-    }
   }
   for (size_t i = a.size() - suf; i < a.size(); ++i) ops.emplace_back(Op::Same, a[i]);
   return ops;

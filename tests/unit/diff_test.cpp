@@ -1,6 +1,9 @@
 #include "meshcap/diff.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <random>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -98,6 +101,39 @@ TEST(DiffLines, SeparateHunksAreMarked) {
   EXPECT_NE(d.find("  5\n  ...\n  14\n"), std::string::npos) << d;
 }
 
+// Against a textbook LCS: the diff is minimal, and its "-"/"+" lines are
+// lines of want/got in order.
+TEST(DiffLines, MinimalOnRandomInputs) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 500; ++round) {
+    std::vector<std::string> a(rng() % 12), b(rng() % 12);
+    for (auto& l : a) l = std::string(1, static_cast<char>('a' + rng() % 4));
+    for (auto& l : b) l = std::string(1, static_cast<char>('a' + rng() % 4));
+    std::vector<std::vector<int>> lcs(a.size() + 1, std::vector<int>(b.size() + 1, 0));
+    for (size_t i = a.size(); i-- > 0;)
+      for (size_t j = b.size(); j-- > 0;)
+        lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+    std::string ta, tb;
+    for (auto& l : a) ta += l + "\n";
+    for (auto& l : b) tb += l + "\n";
+    std::istringstream in(diff_lines(ta, tb));
+    std::string line;
+    size_t edits = 0, ia = 0, ib = 0;
+    while (std::getline(in, line)) {
+      if (line[0] == '-') {
+        ++edits;
+        while (ia < a.size() && a[ia] != line.substr(2)) ++ia;
+        ASSERT_LT(ia++, a.size()) << ta << "--\n" << tb;
+      } else if (line[0] == '+') {
+        ++edits;
+        while (ib < b.size() && b[ib] != line.substr(2)) ++ib;
+        ASSERT_LT(ib++, b.size()) << ta << "--\n" << tb;
+      }
+    }
+    EXPECT_EQ(edits, a.size() + b.size() - 2 * static_cast<size_t>(lcs[0][0])) << ta << "--\n" << tb;
+  }
+}
+
 TEST(DiffLines, LargeInputsStayFast) {
   std::string a, b;
   for (int i = 0; i < 20000; ++i) {
@@ -110,6 +146,17 @@ TEST(DiffLines, LargeInputsStayFast) {
   EXPECT_LT(took, std::chrono::seconds(2));
   EXPECT_NE(d.find("- rule 7\n"), std::string::npos);
   EXPECT_NE(d.find("+ rule -7\n"), std::string::npos);
+  // Scattered changes in a long text still give a short diff.
+  b = a;
+  for (int i : {100, 9000, 19000}) {
+    std::string line = "rule " + std::to_string(i) + "\n";
+    b.replace(b.find(line), line.size(), "changed " + std::to_string(i) + "\n");
+  }
+  start = std::chrono::steady_clock::now();
+  d = diff_lines(a, b);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_LT(std::count(d.begin(), d.end(), '\n'), 40) << d;
+  EXPECT_NE(d.find("- rule 9000\n+ changed 9000\n"), std::string::npos) << d;
   // Completely different texts too.
   start = std::chrono::steady_clock::now();
   d = diff_lines(a, b + a);

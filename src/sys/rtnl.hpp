@@ -1,0 +1,56 @@
+// meshcap's routing state, over rtnetlink: the tproxy policy rules and local
+// routes, and the ::6 passthrough address on lo (the non-netfilter part of a
+// Plan). All functions work in the caller's current network namespace.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "meshcap/plan.hpp"
+#include "meshcap/result.hpp"
+
+namespace meshcap::sys {
+
+// The FRA_PROTOCOL / rtm_protocol value on every rule and route meshcap
+// creates, so that observe and cleanup touch exactly ours and never a rule a
+// CNI plugin or an admin added. 0x9a (154) is in neither the kernel's RTPROT_*
+// list nor iproute2's rt_protos; `ip rule` and `ip route` show it as
+// "proto 154".
+inline constexpr uint8_t kRtProtoMeshcap = 0x9a;
+
+// What one apply_sys() call changed, so that rollback() can undo exactly that
+// and nothing else.
+struct SysUndo {
+  std::vector<PolicyRule> added_rules;
+  std::vector<LocalRoute> added_routes;
+  std::vector<LoAddress> added_addresses;
+  std::vector<PolicyRule> removed_rules;
+  std::vector<LocalRoute> removed_routes;
+  bool empty() const;
+};
+
+// Converges meshcap's rules and routes on plan.policy_rules and
+// plan.local_routes: adds what is missing, deletes meshcap-tagged ones the
+// plan no longer has (a switch from tproxy to redirect, a new table number),
+// and leaves one copy of each. Adds each of plan.lo_addresses to lo unless
+// that address is already there, with any prefix.
+// Idempotent. On error it undoes its own changes before returning, so the
+// kernel holds what it held before (ErrorKind::Kernel).
+Result<SysUndo> apply_sys(const Plan& plan);
+
+// Undoes one successful apply_sys(), e.g. when the netfilter commit that
+// follows it fails. Things already gone (or already back) are not errors.
+Result<void> rollback(const SysUndo& undo);
+
+// The meshcap-tagged policy rules and local routes in the kernel, and ::6/128
+// as a LoAddress when lo has ::6, shaped like make_plan()'s output (only
+// policy_rules, local_routes and lo_addresses are filled; V4 before V6).
+Result<Plan> observe_sys();
+
+// Deletes every meshcap-tagged rule and route; nothing to delete is success.
+// Never removes ::6 from lo: it may predate meshcap (the proxy's own setup
+// adds it too), and left behind it is harmless: a host address on lo that
+// nothing routes to unless a rule asks for it.
+Result<void> remove_sys();
+
+}  // namespace meshcap::sys

@@ -1,0 +1,353 @@
+// src/sys against a real kernel, each test in its own network namespace, with
+// `ip` as the independent oracle. Bodies run in a forked child, so they report
+// failures by printing and returning non-zero (CHECK) instead of gtest macros.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "support/netns.hpp"
+#include "sys/features.hpp"
+#include "sys/netns.hpp"
+#include "sys/rtnl.hpp"
+
+namespace meshcap {
+namespace {
+
+using test::run_in_new_netns;
+using test::sh;
+
+#define CHECK(cond, ...)                                                       \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+      std::fprintf(stderr, "  " __VA_ARGS__);                                  \
+      std::fprintf(stderr, "\n");                                              \
+      return 1;                                                                \
+    }                                                                          \
+  } while (0)
+
+// The planner's tproxy + IPv6 output, on a given table.
+Plan tproxy_plan(uint32_t table = 133) {
+  Plan p;
+  p.policy_rules = {{Family::V4, 0x539, table, 32000}, {Family::V6, 0x539, table, 32000}};
+  p.local_routes = {{Family::V4, table}, {Family::V6, table}};
+  p.lo_addresses = {{Cidr::host(Family::V6, "::6")}};
+  return p;
+}
+
+// Everything apply_sys may touch, as `ip` prints it.
+std::string snapshot() {
+  return sh("ip -4 rule show; ip -6 rule show; ip -4 route show table all;"
+            " ip -6 route show table all; ip -6 addr show dev lo");
+}
+
+int count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Exactly one tagged rule, route and address each per family for `table`.
+int check_programmed(uint32_t table) {
+  const std::string t = std::to_string(table);
+  auto rules4 = sh("ip -4 rule show"), rules6 = sh("ip -6 rule show");
+  CHECK(count(rules4, "32000:\tfrom all fwmark 0x539 lookup " + t + " proto 154") == 1, "%s",
+        rules4.c_str());
+  CHECK(count(rules6, "32000:\tfrom all fwmark 0x539 lookup " + t + " proto 154") == 1, "%s",
+        rules6.c_str());
+  CHECK(count(rules4, "proto 154") == 1 && count(rules6, "proto 154") == 1);
+  auto routes4 = sh("ip -4 route show table " + t), routes6 = sh("ip -6 route show table " + t);
+  CHECK(routes4 == "local default dev lo proto 154 scope host \n", "%s", routes4.c_str());
+  CHECK(routes6 == "local default dev lo proto 154 metric 1024 pref medium\n", "%s",
+        routes6.c_str());
+  auto lo = sh("ip -6 addr show dev lo");
+  CHECK(count(lo, "inet6 ::6/128 ") == 1, "%s", lo.c_str());
+  return 0;
+}
+
+class SysTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static const bool can = test::can_unshare_net();
+    if (!can) MESHCAP_SKIP("cannot create network namespaces (needs root with CAP_SYS_ADMIN)");
+  }
+  // Most tests program IPv6 too; a namespace without it cannot run them.
+  void require_ipv6() {
+    if (run_in_new_netns([] { return sys::ipv6_enabled() ? 0 : 1; }) != 0)
+      MESHCAP_SKIP("IPv6 is disabled on this kernel");
+  }
+};
+
+TEST_F(SysTest, ApplyAddsExactlyThePlan) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              auto undo = sys::apply_sys(tproxy_plan());
+              CHECK(undo, "%s", undo.error().message.c_str());
+              CHECK(undo->added_rules.size() == 2 && undo->added_routes.size() == 2 &&
+                    undo->added_addresses.size() == 1 && undo->removed_rules.empty() &&
+                    undo->removed_routes.empty());
+              return check_programmed(133);
+            }),
+            0);
+}
+
+TEST_F(SysTest, ApplyTwiceChangesNothing) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              CHECK(sys::apply_sys(tproxy_plan()));
+              auto before = snapshot();
+              auto again = sys::apply_sys(tproxy_plan());
+              CHECK(again, "%s", again.error().message.c_str());
+              CHECK(again->empty());
+              CHECK(snapshot() == before);
+              return check_programmed(133);
+            }),
+            0);
+}
+
+TEST_F(SysTest, DuplicatesInThePlanOrTheKernelLeaveOneCopy) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              Plan doubled = tproxy_plan();
+              doubled.policy_rules.push_back(doubled.policy_rules[0]);
+              doubled.local_routes.push_back(doubled.local_routes[1]);
+              CHECK(sys::apply_sys(doubled));
+              // A second tagged route that differs only in its metric (the
+              // kernel refuses exact duplicates of rules and routes).
+              sh("ip -4 route add local default dev lo table 133 proto 154 metric 5");
+              auto seen = sys::observe_sys();
+              CHECK(seen && seen->local_routes.size() == 3);
+              auto undo = sys::apply_sys(tproxy_plan());
+              CHECK(undo, "%s", undo.error().message.c_str());
+              CHECK(undo->removed_routes.size() == 1 && undo->removed_rules.empty());
+              return check_programmed(133);
+            }),
+            0);
+}
+
+TEST_F(SysTest, NewTableReplacesTheOldOne) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              CHECK(sys::apply_sys(tproxy_plan(133)));
+              auto undo = sys::apply_sys(tproxy_plan(134));
+              CHECK(undo, "%s", undo.error().message.c_str());
+              CHECK(undo->removed_rules.size() == 2 && undo->removed_routes.size() == 2);
+              CHECK(sh("ip -4 route show table 133").empty());
+              CHECK(sh("ip -6 route show table 133").empty());
+              CHECK(count(sh("ip -4 rule show; ip -6 rule show"), "lookup 133") == 0);
+              return check_programmed(134);
+            }),
+            0);
+}
+
+TEST_F(SysTest, RedirectPlanRemovesTproxyStateButKeepsTheAddress) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              CHECK(sys::apply_sys(tproxy_plan()));
+              Plan redirect;  // redirect mode with IPv6: only ::6 on lo
+              redirect.lo_addresses = tproxy_plan().lo_addresses;
+              auto undo = sys::apply_sys(redirect);
+              CHECK(undo, "%s", undo.error().message.c_str());
+              auto all = sh("ip -4 rule show; ip -6 rule show; ip -4 route show table all;"
+                            " ip -6 route show table all");
+              CHECK(count(all, "proto 154") == 0, "%s", all.c_str());
+              CHECK(count(sh("ip -6 addr show dev lo"), "inet6 ::6/128 ") == 1);
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(SysTest, ObserveRoundTrips) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              auto empty = sys::observe_sys();
+              CHECK(empty, "%s", empty.error().message.c_str());
+              CHECK(*empty == Plan{});
+              CHECK(sys::apply_sys(tproxy_plan()));
+              auto seen = sys::observe_sys();
+              CHECK(seen, "%s", seen.error().message.c_str());
+              CHECK(*seen == tproxy_plan(), "rules %zu routes %zu addrs %zu",
+                    seen->policy_rules.size(), seen->local_routes.size(),
+                    seen->lo_addresses.size());
+              // Table ids above 255 only fit the attribute; they must survive too.
+              CHECK(sys::apply_sys(tproxy_plan(1000)));
+              seen = sys::observe_sys();
+              CHECK(seen && *seen == tproxy_plan(1000));
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(SysTest, RollbackRestoresTheStateBefore) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              const auto pristine = snapshot();
+              auto first = sys::apply_sys(tproxy_plan(133));
+              CHECK(first);
+              const auto programmed = snapshot();
+              auto second = sys::apply_sys(tproxy_plan(134));
+              CHECK(second);
+              CHECK(sys::rollback(*second));
+              CHECK(snapshot() == programmed, "%s\n---\n%s", programmed.c_str(),
+                    snapshot().c_str());
+              CHECK(sys::rollback(*first));
+              CHECK(snapshot() == pristine, "%s\n---\n%s", pristine.c_str(), snapshot().c_str());
+              CHECK(sys::rollback(*first), "rolling back twice is harmless");
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(SysTest, RemoveTwiceLeavesForeignRulesAndRoutes) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              CHECK(sys::remove_sys(), "nothing to remove is success");
+              // Someone else's: an unrelated rule and route, and a rule with
+              // exactly our key but not our tag.
+              sh("ip -4 rule add fwmark 0x1 lookup 200 priority 100;"
+                 " ip -4 route add local default dev lo table 200;"
+                 " ip -6 rule add fwmark 0x539 lookup 133 priority 32000");
+              const auto foreign = snapshot();
+              CHECK(sys::apply_sys(tproxy_plan()));
+              CHECK(sys::remove_sys());
+              CHECK(sys::remove_sys());
+              auto after = snapshot();
+              // ::6 stays (never removed); everything else is as before.
+              sh("ip -6 addr del ::6/128 dev lo");
+              CHECK(snapshot() == foreign, "%s\n---\n%s", foreign.c_str(), after.c_str());
+              CHECK(count(after, "inet6 ::6/128 ") == 1);
+              auto seen = sys::observe_sys();
+              CHECK(seen && seen->policy_rules.empty() && seen->local_routes.empty());
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(SysTest, PreexistingPassthroughAddressIsLeftAlone) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              sh("ip -6 addr add ::6/128 dev lo");
+              auto undo = sys::apply_sys(tproxy_plan());
+              CHECK(undo && undo->added_addresses.empty());
+              CHECK(sys::rollback(*undo));
+              CHECK(count(sh("ip -6 addr show dev lo"), "inet6 ::6/128 ") == 1);
+              CHECK(sys::apply_sys(tproxy_plan()) && sys::remove_sys());
+              CHECK(count(sh("ip -6 addr show dev lo"), "inet6 ::6/128 ") == 1);
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(SysTest, DisabledIpv6FailsWholeAndSaysWhatToDo) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              CHECK(sys::ipv6_enabled());
+              sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
+              CHECK(!sys::ipv6_enabled());
+              const auto before = snapshot();
+              auto r = sys::apply_sys(tproxy_plan());
+              CHECK(!r);
+              CHECK(r.error().kind == ErrorKind::Kernel);
+              const auto& msg = r.error().message;
+              CHECK(msg.find("ip -6 ") != std::string::npos, "%s", msg.c_str());
+              CHECK(msg.find("use --ipv6 off") != std::string::npos, "%s", msg.c_str());
+              CHECK(msg.find('\n') == std::string::npos, "%s", msg.c_str());
+              CHECK(snapshot() == before, "the v4 half was left behind");
+              // An IPv4-only plan still works, and observe still reads.
+              Plan v4;
+              v4.policy_rules = {tproxy_plan().policy_rules[0]};
+              v4.local_routes = {tproxy_plan().local_routes[0]};
+              CHECK(sys::apply_sys(v4));
+              auto seen = sys::observe_sys();
+              CHECK(seen && *seen == v4);
+              CHECK(sys::remove_sys());
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(SysTest, LoOnlyIpv6DisableCounts) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              sh("sysctl -qw net.ipv6.conf.lo.disable_ipv6=1");
+              CHECK(!sys::ipv6_enabled());
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(SysTest, CapabilitiesAreSeen) {
+  EXPECT_TRUE(sys::has_cap_net_admin());
+  EXPECT_TRUE(sys::has_cap_sys_admin());
+}
+
+ino_t netns_inode(const char* path = "/proc/self/ns/net") {
+  struct stat st{};
+  return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+TEST_F(SysTest, EnterNetnsMovesAndRestores) {
+  if (sh("command -v ip").empty()) MESHCAP_SKIP("no ip binary");
+  EXPECT_EQ(run_in_new_netns([] {
+              const std::string name = "meshcap-sys-test-" + std::to_string(getpid());
+              const std::string path = "/var/run/netns/" + name;
+              int status = 0;
+              sh("ip netns add " + name, &status);
+              CHECK(status == 0, "ip netns add failed");
+              int rc = [&] {
+                const ino_t home = netns_inode();
+                const ino_t target = netns_inode(path.c_str());
+                CHECK(home != 0 && target != 0 && home != target);
+                {
+                  auto guard = sys::enter_netns(path);
+                  CHECK(guard, "%s", guard.error().message.c_str());
+                  CHECK(guard->entered());
+                  CHECK(netns_inode() == target);
+                  // Netlink sockets opened now belong to the entered namespace.
+                  Plan v4;
+                  v4.policy_rules = {{Family::V4, 0x539, 133, 32000}};
+                  CHECK(sys::apply_sys(v4));
+                }
+                CHECK(netns_inode() == home, "the destructor restores");
+                CHECK(count(sh("ip -4 rule show"), "proto 154") == 0);
+                CHECK(count(sh("ip netns exec " + name + " ip -4 rule show"), "proto 154") == 1);
+                {
+                  auto guard = sys::enter_netns(path);
+                  CHECK(guard && netns_inode() == target);
+                  CHECK(guard->restore());
+                  CHECK(netns_inode() == home && !guard->entered());
+                  CHECK(guard->restore(), "restoring twice is harmless");
+                }
+                CHECK(netns_inode() == home);
+                auto stay = sys::enter_netns("");
+                CHECK(stay && !stay->entered() && netns_inode() == home);
+                return 0;
+              }();
+              sh("ip netns del " + name);
+              return rc;
+            }),
+            0);
+}
+
+TEST_F(SysTest, EnterNetnsRejectsBadPaths) {
+  EXPECT_EQ(run_in_new_netns([] {
+              const ino_t home = netns_inode();
+              for (const char* bad : {"/nonexistent/netns", "/proc/self/ns/uts", "/etc/hostname"}) {
+                auto r = sys::enter_netns(bad);
+                CHECK(!r, "%s accepted", bad);
+                CHECK(r.error().kind == ErrorKind::BadInput, "%s: %s", bad,
+                      r.error().message.c_str());
+                CHECK(r.error().message.find(bad) != std::string::npos);
+                CHECK(netns_inode() == home);
+              }
+              return 0;
+            }),
+            0);
+}
+
+}  // namespace
+}  // namespace meshcap

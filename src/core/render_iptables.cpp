@@ -10,7 +10,9 @@
 
 namespace meshcap {
 
-std::string render_ip_commands(const Plan& plan, std::optional<Family> only);  // render_nft.cpp
+// From render_nft.cpp, so both texts share the comment and ip sections.
+std::string render_ip_commands(const Plan& plan, std::optional<Family> only);
+std::string render_note(std::string note);
 
 namespace {
 
@@ -174,7 +176,7 @@ void render_family(const Plan& plan, Family f, std::string& out) {
     for (const Chain* c : chains) {
       std::string name = iptables_chain_name(c->name);
       for (const auto& r : c->rules) {
-        if (!r.note.empty()) out += "# " + r.note + "\n";
+        if (!r.note.empty()) out += render_note(r.note);
         expand(name, r, out);
       }
     }

@@ -1,6 +1,7 @@
 // Plan -> `nft -f` script. The tables are written the way `nft list table`
 // prints them back (priorities, mark width), so the script doubles as the
 // expected listing.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <type_traits>
@@ -8,6 +9,8 @@
 #include "meshcap/render.hpp"
 
 namespace meshcap {
+
+std::string render_note(std::string note);
 
 namespace {
 
@@ -136,7 +139,7 @@ void render_table(const Table& t, std::string& out) {
     out += "\tchain " + c.name + " {\n";
     if (c.hook) out += "\t\t" + base_chain_spec(c) + "\n";
     for (const auto& r : c.rules) {
-      if (!r.note.empty()) out += "\t\t# " + r.note + "\n";
+      if (!r.note.empty()) out += "\t\t" + render_note(r.note);
       out += "\t\t";
       for (const auto& m : r.matches) out += match_text(m, t.family) + " ";
       out += action_text(r.action) + "\n";
@@ -152,6 +155,14 @@ std::string addr_with_prefix(const Cidr& c) {
 }
 
 }  // namespace
+
+// Shared with render_iptables.cpp. "# ip " starts only the commands of the
+// ip section (users and tests extract them with sed), so a note that happens
+// to begin with "ip " is set apart, and a note is always one line.
+std::string render_note(std::string note) {
+  std::replace(note.begin(), note.end(), '\n', ' ');
+  return note.starts_with("ip ") ? "# (" + note + ")\n" : "# " + note + "\n";
+}
 
 // Shared with render_iptables.cpp: the `# ip ...` lines for one family.
 std::string render_ip_commands(const Plan& plan, std::optional<Family> only) {

@@ -335,6 +335,14 @@ TEST(RenderNft, OnlyCommandsStartWithHashIp) {
   }
 }
 
+TEST(RenderNft, NotesNeverPassForIpCommands) {
+  Plan plan = one_rule({{}, ReturnAction{}, "ip addresses of\nthe pod"});
+  for (const auto& text : {render_nft(plan), render_iptables(plan)}) {
+    EXPECT_EQ(text.find("# ip "), std::string::npos) << text;
+    EXPECT_NE(text.find("# (ip addresses of the pod)\n"), std::string::npos) << text;
+  }
+}
+
 TEST(RenderJson, KeysAndTypes) {
   Config c;
   c.ipv6 = Ipv6Mode::On;

@@ -13,8 +13,10 @@ namespace meshcap {
 
 // One script for `nft -f`: replaces meshcap's own tables atomically and
 // touches nothing else. The non-netfilter state follows as `ip` commands in a
-// marked comment section ("# ip ..." lines).
-std::string render_nft(const Plan& plan);
+// marked comment section ("# ip ..." lines). A family without a table in the
+// plan has its meshcap table deleted, unless `only` selects the other family
+// (then that family is left alone).
+std::string render_nft(const Plan& plan, std::optional<Family> only = std::nullopt);
 
 // Input for iptables-restore / ip6tables-restore (use --noflush to keep other
 // chains): only MESHCAP_* chains plus one jump per hooked built-in chain.

@@ -191,9 +191,10 @@ std::string render_ip_commands(const Plan& plan, std::optional<Family> only) {
   return "\n# --- non-netfilter state: also run these ip commands ---\n" + lines;
 }
 
-std::string render_nft(const Plan& plan) {
+std::string render_nft(const Plan& plan, std::optional<Family> only) {
   std::string out;
   for (Family f : {Family::V4, Family::V6}) {
+    if (only && *only != f) continue;
     const Table* table = nullptr;
     for (const auto& t : plan.tables)
       if (t.family == f) table = &t;
@@ -205,7 +206,7 @@ std::string render_nft(const Plan& plan) {
       out += head + " {}\n" + "delete " + head + "\n";
     }
   }
-  out += render_ip_commands(plan, std::nullopt);
+  out += render_ip_commands(plan, only);
   return out;
 }
 

@@ -320,6 +320,26 @@ TEST(RenderNft, AbsentFamilyIsDeleted) {
             "table ip6 meshcap {}\ndelete table ip6 meshcap\n");
 }
 
+TEST(RenderNft, FamilySelectionLeavesTheOtherFamilyAlone) {
+  Config c;
+  c.ipv6 = Ipv6Mode::On;
+  c.inbound_mode = InboundMode::Tproxy;
+  Plan plan = make_plan(c);
+  auto v6 = render_nft(plan, Family::V6);
+  EXPECT_EQ(v6.find("table ip meshcap"), std::string::npos) << v6;
+  EXPECT_EQ(v6.find("ip -4 "), std::string::npos) << v6;
+  EXPECT_NE(v6.find("table ip6 meshcap {\n"), std::string::npos) << v6;
+  EXPECT_NE(v6.find("# ip -6 rule add fwmark 0x539 lookup 133 priority 32000\n"),
+            std::string::npos)
+      << v6;
+  auto v4 = render_nft(plan, Family::V4);
+  EXPECT_EQ(v4.find("ip6"), std::string::npos) << v4;
+  EXPECT_EQ(v4.find("ip -6 "), std::string::npos) << v4;
+  // Selecting a family the plan lacks removes just that family's table.
+  plan.tables.pop_back();
+  EXPECT_NE(render_nft(plan, Family::V6).find("delete table ip6 meshcap\n"), std::string::npos);
+}
+
 TEST(RenderNft, OnlyCommandsStartWithHashIp) {
   for (const auto& s : scenarios()) {
     Plan plan = make_plan(s.config);

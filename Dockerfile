@@ -1,0 +1,42 @@
+# meshcap as a Kubernetes init-container image.
+#
+#   docker build -t REGISTRY/meshcap:0.1.0 .
+#
+# Stage `build` (Debian 12) compiles a hardened Release binary, runs the unit
+# tests, proves the hardening and lays out the image's whole filesystem in
+# /rootfs with scripts/make-rootfs.sh - the same script tests/image/ runs, so
+# what the tests check is what ships. The final stage is that directory on
+# `scratch` and nothing else: the stripped binary, its loader and the shared
+# libraries it loads. No shell, no package manager (about 6-7 MiB).
+#
+# It runs as root (uid 0) because programming netfilter needs CAP_NET_ADMIN
+# in the pod's network namespace, but with every other capability dropped:
+# the pod spec gives it only NET_ADMIN and NET_RAW, a read-only root and no
+# privilege escalation (deploy/pod-init-container.yaml). It is not meant to
+# run as non-root.
+
+ARG DEBIAN_IMAGE=debian:12
+
+FROM ${DEBIAN_IMAGE} AS build
+WORKDIR /src
+# Dependencies first, so editing the source does not reinstall them.
+# (scripts/install-deps.sh is self-contained: apt-get update + install.)
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
+        -DMESHCAP_HARDEN=ON -DMESHCAP_SANITIZE=OFF -DMESHCAP_TESTS=ON \
+ && cmake --build /build -j"$(nproc)"
+RUN ctest --test-dir /build -L unit --no-tests=error --output-on-failure -j"$(nproc)"
+RUN scripts/check-hardening.sh /build/meshcap \
+ && scripts/make-rootfs.sh /rootfs /build/meshcap \
+ && scripts/check-hardening.sh /rootfs/meshcap
+
+# The image: exactly what scripts/make-rootfs.sh produced.
+FROM scratch
+COPY --from=build /rootfs/ /
+LABEL org.opencontainers.image.title="meshcap" \
+      org.opencontainers.image.description="Programs a pod's NAT redirect rules so its TCP traffic flows through the sidecar proxy (init container; needs NET_ADMIN and NET_RAW)"
+USER 0:0
+ENTRYPOINT ["/meshcap"]
+CMD ["apply"]

@@ -9,8 +9,9 @@ is set up the way SPEC and deploy/README.md say:
     NET_RAW, readOnlyRootFilesystem, runAsUser 0, runAsNonRoot false,
     allowPrivilegeEscalation false, not privileged; no `command` override
     (the image has no shell);
-  * every env var is MESHCAP_<a known setting> (SPEC §3; and, when the binary
-    prints --help, one it knows), never MESHCAP_DRY_RUN;
+  * every env var is MESHCAP_<a known setting> (one `meshcap --help` lists
+    when the binary prints help, else one of SPEC §3's table), never
+    MESHCAP_DRY_RUN nor a dry-run output option;
   * the proxy (the container listening on the outbound port) runs as uid/gid
     1337, and MESHCAP_PROXY_UID / MESHCAP_PROXY_GID name exactly that; no
     other container runs as a proxy uid (its traffic would bypass the proxy);
@@ -36,6 +37,8 @@ SPEC_SETTINGS = """outbound-port inbound-port proxy-uid proxy-gid inbound-ports
 exclude-inbound-ports outbound-cidrs exclude-outbound-cidrs exclude-outbound-ports
 include-outbound-ports exclude-interfaces virt-interfaces inbound-mode capture-dns
 dns-port dns-servers ipv6 backend netns log-level log-format verify""".split()
+# Settings that only matter to `apply --dry-run` (MESHCAP_DRY_RUN is checked apart).
+OUTPUT_ONLY = {"format", "family", "help", "version"}
 PROXY_UID = 1337
 REQUIRED_FILES = ("pod-init-container.yaml", "pod-native-sidecar.yaml")
 
@@ -141,10 +144,13 @@ def check_env(where, c, known_help):
             fail(where, f"env var {name} is not a MESHCAP_ setting")
             continue
         flag = name[len("MESHCAP_"):].lower().replace("_", "-")
-        if flag not in SPEC_SETTINGS:
+        if flag in OUTPUT_ONLY:
+            fail(where, f"{name} only shapes dry-run output; it has no place in a pod")
+        elif known_help is not None:
+            if flag not in known_help:
+                fail(where, f"env var {name}: `meshcap --help` lists no --{flag}")
+        elif flag not in SPEC_SETTINGS:
             fail(where, f"env var {name} is not a setting of SPEC §3")
-        elif known_help is not None and flag not in known_help:
-            fail(where, f"env var {name}: `meshcap --help` does not list --{flag}")
     if c.get("envFrom"):
         fail(where, "envFrom hides which settings are set; list them in env")
     return env

@@ -266,7 +266,6 @@ class Reader {
       if (!is_known(key)) problems_.push_back(source(key) + " is not a known setting");
   }
 
-  bool given(const std::string& key) const { return raw_.count(key) != 0; }
   bool ok(const std::string& key) const { return failed_.count(key) == 0; }
 
   // Where a setting came from; a setting left at its default is named by its flag.

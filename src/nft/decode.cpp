@@ -334,7 +334,8 @@ class RuleDecoder {
     if (auto port = x_.load(i, 2); port && x_.is(i + 1, "redir") && i + 2 == x_.size()) {
       error_at_ = 1;
       if (x_.u32(i + 1, NFTNL_EXPR_REDIR_REG_PROTO_MIN) != NFT_REG_1 ||
-          x_.u32(i + 1, NFTNL_EXPR_REDIR_REG_PROTO_MAX) ||
+          // The kernel reports proto_max as proto_min when only min was given.
+          x_.u32(i + 1, NFTNL_EXPR_REDIR_REG_PROTO_MAX).value_or(NFT_REG_1) != NFT_REG_1 ||
           x_.u32(i + 1, NFTNL_EXPR_REDIR_FLAGS) != NF_NAT_RANGE_PROTO_SPECIFIED) {
         return std::nullopt;
       }

@@ -2,11 +2,10 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 namespace meshcap::sys {
 
@@ -27,8 +26,8 @@ Result<void> NetnsGuard::restore() {
   if (!original_) return {};
   UniqueFd fd = std::move(original_);
   if (setns(fd.get(), CLONE_NEWNET) != 0)
-    return fail(ErrorKind::Other, std::string("returning to the original network namespace: ") +
-                                      std::strerror(errno));
+    return fail(ErrorKind::Other,
+                std::string("returning to the original network namespace: ") + std::strerror(errno));
   spdlog::debug("returned to the original network namespace");
   return {};
 }
@@ -38,27 +37,24 @@ Result<NetnsGuard> enter_netns(const std::string& path) {
 
   UniqueFd original(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!original)
-    return fail(ErrorKind::Other,
-                std::string("opening /proc/self/ns/net: ") + std::strerror(errno));
+    return fail(ErrorKind::Other, std::string("opening /proc/self/ns/net: ") + std::strerror(errno));
 
   UniqueFd target(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!target) {
     int err = errno;
     if (err == EACCES || err == EPERM)
-      return fail(ErrorKind::Other, "opening network namespace " + path + ": " +
-                                        std::strerror(err) + "; run as root");
+      return fail(ErrorKind::Other,
+                  "opening network namespace " + path + ": " + std::strerror(err) + "; run as root");
     return fail(ErrorKind::BadInput, "network namespace " + path + ": " + std::strerror(err) +
                                          "; pass the path of an existing namespace");
   }
 
   if (setns(target.get(), CLONE_NEWNET) != 0) {
     int err = errno;
-    if (err == EPERM)
-      return fail(ErrorKind::Other, "entering a network namespace needs CAP_SYS_ADMIN");
+    if (err == EPERM) return fail(ErrorKind::Other, "entering a network namespace needs CAP_SYS_ADMIN");
     if (err == EINVAL)  // a file that is not a namespace, or another kind of namespace
       return fail(ErrorKind::BadInput, path + " is not a network namespace");
-    return fail(ErrorKind::Other,
-                "entering network namespace " + path + ": " + std::strerror(err));
+    return fail(ErrorKind::Other, "entering network namespace " + path + ": " + std::strerror(err));
   }
   spdlog::debug("entered network namespace {}", path);
   return NetnsGuard(std::move(original));

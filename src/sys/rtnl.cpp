@@ -5,6 +5,8 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -16,16 +18,13 @@
 #include <string>
 #include <tuple>
 
-#include <spdlog/fmt/fmt.h>
-#include <spdlog/spdlog.h>
-
 #include "sys/features.hpp"
 
 namespace meshcap::sys {
 
 bool SysUndo::empty() const {
-  return added_rules.empty() && added_routes.empty() && added_addresses.empty() &&
-         removed_rules.empty() && removed_routes.empty();
+  return added_rules.empty() && added_routes.empty() && added_addresses.empty() && removed_rules.empty() &&
+         removed_routes.empty();
 }
 
 namespace {
@@ -57,8 +56,7 @@ class Rtnl {
   static Result<Rtnl> open() {
     MnlSocketPtr sock(mnl_socket_open(NETLINK_ROUTE));
     if (!sock || mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0)
-      return fail(ErrorKind::Other,
-                  std::string("opening an rtnetlink socket: ") + std::strerror(errno));
+      return fail(ErrorKind::Other, std::string("opening an rtnetlink socket: ") + std::strerror(errno));
     // Ask for the kernel's own explanation of a refusal, and for acks that do
     // not echo our whole request back. Old kernels lack these; that is fine.
     int on = 1;
@@ -71,8 +69,7 @@ class Rtnl {
   // dump), handing every other reply to `each`.
   tl::expected<void, NlFailure> exchange(nlmsghdr* nlh, const Each& each = {}) {
     nlh->nlmsg_seq = ++seq_;
-    if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0)
-      return tl::unexpected(NlFailure{errno, {}});
+    if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) return tl::unexpected(NlFailure{errno, {}});
     for (;;) {
       ssize_t n = mnl_socket_recvfrom(sock_.get(), buf_.data(), buf_.size());
       if (n < 0) {
@@ -101,8 +98,7 @@ class Rtnl {
       : sock_(std::move(sock)), portid_(mnl_socket_get_portid(sock_.get())), buf_(kRecvSize) {}
 
   static tl::expected<void, NlFailure> ack_result(const nlmsghdr* msg) {
-    if (mnl_nlmsg_get_payload_len(msg) < sizeof(nlmsgerr))
-      return tl::unexpected(NlFailure{EBADMSG, {}});
+    if (mnl_nlmsg_get_payload_len(msg) < sizeof(nlmsgerr)) return tl::unexpected(NlFailure{EBADMSG, {}});
     const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
     if (err->error == 0) return {};
     NlFailure failure{-err->error, {}};
@@ -114,8 +110,7 @@ class Rtnl {
       auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(msg, offset));
       for (; mnl_attr_ok(attr, static_cast<int>(end - reinterpret_cast<const char*>(attr)));
            attr = mnl_attr_next(attr)) {
-        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-            mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
           failure.extack = mnl_attr_get_str(attr);
       }
     }
@@ -155,8 +150,8 @@ uint8_t af(Family f) { return f == Family::V4 ? AF_INET : AF_INET6; }
 const char* ip_flag(Family f) { return f == Family::V4 ? "-4" : "-6"; }
 
 std::string describe(const PolicyRule& r) {
-  return fmt::format("ip {} rule fwmark {:#x} lookup {} priority {}", ip_flag(r.family), r.fwmark,
-                     r.table, r.priority);
+  return fmt::format("ip {} rule fwmark {:#x} lookup {} priority {}", ip_flag(r.family), r.fwmark, r.table,
+                     r.priority);
 }
 
 std::string describe(const LocalRoute& r) {
@@ -165,8 +160,8 @@ std::string describe(const LocalRoute& r) {
 }
 
 std::string describe(const LoAddress& a) {
-  return fmt::format("ip {} address {}/{} dev lo", ip_flag(a.address.family),
-                     a.address.addr_string(), a.address.prefix);
+  return fmt::format("ip {} address {}/{} dev lo", ip_flag(a.address.family), a.address.addr_string(),
+                     a.address.prefix);
 }
 
 Error kernel_error(const std::string& doing, Family family, const NlFailure& f) {
@@ -233,8 +228,7 @@ nlmsghdr* route_msg(char* buf, uint16_t type, uint16_t flags, const KernelRoute&
   rtm->rtm_scope = type == RTM_NEWROUTE ? RT_SCOPE_HOST : RT_SCOPE_NOWHERE;
   rtm->rtm_type = r.type;
   mnl_attr_put_u32(nlh, RTA_TABLE, r.route.table);
-  if (r.dst_len != 0)
-    mnl_attr_put(nlh, RTA_DST, r.route.family == Family::V4 ? 4 : 16, r.dst.data());
+  if (r.dst_len != 0) mnl_attr_put(nlh, RTA_DST, r.route.family == Family::V4 ? 4 : 16, r.dst.data());
   if (r.metric != 0) mnl_attr_put_u32(nlh, RTA_PRIORITY, r.metric);
   if (type == RTM_NEWROUTE) mnl_attr_put_u32(nlh, RTA_OIF, if_nametoindex("lo"));
   return nlh;
@@ -255,12 +249,13 @@ nlmsghdr* addr_msg(char* buf, uint16_t type, uint16_t flags, const LoAddress& a)
   return nlh;
 }
 
+// A dump of every object of one family; `family_field` names the header's
+// family member (each rtnetlink header spells it differently).
 template <class Header>
-nlmsghdr* dump_msg(char* buf, uint16_t type, Family family) {
+nlmsghdr* dump_msg(char* buf, uint16_t type, uint8_t Header::*family_field, Family family) {
   nlmsghdr* nlh = start(buf, type, NLM_F_DUMP);
-  auto* hdr = static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
-  // rtmsg, fib_rule_hdr and ifaddrmsg all start with the family byte.
-  *reinterpret_cast<uint8_t*>(hdr) = af(family);
+  auto* header = static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
+  header->*family_field = af(family);
   return nlh;
 }
 
@@ -270,8 +265,7 @@ constexpr Family kFamilies[] = {Family::V4, Family::V6};
 
 // A dump of a family the kernel was built or booted without reports
 // EAFNOSUPPORT: there is nothing of ours in it.
-Result<void> run_dump(Rtnl& nl, nlmsghdr* nlh, const std::string& what, Family family,
-                      const Each& each) {
+Result<void> run_dump(Rtnl& nl, nlmsghdr* nlh, const std::string& what, Family family, const Each& each) {
   auto r = nl.exchange(nlh, each);
   if (!r && !(family == Family::V6 && r.error().err == EAFNOSUPPORT))
     return tl::unexpected(kernel_error(what, family, r.error()));
@@ -287,11 +281,10 @@ Result<std::vector<PolicyRule>> tagged_rules(Rtnl& nl) {
       const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
       auto tb = parse_attrs<FRA_MAX>(nlh, sizeof(fib_rule_hdr));
       if (attr_u8(tb[FRA_PROTOCOL], 0) != kRtProtoMeshcap) return;
-      out.push_back(PolicyRule{family, attr_u32(tb[FRA_FWMARK], 0),
-                               attr_u32(tb[FRA_TABLE], frh->table),
+      out.push_back(PolicyRule{family, attr_u32(tb[FRA_FWMARK], 0), attr_u32(tb[FRA_TABLE], frh->table),
                                attr_u32(tb[FRA_PRIORITY], 0)});
     };
-    auto r = run_dump(nl, dump_msg<fib_rule_hdr>(buf.data(), RTM_GETRULE, family),
+    auto r = run_dump(nl, dump_msg(buf.data(), RTM_GETRULE, &fib_rule_hdr::family, family),
                       fmt::format("listing ip {} rules", ip_flag(family)), family, each);
     if (!r) return tl::unexpected(r.error());
   }
@@ -308,13 +301,16 @@ Result<std::vector<KernelRoute>> tagged_routes(Rtnl& nl) {
       if (rtm->rtm_protocol != kRtProtoMeshcap) return;
       auto tb = parse_attrs<RTA_MAX>(nlh, sizeof(rtmsg));
       KernelRoute route{LocalRoute{family, attr_u32(tb[RTA_TABLE], rtm->rtm_table)},
-                        rtm->rtm_type, rtm->rtm_dst_len, {}, attr_u32(tb[RTA_PRIORITY], 0)};
+                        rtm->rtm_type,
+                        rtm->rtm_dst_len,
+                        {},
+                        attr_u32(tb[RTA_PRIORITY], 0)};
       if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) <= route.dst.size())
         std::memcpy(route.dst.data(), mnl_attr_get_payload(tb[RTA_DST]),
                     mnl_attr_get_payload_len(tb[RTA_DST]));
       out.push_back(route);
     };
-    auto r = run_dump(nl, dump_msg<rtmsg>(buf.data(), RTM_GETROUTE, family),
+    auto r = run_dump(nl, dump_msg(buf.data(), RTM_GETROUTE, &rtmsg::rtm_family, family),
                       fmt::format("listing ip {} routes", ip_flag(family)), family, each);
     if (!r) return tl::unexpected(r.error());
   }
@@ -338,9 +334,8 @@ Result<bool> lo_has_address(Rtnl& nl, const Cidr& address) {
         std::memcmp(mnl_attr_get_payload(attr), address.addr.data(), address.addr_len()) == 0)
       found = true;
   };
-  auto r = run_dump(nl, dump_msg<ifaddrmsg>(buf.data(), RTM_GETADDR, address.family),
-                    fmt::format("listing ip {} addresses", ip_flag(address.family)),
-                    address.family, each);
+  auto r = run_dump(nl, dump_msg(buf.data(), RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
+                    fmt::format("listing ip {} addresses", ip_flag(address.family)), address.family, each);
   if (!r) return tl::unexpected(r.error());
   return found;
 }
@@ -349,8 +344,7 @@ Result<bool> lo_has_address(Rtnl& nl, const Cidr& address) {
 
 // `tolerated` is the errno that means "already as wanted" (rollback and
 // cleanup race nobody, but must be re-runnable after a partial failure).
-Result<void> change(Rtnl& nl, nlmsghdr* nlh, const std::string& doing, Family family,
-                    int tolerated = 0) {
+Result<void> change(Rtnl& nl, nlmsghdr* nlh, const std::string& doing, Family family, int tolerated = 0) {
   spdlog::debug("{}", doing);
   auto r = nl.exchange(nlh);
   if (!r && r.error().err != tolerated) return tl::unexpected(kernel_error(doing, family, r.error()));
@@ -359,14 +353,13 @@ Result<void> change(Rtnl& nl, nlmsghdr* nlh, const std::string& doing, Family fa
 
 Result<void> add_rule(Rtnl& nl, const PolicyRule& r, int tolerated = 0) {
   std::array<char, kSendSize> buf{};
-  return change(nl, rule_msg(buf.data(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r),
-                "adding " + describe(r), r.family, tolerated);
+  return change(nl, rule_msg(buf.data(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r), "adding " + describe(r),
+                r.family, tolerated);
 }
 
 Result<void> del_rule(Rtnl& nl, const PolicyRule& r, int tolerated = 0) {
   std::array<char, kSendSize> buf{};
-  return change(nl, rule_msg(buf.data(), RTM_DELRULE, 0, r), "deleting " + describe(r), r.family,
-                tolerated);
+  return change(nl, rule_msg(buf.data(), RTM_DELRULE, 0, r), "deleting " + describe(r), r.family, tolerated);
 }
 
 Result<void> add_route(Rtnl& nl, const LocalRoute& r, int tolerated = 0) {
@@ -383,14 +376,14 @@ Result<void> del_route(Rtnl& nl, const KernelRoute& r, int tolerated = 0) {
 
 Result<void> add_address(Rtnl& nl, const LoAddress& a) {
   std::array<char, kSendSize> buf{};
-  return change(nl, addr_msg(buf.data(), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, a),
-                "adding " + describe(a), a.address.family);
+  return change(nl, addr_msg(buf.data(), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, a), "adding " + describe(a),
+                a.address.family);
 }
 
 Result<void> del_address(Rtnl& nl, const LoAddress& a, int tolerated = 0) {
   std::array<char, kSendSize> buf{};
-  return change(nl, addr_msg(buf.data(), RTM_DELADDR, 0, a), "deleting " + describe(a),
-                a.address.family, tolerated);
+  return change(nl, addr_msg(buf.data(), RTM_DELADDR, 0, a), "deleting " + describe(a), a.address.family,
+                tolerated);
 }
 
 // Removes the first element of `have` equal to `want`; false when none is.
@@ -472,8 +465,8 @@ Result<SysUndo> apply_sys(const Plan& plan) {
   if (auto r = converge(*nl, plan, undo); !r) {
     if (auto back = undo_changes(*nl, undo); !back) {
       // The caller must not believe the kernel is untouched.
-      return fail(ErrorKind::Kernel, r.error().message + "; undoing the partial change also failed: " +
-                                         back.error().message);
+      return fail(ErrorKind::Kernel,
+                  r.error().message + "; undoing the partial change also failed: " + back.error().message);
     }
     return tl::unexpected(r.error());
   }
@@ -500,9 +493,7 @@ Result<Plan> observe_sys() {
   for (const auto& k : *routes) plan.local_routes.push_back(k.route);
   // A stable order independent of the kernel's (rules come sorted by
   // priority, routes by table walk), V4 first like make_plan().
-  auto rule_key = [](const PolicyRule& r) {
-    return std::tuple(r.family, r.priority, r.table, r.fwmark);
-  };
+  auto rule_key = [](const PolicyRule& r) { return std::tuple(r.family, r.priority, r.table, r.fwmark); };
   std::stable_sort(plan.policy_rules.begin(), plan.policy_rules.end(),
                    [&](const auto& a, const auto& b) { return rule_key(a) < rule_key(b); });
   std::stable_sort(plan.local_routes.begin(), plan.local_routes.end(), [](const auto& a, const auto& b) {

@@ -1,13 +1,12 @@
 // src/sys against a real kernel, each test in its own network namespace, with
 // `ip` as the independent oracle. Bodies run in a forked child, so they report
 // failures by printing and returning non-zero (CHECK) instead of gtest macros.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "support/netns.hpp"
 #include "sys/features.hpp"
@@ -20,14 +19,14 @@ namespace {
 using test::run_in_new_netns;
 using test::sh;
 
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
+#define CHECK(cond, ...)                                                            \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, "  " __VA_ARGS__);                                  \
-      std::fprintf(stderr, "\n");                                              \
-      return 1;                                                                \
-    }                                                                          \
+      std::fprintf(stderr, "  " __VA_ARGS__);                                       \
+      std::fprintf(stderr, "\n");                                                   \
+      return 1;                                                                     \
+    }                                                                               \
   } while (0)
 
 // The planner's tproxy + IPv6 output, on a given table.
@@ -41,8 +40,9 @@ Plan tproxy_plan(uint32_t table = 133) {
 
 // Everything apply_sys may touch, as `ip` prints it.
 std::string snapshot() {
-  return sh("ip -4 rule show; ip -6 rule show; ip -4 route show table all;"
-            " ip -6 route show table all; ip -6 addr show dev lo");
+  return sh(
+      "ip -4 rule show; ip -6 rule show; ip -4 route show table all;"
+      " ip -6 route show table all; ip -6 addr show dev lo");
 }
 
 int count(const std::string& text, const std::string& needle) {
@@ -55,15 +55,12 @@ int count(const std::string& text, const std::string& needle) {
 int check_programmed(uint32_t table) {
   const std::string t = std::to_string(table);
   auto rules4 = sh("ip -4 rule show"), rules6 = sh("ip -6 rule show");
-  CHECK(count(rules4, "32000:\tfrom all fwmark 0x539 lookup " + t + " proto 154") == 1, "%s",
-        rules4.c_str());
-  CHECK(count(rules6, "32000:\tfrom all fwmark 0x539 lookup " + t + " proto 154") == 1, "%s",
-        rules6.c_str());
+  CHECK(count(rules4, "32000:\tfrom all fwmark 0x539 lookup " + t + " proto 154") == 1, "%s", rules4.c_str());
+  CHECK(count(rules6, "32000:\tfrom all fwmark 0x539 lookup " + t + " proto 154") == 1, "%s", rules6.c_str());
   CHECK(count(rules4, "proto 154") == 1 && count(rules6, "proto 154") == 1);
   auto routes4 = sh("ip -4 route show table " + t), routes6 = sh("ip -6 route show table " + t);
   CHECK(routes4 == "local default dev lo proto 154 scope host \n", "%s", routes4.c_str());
-  CHECK(routes6 == "local default dev lo proto 154 metric 1024 pref medium\n", "%s",
-        routes6.c_str());
+  CHECK(routes6 == "local default dev lo proto 154 metric 1024 pref medium\n", "%s", routes6.c_str());
   auto lo = sh("ip -6 addr show dev lo");
   CHECK(count(lo, "inet6 ::6/128 ") == 1, "%s", lo.c_str());
   return 0;
@@ -152,8 +149,9 @@ TEST_F(SysTest, RedirectPlanRemovesTproxyStateButKeepsTheAddress) {
               redirect.lo_addresses = tproxy_plan().lo_addresses;
               auto undo = sys::apply_sys(redirect);
               CHECK(undo, "%s", undo.error().message.c_str());
-              auto all = sh("ip -4 rule show; ip -6 rule show; ip -4 route show table all;"
-                            " ip -6 route show table all");
+              auto all =
+                  sh("ip -4 rule show; ip -6 rule show; ip -4 route show table all;"
+                     " ip -6 route show table all");
               CHECK(count(all, "proto 154") == 0, "%s", all.c_str());
               CHECK(count(sh("ip -6 addr show dev lo"), "inet6 ::6/128 ") == 1);
               return 0;
@@ -170,9 +168,8 @@ TEST_F(SysTest, ObserveRoundTrips) {
               CHECK(sys::apply_sys(tproxy_plan()));
               auto seen = sys::observe_sys();
               CHECK(seen, "%s", seen.error().message.c_str());
-              CHECK(*seen == tproxy_plan(), "rules %zu routes %zu addrs %zu",
-                    seen->policy_rules.size(), seen->local_routes.size(),
-                    seen->lo_addresses.size());
+              CHECK(*seen == tproxy_plan(), "rules %zu routes %zu addrs %zu", seen->policy_rules.size(),
+                    seen->local_routes.size(), seen->lo_addresses.size());
               // Table ids above 255 only fit the attribute; they must survive too.
               CHECK(sys::apply_sys(tproxy_plan(1000)));
               seen = sys::observe_sys();
@@ -192,8 +189,7 @@ TEST_F(SysTest, RollbackRestoresTheStateBefore) {
               auto second = sys::apply_sys(tproxy_plan(134));
               CHECK(second);
               CHECK(sys::rollback(*second));
-              CHECK(snapshot() == programmed, "%s\n---\n%s", programmed.c_str(),
-                    snapshot().c_str());
+              CHECK(snapshot() == programmed, "%s\n---\n%s", programmed.c_str(), snapshot().c_str());
               CHECK(sys::rollback(*first));
               CHECK(snapshot() == pristine, "%s\n---\n%s", pristine.c_str(), snapshot().c_str());
               CHECK(sys::rollback(*first), "rolling back twice is harmless");
@@ -286,7 +282,7 @@ TEST_F(SysTest, CapabilitiesAreSeen) {
 }
 
 ino_t netns_inode(const char* path = "/proc/self/ns/net") {
-  struct stat st{};
+  struct stat st {};
   return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
@@ -339,8 +335,7 @@ TEST_F(SysTest, EnterNetnsRejectsBadPaths) {
               for (const char* bad : {"/nonexistent/netns", "/proc/self/ns/uts", "/etc/hostname"}) {
                 auto r = sys::enter_netns(bad);
                 CHECK(!r, "%s accepted", bad);
-                CHECK(r.error().kind == ErrorKind::BadInput, "%s: %s", bad,
-                      r.error().message.c_str());
+                CHECK(r.error().kind == ErrorKind::BadInput, "%s: %s", bad, r.error().message.c_str());
                 CHECK(r.error().message.find(bad) != std::string::npos);
                 CHECK(netns_inode() == home);
               }

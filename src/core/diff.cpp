@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "meshcap/render.hpp"
@@ -121,6 +122,19 @@ Ops edit_script(const Lines& a, const Lines& b) {
 
 Plan canonical(const Plan& plan) {
   Plan out = plan;
+  // Tables and routing state have no order of their own; whoever reads them
+  // back (netlink dumps) may list them in another one.
+  auto by_family = [](const auto& a, const auto& b) { return a.family < b.family; };
+  std::stable_sort(out.tables.begin(), out.tables.end(), by_family);
+  std::sort(out.policy_rules.begin(), out.policy_rules.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.family, a.priority, a.fwmark, a.table) <
+           std::tie(b.family, b.priority, b.fwmark, b.table);
+  });
+  std::sort(out.local_routes.begin(), out.local_routes.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.family, a.table) < std::tie(b.family, b.table);
+  });
+  std::sort(out.lo_addresses.begin(), out.lo_addresses.end(),
+            [](const auto& a, const auto& b) { return a.address < b.address; });
   for (auto& table : out.tables)
     for (auto& chain : table.chains)
       for (auto& rule : chain.rules) {

@@ -45,6 +45,20 @@ TEST(Diff, SetOrderAndDuplicatesDoNotMatter) {
   EXPECT_EQ(diff(sample(), got), "");
 }
 
+TEST(Diff, OrderOfTablesAndRoutingStateDoesNotMatter) {
+  Config c;
+  c.ipv6 = Ipv6Mode::On;
+  c.inbound_mode = InboundMode::Tproxy;
+  Plan want = make_plan(c), got = make_plan(c);
+  std::reverse(got.tables.begin(), got.tables.end());
+  std::reverse(got.policy_rules.begin(), got.policy_rules.end());
+  std::reverse(got.local_routes.begin(), got.local_routes.end());
+  EXPECT_EQ(diff(want, got), "");
+  got.policy_rules.pop_back();
+  auto d = diff(want, got);
+  EXPECT_NE(d.find("- # ip -"), std::string::npos) << d;
+}
+
 TEST(Diff, SingleValueIsNotASet) {
   Plan got = sample();
   auto& rule = chain(got, "output").rules[0];

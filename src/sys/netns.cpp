@@ -35,9 +35,11 @@ Result<void> NetnsGuard::restore() {
 Result<NetnsGuard> enter_netns(const std::string& path) {
   if (path.empty()) return NetnsGuard{};
 
-  UniqueFd original(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+  // thread-self, not self: setns() moves only this thread, and "self" names
+  // the main thread's namespace.
+  UniqueFd original(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!original)
-    return fail(ErrorKind::Other, std::string("opening /proc/self/ns/net: ") + std::strerror(errno));
+    return fail(ErrorKind::Other, std::string("opening /proc/thread-self/ns/net: ") + std::strerror(errno));
 
   UniqueFd target(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!target) {

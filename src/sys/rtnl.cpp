@@ -105,7 +105,9 @@ class Rtnl {
     if (msg->nlmsg_flags & NLM_F_ACK_TLVS) {
       // The TLVs follow the echoed request: its header only when capped.
       size_t offset = sizeof(nlmsgerr);
-      if (!(msg->nlmsg_flags & NLM_F_CAPPED)) offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
+      if (!(msg->nlmsg_flags & NLM_F_CAPPED) && err->msg.nlmsg_len > sizeof(nlmsghdr))
+        offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
+      if (offset > mnl_nlmsg_get_payload_len(msg)) return tl::unexpected(failure);
       const char* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(msg));
       auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(msg, offset));
       for (; mnl_attr_ok(attr, static_cast<int>(end - reinterpret_cast<const char*>(attr)));
@@ -342,8 +344,8 @@ Result<bool> lo_has_address(Rtnl& nl, const Cidr& address) {
 
 // ---- changing state ------------------------------------------------------------
 
-// `tolerated` is the errno that means "already as wanted" (rollback and
-// cleanup race nobody, but must be re-runnable after a partial failure).
+// `tolerated` is the errno that means "already as wanted", so that rollback
+// and cleanup can run again after one of them stopped half way.
 Result<void> change(Rtnl& nl, nlmsghdr* nlh, const std::string& doing, Family family, int tolerated = 0) {
   spdlog::debug("{}", doing);
   auto r = nl.exchange(nlh);
@@ -386,7 +388,7 @@ Result<void> del_address(Rtnl& nl, const LoAddress& a, int tolerated = 0) {
                 tolerated);
 }
 
-// Removes the first element of `have` equal to `want`; false when none is.
+// Removes the first element of `have` that is wanted; false when none is.
 template <class T, class Eq>
 bool take(std::vector<T>& have, const Eq& is_wanted) {
   auto it = std::find_if(have.begin(), have.end(), is_wanted);

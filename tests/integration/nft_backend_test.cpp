@@ -68,10 +68,45 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// Both families' listings ("" for an absent table), as the oracle prints them.
+// `nft --debug=netlink list table`: the expressions and set elements exactly
+// as the kernel holds them. Rule handles (which depend on creation order) are
+// cut from the headers and each set's elements sorted (hash sets dump in
+// hash order), so only the encoding itself is compared.
+std::string netlink_view(const std::string& family) {
+  std::istringstream in(sh("nft --debug=netlink list table " + family + " meshcap 2>/dev/null"));
+  std::string out, line;
+  std::vector<std::string> elements;
+  auto flush = [&] {
+    std::sort(elements.begin(), elements.end());
+    for (auto& e : elements) out += e + "\n";
+    elements.clear();
+  };
+  while (std::getline(in, line)) {
+    if (line.rfind("\telement ", 0) == 0) {
+      elements.push_back(line);
+      continue;
+    }
+    flush();
+    if (line.rfind(family + " meshcap ", 0) == 0 && line.find('@') == std::string::npos) {
+      // "ip meshcap CHAIN HANDLE [PREV]" -> "ip meshcap CHAIN"
+      std::istringstream words(line);
+      std::string a, b, chain;
+      words >> a >> b >> chain;
+      line = a + " " + b + " " + chain;
+    }
+    if (line.rfind("table ", 0) == 0) break;  // the listing follows; compared separately
+    out += line + "\n";
+  }
+  flush();
+  return out;
+}
+
+// Both families' listings ("" for an absent table), as the oracle prints
+// them, followed by their netlink view.
 std::string listings() {
   return "## ip\n" + sh("nft list table ip meshcap 2>/dev/null") + "## ip6\n" +
-         sh("nft list table ip6 meshcap 2>/dev/null");
+         sh("nft list table ip6 meshcap 2>/dev/null") + "## ip netlink\n" + netlink_view("ip") +
+         "## ip6 netlink\n" + netlink_view("ip6");
 }
 
 // The listings nft itself produces from render_nft(plan), in a fresh netns.

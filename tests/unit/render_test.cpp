@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -28,7 +29,45 @@ Cidr cidr(const char* text) { return *Cidr::parse(text); }
 struct Scenario {
   const char* name;
   Config config;
+  std::optional<Plan> plan = std::nullopt;  // hand-built instead of make_plan(config)
 };
+
+Plan plan_of(const Scenario& s) { return s.plan ? *s.plan : make_plan(s.config); }
+
+// Every match and action in every form, including ones the planner does not
+// use today (source ports, single owners, source sets, 16+ port sets).
+Plan every_construct() {
+  Plan plan;
+  for (Family f : {Family::V4, Family::V6}) {
+    bool v4 = f == Family::V4;
+    Chain out{"output", ChainKind::Nat, Hook::Output, {}};
+    out.rules.push_back({{OifMatch{{"eth1", "eth2"}, "out_ifs"}}, ReturnAction{}, "oif set"});
+    out.rules.push_back({{PortMatch{Proto::Udp, true, {{5353, 5353}}, ""}}, ReturnAction{}, ""});
+    out.rules.push_back(
+        {{PortMatch{Proto::Tcp, true, {{1000, 2000}, {3000, 3000}}, "sports"}}, ReturnAction{}, ""});
+    std::vector<Cidr> srcs = v4 ? std::vector{cidr("10.0.0.0/8"), cidr("192.168.1.1")}
+                                : std::vector{cidr("fd00::/8"), cidr("2001:db8::1")};
+    out.rules.push_back({{AddrMatch{true, srcs, "srcs"}, OwnerMatch{true, {42}, ""}},
+                         JumpAction{"inbound"}, "source set and single gid"});
+    out.rules.push_back({{OwnerMatch{false, {1337}, ""}}, ReturnAction{}, ""});
+    out.rules.push_back({{OifMatch{{"lo"}, ""}, ProtoMatch{Proto::Tcp}}, RedirectAction{15001}, ""});
+    Chain in{"inbound", ChainKind::Nat, std::nullopt, {}};
+    std::vector<PortRange> many;
+    for (uint16_t p = 100; p < 120; ++p) many.push_back({p, p});
+    in.rules.push_back({{IifMatch{{"eth0", "eth3"}, "in_ifs"}, PortMatch{Proto::Tcp, false, many, "many"}},
+                        RedirectAction{15006}, "two sets: a cross product in iptables"});
+    Chain divert{"divert", ChainKind::Mangle, Hook::Prerouting, {}};
+    divert.rules.push_back({{ProtoMatch{Proto::Tcp}}, TproxyAction{15006, 1337}, ""});
+    Chain raw{"raw_output", ChainKind::Raw, Hook::Output, {}};
+    raw.rules.push_back({{OwnerMatch{false, {1, 2}, "uids"}, PortMatch{Proto::Udp, false, {{53, 53}}, ""}},
+                         CtZoneAction{1}, ""});
+    plan.tables.push_back({f, {out, divert, raw, in}});
+    plan.policy_rules.push_back({f, 1337, 133, 32000});
+    plan.local_routes.push_back({f, 133});
+  }
+  plan.lo_addresses.push_back({cidr("::6")});
+  return plan;
+}
 
 // gtest prints a parameter on failure; the name says it all.
 void PrintTo(const Scenario& s, std::ostream* os) { *os << s.name; }
@@ -75,6 +114,8 @@ std::vector<Scenario> scenarios() {
   Config dns = base;
   dns.capture_dns = true;
   out.push_back({"dns_all_servers", dns});
+
+  out.push_back({"every_construct", base, every_construct()});
   return out;
 }
 
@@ -105,7 +146,7 @@ void expect_golden(const std::string& file, const std::string& actual) {
 class RenderGolden : public ::testing::TestWithParam<Scenario> {};
 
 TEST_P(RenderGolden, MatchesGoldenFiles) {
-  Plan plan = make_plan(GetParam().config);
+  Plan plan = plan_of(GetParam());
   std::string name = GetParam().name;
   expect_golden(name + ".nft", render_nft(plan));
   expect_golden(name + ".iptables", render_iptables(plan));
@@ -193,7 +234,7 @@ class RenderKernel : public ::testing::TestWithParam<Scenario> {
 
 TEST_P(RenderKernel, NftScriptLoadsTwiceAndListsAsRendered) {
   if (sh("nft --version >/dev/null 2>&1; echo $?") != "0\n") MESHCAP_SKIP("nft not installed");
-  Plan plan = make_plan(GetParam().config);
+  Plan plan = plan_of(GetParam());
   std::string script = render_nft(plan);
   fs::path file = scratch(std::string(GetParam().name) + ".nft", script);
   int rc = test::run_in_new_netns([&] {
@@ -224,7 +265,7 @@ TEST_P(RenderKernel, NftScriptLoadsTwiceAndListsAsRendered) {
 TEST_P(RenderKernel, IptablesRestoreLoadsEachFamily) {
   if (sh("iptables-legacy-restore --version >/dev/null 2>&1; echo $?") != "0\n")
     MESHCAP_SKIP("iptables-legacy-restore not installed");
-  Plan plan = make_plan(GetParam().config);
+  Plan plan = plan_of(GetParam());
   for (Family f : {Family::V4, Family::V6}) {
     std::string text = render_iptables(plan, f);
     bool v4 = f == Family::V4;
@@ -342,7 +383,7 @@ TEST(RenderNft, FamilySelectionLeavesTheOtherFamilyAlone) {
 
 TEST(RenderNft, OnlyCommandsStartWithHashIp) {
   for (const auto& s : scenarios()) {
-    Plan plan = make_plan(s.config);
+    Plan plan = plan_of(s);
     for (const auto& text : {render_nft(plan), render_iptables(plan)}) {
       std::istringstream in(text);
       std::string line;

@@ -1,0 +1,251 @@
+// The meshcap binary against a real kernel, each test in its own namespace:
+// apply/check/cleanup, exit codes, --netns, logging, no exec, atomicity.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/named_netns.hpp"
+
+namespace meshcap {
+namespace {
+
+using test::NamedNetns;
+using test::Outcome;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class ApplyCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!test::can_unshare_net()) MESHCAP_SKIP("cannot create network namespaces (needs root/NET_ADMIN)");
+    ASSERT_TRUE(ns_.ok()) << "ip netns add failed";
+  }
+  Outcome meshcap(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
+    args.insert(args.begin(), MESHCAP_BINARY);
+    return ns_.exec(args, env);
+  }
+  std::string iptables_save() { return ns_.exec({"iptables-legacy-save"}).out; }
+  // An interface and a default route, so connect() to an outside address
+  // gets as far as the OUTPUT hook. The veth's other end stays in the same
+  // namespace: nothing can leave it.
+  void add_default_route() {
+    ASSERT_EQ(ns_.exec({"ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"}).status, 0);
+    ASSERT_EQ(ns_.exec({"ip", "link", "set", "eth0", "up"}).status, 0);
+    ASSERT_EQ(ns_.exec({"ip", "link", "set", "eth0p", "up"}).status, 0);
+    ASSERT_EQ(ns_.exec({"ip", "addr", "add", "10.247.0.2/24", "dev", "eth0"}).status, 0);
+    ASSERT_EQ(ns_.exec({"ip", "route", "add", "default", "via", "10.247.0.1"}).status, 0);
+  }
+  NamedNetns ns_;
+};
+
+TEST_F(ApplyCli, ApplyCheckCleanupRoundTrip) {
+  auto applied = meshcap({"apply"});
+  ASSERT_EQ(applied.status, 0) << applied.err;
+  EXPECT_THAT(applied.err, HasSubstr("verified rules"));
+  EXPECT_EQ(applied.out, "");
+  auto rules = ns_.ruleset();
+  EXPECT_THAT(rules, HasSubstr("table ip meshcap"));
+  EXPECT_THAT(rules, HasSubstr("table ip6 meshcap"));
+
+  EXPECT_EQ(meshcap({"check"}).status, 0);
+  auto other = meshcap({"check", "--outbound-port", "16001"});
+  EXPECT_EQ(other.status, 4) << "check with another config must fail";
+  EXPECT_THAT(other.err, HasSubstr("16001"));
+
+  EXPECT_EQ(meshcap({"cleanup"}).status, 0);
+  EXPECT_THAT(ns_.ruleset(), Not(HasSubstr("meshcap")));
+  EXPECT_EQ(meshcap({"cleanup"}).status, 0) << "cleanup with nothing to remove succeeds";
+  EXPECT_EQ(meshcap({"check"}).status, 4);
+}
+
+TEST_F(ApplyCli, ReapplyConvergesToOneCopy) {
+  ASSERT_EQ(meshcap({"apply"}).status, 0);
+  auto first = ns_.ruleset();
+  ASSERT_EQ(meshcap({"apply"}).status, 0);
+  EXPECT_EQ(ns_.ruleset(), first) << "re-applying the same config changes nothing";
+  ASSERT_EQ(meshcap({"apply", "--exclude-outbound-ports", "9999", "--ipv6", "off"}).status, 0);
+  auto changed = ns_.ruleset();
+  EXPECT_THAT(changed, HasSubstr("9999"));
+  EXPECT_THAT(changed, Not(HasSubstr("table ip6 meshcap"))) << "turning IPv6 off removes its table";
+  EXPECT_EQ(meshcap({"check", "--exclude-outbound-ports", "9999", "--ipv6", "off"}).status, 0);
+}
+
+TEST_F(ApplyCli, CheckNamesARuleDeletedByHand) {
+  ASSERT_EQ(meshcap({"apply", "--ipv6", "off"}).status, 0);
+  // Find the handle of the `oifname "lo" return` rule and delete it.
+  auto listing = ns_.exec({"nft", "-a", "list", "chain", "ip", "meshcap", "output"}).out;
+  const std::string marker = "oifname \"lo\" return # handle ";
+  auto pos = listing.find(marker);
+  ASSERT_NE(pos, std::string::npos) << listing;
+  pos += marker.size();
+  std::string handle = listing.substr(pos, listing.find('\n', pos) - pos);
+  ASSERT_EQ(ns_.exec({"nft", "delete", "rule", "ip", "meshcap", "output", "handle", handle}).status, 0);
+  auto check = meshcap({"check", "--ipv6", "off"});
+  EXPECT_EQ(check.status, 4);
+  EXPECT_THAT(check.err, HasSubstr("oifname \"lo\" return"));
+  EXPECT_EQ(meshcap({"apply", "--ipv6", "off"}).status, 0);
+  EXPECT_EQ(meshcap({"check", "--ipv6", "off"}).status, 0);
+}
+
+TEST_F(ApplyCli, BadInputTouchesNothing) {
+  auto before = ns_.ruleset();
+  auto o = meshcap({"apply", "--outbound-port", "0", "--exclude-outbound-cidrs", "nonsense"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  EXPECT_EQ(ns_.ruleset(), before);
+  EXPECT_EQ(ns_.exec({"ip", "-6", "addr", "show", "dev", "lo"}).out.find("::6"), std::string::npos);
+}
+
+TEST_F(ApplyCli, OtherTablesAndIptablesChainsAreUntouched) {
+  ASSERT_EQ(ns_.exec({"nft", "add", "table", "inet", "other"}).status, 0);
+  ASSERT_EQ(ns_.exec({"nft", "add", "chain", "inet", "other", "c", "{ type filter hook output priority 0; }"}).status, 0);
+  ASSERT_EQ(ns_.exec({"nft", "add", "rule", "inet", "other", "c", "tcp", "dport", "22", "counter", "accept"}).status, 0);
+  ASSERT_EQ(ns_.exec({"iptables-legacy", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "--dport", "2222", "-j", "RETURN"}).status, 0);
+  auto other_before = ns_.exec({"nft", "list", "table", "inet", "other"}).out;
+  auto ipt_before = iptables_save();
+  for (auto cmd : {"apply", "apply", "cleanup"}) {
+    ASSERT_EQ(meshcap({cmd, "--exclude-outbound-cidrs", "10.0.0.0/8"}).status, 0) << cmd;
+    EXPECT_EQ(ns_.exec({"nft", "list", "table", "inet", "other"}).out, other_before) << cmd;
+    auto ipt = iptables_save();
+    // iptables-save stamps the time; compare the rules only.
+    auto strip = [](std::string s) {
+      std::string out;
+      std::stringstream in(s);
+      for (std::string l; std::getline(in, l);)
+        if (l.rfind("#", 0) != 0) out += l + "\n";
+      return out;
+    };
+    EXPECT_EQ(strip(ipt), strip(ipt_before)) << cmd;
+  }
+}
+
+TEST_F(ApplyCli, NeverRunsAnotherProgram) {
+  add_default_route();
+  std::string trace = "/tmp/meshcap-strace-" + std::to_string(getpid());
+  auto o = ns_.exec({"strace", "-f", "-qq", "-e", "trace=execve,execveat,fork,vfork", "-o", trace,
+                     MESHCAP_BINARY, "apply", "--verify", "traffic"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  auto log = test::sh("cat " + trace);
+  std::remove(trace.c_str());
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << "expected only meshcap's own execve:\n" << log;
+  EXPECT_THAT(log, HasSubstr(MESHCAP_BINARY));
+}
+
+TEST_F(ApplyCli, NetnsFlagProgramsTheNamedNamespaceOnly) {
+  NamedNetns target;
+  ASSERT_TRUE(target.ok());
+  auto o = meshcap({"apply", "--netns", target.path()});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(target.ruleset(), HasSubstr("table ip meshcap"));
+  EXPECT_THAT(ns_.ruleset(), Not(HasSubstr("meshcap")));
+  EXPECT_EQ(meshcap({"check", "--netns", target.path()}).status, 0);
+  EXPECT_EQ(meshcap({"cleanup", "--netns", target.path()}).status, 0);
+  EXPECT_THAT(target.ruleset(), Not(HasSubstr("meshcap")));
+  auto bad = meshcap({"apply", "--netns", "/nonexistent/netns"});
+  EXPECT_EQ(bad.status, 2) << bad.err;
+}
+
+TEST_F(ApplyCli, KernelRefusalExitsThreeAndChangesNothing) {
+  // A table named meshcap owned by another live netlink socket: the kernel
+  // refuses to replace it, so the whole batch must fail.
+  std::string fifo = "/tmp/meshcap-owner-" + std::to_string(getpid());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::thread holder([&] { ns_.exec({"sh", "-c", "nft -i < " + fifo}); });
+  FILE* in = fopen(fifo.c_str(), "w");
+  ASSERT_NE(in, nullptr);
+  fputs("add table ip meshcap { flags owner; }\n", in);
+  fflush(in);
+  for (int i = 0; i < 50 && ns_.ruleset().find("owner") == std::string::npos; ++i) usleep(20000);
+  auto before = ns_.ruleset();
+  auto rules_before = ns_.exec({"ip", "-4", "rule", "show"}).out;
+  auto o = meshcap({"apply", "--inbound-mode", "tproxy", "--ipv6", "off"});
+  EXPECT_EQ(o.status, 3) << o.err;
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("meshcap"));
+  EXPECT_EQ(ns_.ruleset(), before);
+  EXPECT_EQ(ns_.exec({"ip", "-4", "rule", "show"}).out, rules_before) << "policy rules rolled back";
+  fclose(in);
+  holder.join();
+  std::remove(fifo.c_str());
+}
+
+TEST_F(ApplyCli, TproxyRoutingStateIsProgrammedAndCleanedUp) {
+  ASSERT_EQ(meshcap({"apply", "--inbound-mode", "tproxy"}).status, 0);
+  EXPECT_THAT(ns_.exec({"ip", "-4", "rule", "show"}).out, HasSubstr("lookup 133"));
+  EXPECT_THAT(ns_.exec({"ip", "-6", "route", "show", "table", "133"}).out, HasSubstr("local"));
+  EXPECT_EQ(meshcap({"check", "--inbound-mode", "tproxy"}).status, 0);
+  ASSERT_EQ(meshcap({"apply"}).status, 0) << "switching back to redirect removes the policy rules";
+  EXPECT_THAT(ns_.exec({"ip", "-4", "rule", "show"}).out, Not(HasSubstr("lookup 133")));
+  ASSERT_EQ(meshcap({"apply", "--inbound-mode", "tproxy"}).status, 0);
+  ASSERT_EQ(meshcap({"cleanup"}).status, 0);
+  EXPECT_THAT(ns_.exec({"ip", "-4", "rule", "show"}).out, Not(HasSubstr("lookup 133")));
+  EXPECT_EQ(ns_.exec({"ip", "-4", "route", "show", "table", "133"}).out, "");
+}
+
+TEST_F(ApplyCli, ConcurrentAppliesEndInOneCompleteConfiguration) {
+  constexpr int kRuns = 10;
+  auto config = [](int i) {
+    return std::vector<std::string>{"--outbound-port", std::to_string(20000 + i), "--exclude-outbound-ports",
+                                    std::to_string(30000 + i)};
+  };
+  std::vector<std::thread> threads;
+  std::vector<int> status(kRuns, -1);
+  for (int i = 0; i < kRuns; ++i)
+    threads.emplace_back([&, i] {
+      auto args = config(i);
+      args.insert(args.begin(), "apply");
+      status[static_cast<size_t>(i)] = meshcap(args).status;
+    });
+  for (auto& t : threads) t.join();
+  // A run may fail verification if another replaced its rules in between,
+  // but never half-programmed: exactly one config is complete in the kernel.
+  for (int s : status) EXPECT_TRUE(s == 0 || s == 4) << s;
+  int accepted = 0;
+  for (int i = 0; i < kRuns; ++i) {
+    auto args = config(i);
+    args.insert(args.begin(), "check");
+    accepted += meshcap(args).status == 0;
+  }
+  EXPECT_EQ(accepted, 1);
+  auto rules = ns_.ruleset();
+  size_t tables = 0;
+  for (size_t p = rules.find("table ip meshcap"); p != std::string::npos; p = rules.find("table ip meshcap", p + 1))
+    ++tables;
+  EXPECT_EQ(tables, 1u);
+}
+
+TEST_F(ApplyCli, JsonLogsAndDebugShowsTheBatch) {
+  auto o = meshcap({"apply", "--log-format", "json", "--ipv6", "off"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::stringstream in(o.err);
+  int infos = 0;
+  for (std::string line; std::getline(in, line);) {
+    auto obj = nlohmann::json::parse(line);
+    infos += obj["level"] == "info";
+  }
+  EXPECT_EQ(infos, 1) << "one info line per run:\n" << o.err;
+  auto debug = meshcap({"apply", "--log-level", "debug", "--ipv6", "off"});
+  ASSERT_EQ(debug.status, 0);
+  EXPECT_THAT(debug.err, HasSubstr("meshcap"));
+  EXPECT_GT(std::count(debug.err.begin(), debug.err.end(), '\n'), 10) << "debug shows the netlink batch";
+}
+
+TEST_F(ApplyCli, VerifyTrafficProvesCaptureWithARealConnection) {
+  add_default_route();
+  auto o = meshcap({"apply", "--verify", "traffic", "--ipv6", "off"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("traffic"));
+  // Excluding every destination leaves nothing captured: the probe must not pass.
+  auto none = meshcap({"apply", "--verify", "traffic", "--ipv6", "off", "--outbound-cidrs", "",
+                       "--include-outbound-ports", ""});
+  EXPECT_EQ(none.status, 0) << none.err;
+  EXPECT_THAT(none.err, HasSubstr("only the rules were verified"));
+}
+
+}  // namespace
+}  // namespace meshcap

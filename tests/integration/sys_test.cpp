@@ -2,10 +2,13 @@
 // `ip` as the independent oracle. Bodies run in a forked child, so they report
 // failures by printing and returning non-zero (CHECK) instead of gtest macros.
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 
 #include "support/netns.hpp"
@@ -279,6 +282,34 @@ TEST_F(SysTest, LoOnlyIpv6DisableCounts) {
 TEST_F(SysTest, CapabilitiesAreSeen) {
   EXPECT_TRUE(sys::has_cap_net_admin());
   EXPECT_TRUE(sys::has_cap_sys_admin());
+}
+
+// Clears capabilities from this process's effective set (they stay permitted).
+bool drop_effective(std::initializer_list<unsigned> caps) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  for (unsigned cap : caps) data[cap / 32].effective &= ~(1u << (cap % 32));
+  return syscall(SYS_capset, &header, data) == 0;
+}
+
+TEST_F(SysTest, MissingCapabilitiesAreExplained) {
+  EXPECT_EQ(run_in_new_netns([] {
+              CHECK(drop_effective({CAP_NET_ADMIN, CAP_SYS_ADMIN}));
+              CHECK(!sys::has_cap_net_admin() && !sys::has_cap_sys_admin());
+              auto entered = sys::enter_netns("/proc/self/ns/net");
+              CHECK(!entered && entered.error().kind == ErrorKind::Other);
+              CHECK(entered.error().message == "entering a network namespace needs CAP_SYS_ADMIN", "%s",
+                    entered.error().message.c_str());
+              Plan v4;
+              v4.policy_rules = {{Family::V4, 0x539, 133, 32000}};
+              auto applied = sys::apply_sys(v4);
+              CHECK(!applied && applied.error().kind == ErrorKind::Kernel);
+              CHECK(applied.error().message.find("needs CAP_NET_ADMIN") != std::string::npos, "%s",
+                    applied.error().message.c_str());
+              return 0;
+            }),
+            0);
 }
 
 ino_t netns_inode(const char* path = "/proc/self/ns/net") {

@@ -52,14 +52,14 @@ ip netns exec "$pod" "$meshcap" apply "${settings[@]}"
 ip netns exec "$pod" "$meshcap" check "${settings[@]}"
 
 # The proxy's listeners and an app in the pod; real servers in the peer.
-ip netns exec "$pod" python3 "$probe" serve proxy 15001 15006 >/dev/null & pids+=($!)
-ip netns exec "$pod" python3 "$probe" serve app 8080 15021 >/dev/null & pids+=($!)
-ip netns exec "$peer" python3 "$probe" serve peer 80 9999 >/dev/null & pids+=($!)
+ip netns exec "$pod" /usr/bin/python3 "$probe" serve proxy 15001 15006 >/dev/null & pids+=($!)
+ip netns exec "$pod" /usr/bin/python3 "$probe" serve app 8080 15021 >/dev/null & pids+=($!)
+ip netns exec "$peer" /usr/bin/python3 "$probe" serve peer 80 9999 >/dev/null & pids+=($!)
 sleep 0.5
 
 run() {  # description, namespace, host, port, [uid]
   local got
-  got=$(ip netns exec "$2" python3 "$probe" connect "$3" "$4" "${5:-}")
+  got=$(ip netns exec "$2" /usr/bin/python3 "$probe" connect "$3" "$4" "${5:-}")
   printf '%-44s %-26s %s\n' "$1" "$3:$4" "$got"
 }
 echo

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config g++
-  libnftnl-dev libmnl-dev libcli11-dev libspdlog-dev libfmt-dev
+  libnftnl-dev libmnl-dev libiptc-dev libcli11-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libexpected-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -20,6 +20,10 @@ class Backend {
   virtual Result<Plan> observe() = 0;
   // Removes meshcap's tables; nothing to remove is success.
   virtual Result<void> remove() = 0;
+  // The plan in the form this backend holds it, which is what observe()
+  // returns after a successful apply(plan): nft holds named sets as they are;
+  // iptables has no sets and holds one rule per element.
+  virtual Plan held_form(const Plan& plan) const { return plan; }
 };
 
 // Applies to an in-memory copy, all or nothing; fail_next_apply makes the next

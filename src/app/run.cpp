@@ -83,7 +83,7 @@ Result<void> compare(Backend& backend, const Plan& want, const char* what) {
   std::erase_if(got->lo_addresses, [&](const LoAddress& a) {
     return std::find(want.lo_addresses.begin(), want.lo_addresses.end(), a) == want.lo_addresses.end();
   });
-  if (auto d = diff(want, *got); !d.empty()) {
+  if (auto d = diff(backend.held_form(want), *got); !d.empty()) {
     spdlog::debug("difference (- wanted, + found):\n{}", d);
     std::fprintf(stderr, "%s", d.c_str());
     return fail(ErrorKind::Verify, std::string(what) +

@@ -299,6 +299,32 @@ TEST_P(RenderKernel, IptablesRestoreLoadsEachFamily) {
   }
 }
 
+// SPEC §4: a re-run with a changed config converges; here IPv6 is turned off.
+TEST(RenderKernelConverge, TurningIpv6OffRemovesTheIpv6Table) {
+  if (!test::can_unshare_net()) MESHCAP_SKIP("needs root with CAP_SYS_ADMIN/NET_ADMIN");
+  if (sh("nft --version >/dev/null 2>&1; echo $?") != "0\n") MESHCAP_SKIP("nft not installed");
+  Config c;
+  c.ipv6 = Ipv6Mode::On;
+  fs::path both = scratch("both.nft", render_nft(make_plan(c)));
+  c.ipv6 = Ipv6Mode::Off;
+  c.outbound_port = 15111;
+  fs::path v4 = scratch("v4.nft", render_nft(make_plan(c)));
+  int rc = test::run_in_new_netns([&] {
+    int st = 0;
+    auto out = sh("nft -f " + both.string() + " 2>&1 && nft -f " + v4.string() + " 2>&1", &st);
+    if (st != 0) return bad(1, "nft -f failed:\n" + out);
+    auto tables = sh("nft list tables");
+    if (tables != "table ip meshcap\n") return bad(2, "nft list tables:\n" + tables);
+    auto listing = sh("nft list ruleset");
+    if (listing.find(":15001") != std::string::npos || listing.find(":15111") == std::string::npos)
+      return bad(3, "old rules left behind:\n" + listing);
+    return 0;
+  });
+  fs::remove(both);
+  fs::remove(v4);
+  EXPECT_EQ(rc, 0);
+}
+
 std::string scenario_name(const ::testing::TestParamInfo<Scenario>& info) {
   return info.param.name;
 }

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
-#include <type_traits>
+#include <optional>
 
 #include "meshcap/render.hpp"
 

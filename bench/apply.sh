@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Benchmark `meshcap apply` against `nft -f` of the same script and against
+# what an istio-iptables style init container execs. Run on demand as root
+# (needs CAP_NET_ADMIN + CAP_SYS_ADMIN for unshare); never in CI.
+#
+#   sudo bench/apply.sh                 # default + big scenario + sweep + plot
+#   sudo bench/apply.sh --quick         # fewer iterations, to try it out
+#   sudo bench/apply.sh --only default  # one part: default, big or sweep
+#
+# Every measured run happens in a brand-new network namespace created by
+# bench/nsrun (not timed), so each starts from an empty netfilter state.
+# The cases of one part run round-robin in the same process, side by side.
+# Results (raw TSV, summaries) go to $OUT (default /tmp/meshcap-bench); the
+# plot goes to docs/bench-exclusions.png.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build-bench}
+OUT=${OUT:-/tmp/meshcap-bench}
+N_DEFAULT=${N_DEFAULT:-100}
+N_BIG=${N_BIG:-20}
+N_SWEEP=${N_SWEEP:-15}
+SWEEP=${SWEEP:-"0 100 1000 3000 10000"}
+SETTLE_MS=${SETTLE_MS:-20}
+ONLY=""
+PLOT=${PLOT:-$ROOT/docs/bench-exclusions.png}
+
+while (($#)); do
+  case $1 in
+    --quick) N_DEFAULT=10 N_BIG=3 N_SWEEP=3; shift ;;
+    --only) ONLY=$2; shift 2 ;;
+    -h | --help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "apply.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+if ((EUID != 0)); then
+  echo "apply.sh: run as root (it creates network namespaces)" >&2
+  exit 1
+fi
+
+TMP=$(mktemp -d /tmp/meshcap-bench.XXXXXX)
+cleanup() { rm -rf "$TMP"; }
+trap cleanup EXIT
+mkdir -p "$OUT"
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# --- build ------------------------------------------------------------------
+MESHCAP=${MESHCAP:-}
+if [[ -z $MESHCAP ]]; then
+  log "building meshcap (Release) in $BUILD"
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$BUILD" -j2 --target meshcap >/dev/null
+  MESHCAP=$BUILD/meshcap
+fi
+NSRUN=$TMP/nsrun
+c++ -std=c++20 -O2 -static -o "$NSRUN" "$ROOT/bench/nsrun.cpp"
+
+# --- inputs -----------------------------------------------------------------
+# n distinct /24 blocks, deterministic. Short text on purpose: the whole list
+# is one argument, and Linux caps one argv/env string at 128 KiB
+# (MAX_ARG_STRLEN); 10,000 of these are 121,100 bytes, 10.x.y.0/24 would not fit.
+gen_cidrs() {
+  local n=$1 i out=""
+  for ((i = 0; i < n; i++)); do
+    out+="$((11 + i / 100)).$(((i / 10) % 10)).$((i % 10)).0/24,"
+  done
+  printf '%s' "${out%,}"
+}
+# n disjoint two-port ranges 20000-20001, 20003-20004, ...
+gen_ports() {
+  local n=$1 i out=""
+  for ((i = 0; i < n; i++)); do
+    out+="$((20000 + 3 * i))-$((20001 + 3 * i)),"
+  done
+  printf '%s' "${out%,}"
+}
+
+# settings_args NCIDRS NPORTS: meshcap flags for that many exclusions.
+settings_args() {
+  local -n _args=$3
+  _args=()
+  if (($1 > 0)); then _args+=(--exclude-outbound-cidrs "$(gen_cidrs "$1")"); fi
+  if (($2 > 0)); then _args+=(--exclude-outbound-ports "$(gen_ports "$2")"); fi
+}
+
+# make_inputs NAME NCIDRS NPORTS: dry-run files $TMP/NAME.{nft,v4,v6,args}.
+make_inputs() {
+  local name=$1 args
+  settings_args "$2" "$3" args
+  "$MESHCAP" apply --dry-run --format nft "${args[@]}" >"$TMP/$name.nft"
+  "$MESHCAP" apply --dry-run --format iptables --family 4 "${args[@]}" >"$TMP/$name.v4"
+  "$MESHCAP" apply --dry-run --format iptables --family 6 "${args[@]}" >"$TMP/$name.v6"
+  printf '%s\n' "${args[*]}" >"$TMP/$name.args"  # space separated, for the spec
+}
+
+# The spec lines of the three contenders for input NAME.
+spec_cases() {
+  local name=$1 label=$2 args
+  args=$(<"$TMP/$name.args")
+  cat <<EOF
+case meshcap${label}
+prepare ip link set lo up
+run $MESHCAP apply ${args}
+case nft-f${label}
+prepare ip link set lo up
+run nft -f $TMP/$name.nft
+case iptables${label}
+prepare ip link set lo up
+run iptables-legacy-save
+run iptables-nft-save
+run iptables-legacy-restore --noflush $TMP/$name.v4
+run ip6tables-legacy-restore --noflush $TMP/$name.v6
+run iptables-legacy-save
+run ip6tables-legacy-save
+EOF
+  if [[ ${3:-} == with-restore ]]; then
+    cat <<EOF
+case restore${label}
+prepare ip link set lo up
+run iptables-legacy-restore --noflush $TMP/$name.v4
+run ip6tables-legacy-restore --noflush $TMP/$name.v6
+EOF
+  fi
+}
+
+# Runs each contender once in a throwaway namespace and checks the kernel
+# really holds the rules, so we never time a command that silently did nothing.
+sanity() {
+  local name=$1 args
+  read -r -a args <"$TMP/$name.args"
+  # The single-quoted scripts run in the new namespace; their $vars are theirs.
+  # shellcheck disable=SC2016
+  unshare -n bash -euo pipefail -c '
+    ip link set lo up
+    "$0" apply "${@:2}" 2>/dev/null
+    nft list table ip meshcap | grep -q "redirect to :15001"
+    nft list table ip6 meshcap | grep -q "redirect to :15001"' "$MESHCAP" "${args[@]}"
+  # shellcheck disable=SC2016
+  unshare -n bash -euo pipefail -c '
+    nft -f "$0"
+    nft list table ip meshcap | grep -q "redirect to :15001"
+    nft list table ip6 meshcap | grep -q "redirect to :15001"' "$TMP/$name.nft"
+  # shellcheck disable=SC2016
+  unshare -n bash -euo pipefail -c '
+    iptables-legacy-restore --noflush "$0"
+    ip6tables-legacy-restore --noflush "$1"
+    test "$(iptables-legacy-save -t nat | grep -c "^-A MESHCAP")" = "$(grep -c "^-A MESHCAP" "$0")"
+    test "$(ip6tables-legacy-save -t nat | grep -c "^-A MESHCAP")" = "$(grep -c "^-A MESHCAP" "$1")"' \
+    "$TMP/$name.v4" "$TMP/$name.v6"
+  log "$name: nft script $(wc -l <"$TMP/$name.nft") lines, iptables v4 $(grep -c '^-A' "$TMP/$name.v4") rules, v6 $(grep -c '^-A' "$TMP/$name.v6") rules; all three load"
+}
+
+# summarize TSV: per label: n, median, p90, min (ms), median and max peak RSS (KiB).
+summarize() {
+  sort -t$'\t' -k1,1 -k3,3n "$1" | awk -F'\t' '
+    function flush() {
+      if (n == 0) return
+      # nearest rank percentiles over the sorted wall times
+      med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2
+      p90 = t[int(0.9 * n + 0.999999)]
+      for (i = 2; i <= n; i++) {  # insertion sort of the RSS values (mawk has no asort)
+        x = r[i]; for (j = i - 1; j > 0 && r[j] > x; j--) r[j + 1] = r[j]; r[j + 1] = x
+      }
+      rmed = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+      printf "%-18s %4d %9.3f %9.3f %9.3f %9d %9d\n", label, n, med / 1e6, p90 / 1e6, t[1] / 1e6, rmed, r[n]
+      n = 0; delete t; delete r
+    }
+    $1 != label { flush(); label = $1 }
+    { t[++n] = $3; r[n] = $4 }
+    END { flush() }' | {
+    printf '%-18s %4s %9s %9s %9s %9s %9s\n' case n median_ms p90_ms min_ms rss_kib rss_max
+    cat
+  }
+}
+
+machine() {
+  printf 'date: %s\n' "$(date -u +%FT%TZ)"
+  printf 'cpu: %s, %s cores\n' "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" "$(nproc)"
+  printf 'kernel: %s, Debian %s\n' "$(uname -r)" "$(cat /etc/debian_version)"
+  printf 'meshcap: %s (%s)\n' "$("$MESHCAP" --version)" "$(git -C "$ROOT" rev-parse --short HEAD)"
+  printf 'nft: %s; iptables: %s\n' "$(nft --version)" "$(iptables-legacy --version)"
+}
+
+run_part() {
+  local part=$1 n=$2 spec=$TMP/$1.spec
+  log "$part: $n iterations per case (new netns each, settle ${SETTLE_MS} ms)"
+  "$NSRUN" -n "$n" -w 3 -s "$SETTLE_MS" "$spec" >"$OUT/$part.tsv"
+  summarize "$OUT/$part.tsv" | tee "$OUT/$part.txt"
+}
+
+machine | tee "$OUT/machine.txt"
+
+if [[ -z $ONLY || $ONLY == default ]]; then
+  make_inputs default 0 0
+  sanity default
+  spec_cases default "" >"$TMP/default.spec"
+  run_part default "$N_DEFAULT"
+fi
+
+if [[ -z $ONLY || $ONLY == big ]]; then
+  make_inputs big 10000 1000
+  sanity big
+  spec_cases big "-big" >"$TMP/big.spec"
+  run_part big "$N_BIG"
+fi
+
+if [[ -z $ONLY || $ONLY == sweep ]]; then
+  : >"$TMP/sweep.spec"
+  for k in $SWEEP; do
+    make_inputs "sweep$k" "$k" 0
+    sanity "sweep$k"
+    spec_cases "sweep$k" "@$k" with-restore >>"$TMP/sweep.spec"
+  done
+  run_part sweep "$N_SWEEP"
+  # Columns: cidrs, then the median ms of meshcap, nft -f, iptables (all 6
+  # commands) and iptables-restore (only the two restores).
+  awk 'index($1, "@") {
+         split($1, a, "@"); v[a[2], a[1]] = $3; ks[a[2]] = 1
+       }
+       END { for (k in ks) print k, v[k, "meshcap"], v[k, "nft-f"], v[k, "iptables"], v[k, "restore"] }' \
+    "$OUT/sweep.txt" | sort -n >"$OUT/sweep.dat"
+  gnuplot -e "datafile='$OUT/sweep.dat'; outfile='$PLOT'" "$ROOT/bench/exclusions.gp"
+  log "plot written to $PLOT"
+fi

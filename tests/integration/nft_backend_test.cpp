@@ -213,6 +213,7 @@ int apply_matches_nft_f(const Plan& original) {
   std::string want = listings_via_nft_f(plan);
   return run_in_new_netns([&] {
     Checks t;
+    t.expect(want.find("[ immediate reg 0") != std::string::npos, "the oracle's netlink view is empty");
     auto backend = make_nft_backend();
     auto applied = backend->apply(plan);
     t.expect(applied.has_value(), "apply: " + (applied ? "" : applied.error().message));

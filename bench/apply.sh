@@ -6,6 +6,7 @@
 #   sudo bench/apply.sh                 # default + big scenario + sweep + plot
 #   sudo bench/apply.sh --quick         # fewer iterations, to try it out
 #   sudo bench/apply.sh --only default  # one part: default, big or sweep
+#   sudo bench/apply.sh --no-rt         # normal priority instead of SCHED_FIFO 10
 #
 # Every measured run happens in a brand-new network namespace created by
 # bench/nsrun (not timed), so each starts from an empty netfilter state.
@@ -23,13 +24,17 @@ N_SWEEP=${N_SWEEP:-15}
 SWEEP=${SWEEP:-"0 100 1000 3000 10000"}
 SETTLE_MS=${SETTLE_MS:-20}
 ONLY=""
+# Real-time priority for the runner and what it execs (inherited), so other
+# work on the machine (compilers, ...) cannot preempt a measured run; 0 = off.
+RT=${RT:-10}
 PLOT=${PLOT:-$ROOT/docs/bench-exclusions.png}
 
 while (($#)); do
   case $1 in
     --quick) N_DEFAULT=10 N_BIG=3 N_SWEEP=3; shift ;;
     --only) ONLY=$2; shift 2 ;;
-    -h | --help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --no-rt) RT=0; shift ;;
+    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "apply.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +50,7 @@ trap cleanup EXIT
 mkdir -p "$OUT"
 
 log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'apply.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- build ------------------------------------------------------------------
 MESHCAP=${MESHCAP:-}
@@ -56,6 +62,12 @@ if [[ -z $MESHCAP ]]; then
 fi
 NSRUN=$TMP/nsrun
 c++ -std=c++20 -O2 -static -o "$NSRUN" "$ROOT/bench/nsrun.cpp"
+PRIO=()
+if ((RT > 0)); then
+  PRIO=(chrt -f "$RT")
+else
+  RT=""
+fi
 
 # --- inputs -----------------------------------------------------------------
 # n distinct /24 blocks, deterministic. Short text on purpose: the whole list
@@ -134,43 +146,49 @@ sanity() {
   # shellcheck disable=SC2016
   unshare -n bash -euo pipefail -c '
     ip link set lo up
-    "$0" apply "${@:2}" 2>/dev/null
-    nft list table ip meshcap | grep -q "redirect to :15001"
-    nft list table ip6 meshcap | grep -q "redirect to :15001"' "$MESHCAP" "${args[@]}"
+    "$0" apply "$@"
+    nft list table ip meshcap | grep -c "redirect to :15001" >/dev/null
+    nft list table ip6 meshcap | grep -c "redirect to :15001" >/dev/null' "$MESHCAP" "${args[@]}" 2>"$TMP/err" ||
+    die "$name: meshcap apply did not program the rules: $(tail -3 "$TMP/err" | cut -c1-300)"
   # shellcheck disable=SC2016
   unshare -n bash -euo pipefail -c '
     nft -f "$0"
-    nft list table ip meshcap | grep -q "redirect to :15001"
-    nft list table ip6 meshcap | grep -q "redirect to :15001"' "$TMP/$name.nft"
+    nft list table ip meshcap | grep -c "redirect to :15001" >/dev/null
+    nft list table ip6 meshcap | grep -c "redirect to :15001" >/dev/null' "$TMP/$name.nft" 2>"$TMP/err" ||
+    die "$name: nft -f did not load the script: $(tail -3 "$TMP/err" | cut -c1-300)"
   # shellcheck disable=SC2016
   unshare -n bash -euo pipefail -c '
     iptables-legacy-restore --noflush "$0"
     ip6tables-legacy-restore --noflush "$1"
     test "$(iptables-legacy-save -t nat | grep -c "^-A MESHCAP")" = "$(grep -c "^-A MESHCAP" "$0")"
     test "$(ip6tables-legacy-save -t nat | grep -c "^-A MESHCAP")" = "$(grep -c "^-A MESHCAP" "$1")"' \
-    "$TMP/$name.v4" "$TMP/$name.v6"
+    "$TMP/$name.v4" "$TMP/$name.v6" 2>"$TMP/err" ||
+    die "$name: iptables-legacy-restore did not load the rules: $(tail -3 "$TMP/err" | cut -c1-300)"
   log "$name: nft script $(wc -l <"$TMP/$name.nft") lines, iptables v4 $(grep -c '^-A' "$TMP/$name.v4") rules, v6 $(grep -c '^-A' "$TMP/$name.v6") rules; all three load"
 }
 
-# summarize TSV: per label: n, median, p90, min (ms), median and max peak RSS (KiB).
+# summarize TSV: per case: n; median, p90, min wall ms; median CPU ms (user +
+# system of the exec'd commands); median and max peak RSS (KiB).
 summarize() {
   sort -t$'\t' -k1,1 -k3,3n "$1" | awk -F'\t' '
+    function median(a, n) { return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    function isort(a, n,   i, j, x) {  # mawk has no asort
+      for (i = 2; i <= n; i++) {
+        x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x
+      }
+    }
     function flush() {
       if (n == 0) return
-      # nearest rank percentiles over the sorted wall times
-      med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2
-      p90 = t[int(0.9 * n + 0.999999)]
-      for (i = 2; i <= n; i++) {  # insertion sort of the RSS values (mawk has no asort)
-        x = r[i]; for (j = i - 1; j > 0 && r[j] > x; j--) r[j + 1] = r[j]; r[j + 1] = x
-      }
-      rmed = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-      printf "%-18s %4d %9.3f %9.3f %9.3f %9d %9d\n", label, n, med / 1e6, p90 / 1e6, t[1] / 1e6, rmed, r[n]
-      n = 0; delete t; delete r
+      isort(r, n); isort(u, n)
+      # t is sorted by sort(1); p90 is the nearest rank
+      printf "%-16s %4d %9.3f %9.3f %9.3f %9.3f %8d %8d\n", label, n, median(t, n) / 1e6,
+        t[int(0.9 * n + 0.999999)] / 1e6, t[1] / 1e6, median(u, n) / 1e3, median(r, n), r[n]
+      n = 0; delete t; delete r; delete u
     }
     $1 != label { flush(); label = $1 }
-    { t[++n] = $3; r[n] = $4 }
+    { t[++n] = $3; r[n] = $4; u[n] = $5 }
     END { flush() }' | {
-    printf '%-18s %4s %9s %9s %9s %9s %9s\n' case n median_ms p90_ms min_ms rss_kib rss_max
+    printf '%-16s %4s %9s %9s %9s %9s %8s %8s\n' case n median_ms p90_ms min_ms cpu_ms rss_kib rss_max
     cat
   }
 }
@@ -185,8 +203,9 @@ machine() {
 
 run_part() {
   local part=$1 n=$2 spec=$TMP/$1.spec
-  log "$part: $n iterations per case (new netns each, settle ${SETTLE_MS} ms)"
-  "$NSRUN" -n "$n" -w 3 -s "$SETTLE_MS" "$spec" >"$OUT/$part.tsv"
+  log "$part: $n iterations per case (new netns each, settle ${SETTLE_MS} ms, ${RT:+SCHED_FIFO $RT, }load $(cut -d' ' -f1-3 /proc/loadavg))"
+  printf '%s: load average before: %s\n' "$part" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+  "${PRIO[@]}" "$NSRUN" -n "$n" -w 3 -s "$SETTLE_MS" "$spec" >"$OUT/$part.tsv"
   summarize "$OUT/$part.tsv" | tee "$OUT/$part.txt"
 }
 

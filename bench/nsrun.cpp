@@ -23,6 +23,7 @@
 //   run <argv...>
 // Output: one TSV line per measured iteration and case on stdout:
 //   <label> <iteration> <wall_ns> <max_rss_kib over the case's run commands>
+//   <cpu_us: user+system time of the case's run commands, summed>
 // Exit 1 on any failing command (its stderr is shown).
 #include <fcntl.h>
 #include <sched.h>
@@ -122,8 +123,9 @@ int64_t now_ns() {
 }
 
 // Runs one command with stdin and stdout on /dev/null (stderr kept for
-// failures, sent to a temp fd). Returns the child's peak RSS in KiB.
-long exec_one(const Cmd& cmd, int errfd) {
+// failures, sent to a temp fd). Returns the child's peak RSS in KiB and adds
+// its user+system time to *cpu_us.
+long exec_one(const Cmd& cmd, int errfd, long* cpu_us) {
   pid_t pid = vfork();
   if (pid < 0) die("vfork");
   if (pid == 0) {
@@ -153,6 +155,7 @@ long exec_one(const Cmd& cmd, int errfd) {
     while ((r = read(errfd, buf, sizeof buf)) > 0) (void)!write(2, buf, static_cast<size_t>(r));
     std::exit(1);
   }
+  *cpu_us += (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
   return ru.ru_maxrss;
 }
 
@@ -194,16 +197,19 @@ int main(int argc, char** argv) {
     for (int c = 0; c < n_cases; ++c) {
       if (unshare(CLONE_NEWNET) != 0) die("unshare(CLONE_NEWNET)");
       if (ftruncate(errfd, 0) != 0) die("ftruncate");
-      for (int p = 0; p < cases[c].n_prepare; ++p) exec_one(cases[c].prepare[p], errfd);
+      long cpu_us = 0;
+      for (int p = 0; p < cases[c].n_prepare; ++p) exec_one(cases[c].prepare[p], errfd, &cpu_us);
       sleep_ms(settle_ms);
       long rss = 0;
+      cpu_us = 0;
       int64_t t0 = now_ns();
       for (int r = 0; r < cases[c].n_run; ++r) {
-        long one = exec_one(cases[c].run[r], errfd);
+        long one = exec_one(cases[c].run[r], errfd, &cpu_us);
         if (one > rss) rss = one;
       }
       int64_t wall = now_ns() - t0;
-      if (it >= 0) std::printf("%s\t%ld\t%lld\t%ld\n", cases[c].label, it, static_cast<long long>(wall), rss);
+      if (it >= 0)
+        std::printf("%s\t%ld\t%lld\t%ld\t%ld\n", cases[c].label, it, static_cast<long long>(wall), rss, cpu_us);
     }
     std::fflush(stdout);
   }

@@ -2,6 +2,9 @@
 // namespaces. The oracle is nft itself: after apply, `nft list table` must
 // print exactly what it prints after `nft -f` of render_nft(plan) in another
 // fresh namespace.
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +21,8 @@
 #include "meshcap/diff.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
+#include "nft/decode.hpp"
+#include "nft/encode.hpp"
 #include "nft/nft_backend.hpp"
 #include "support/netns.hpp"
 
@@ -510,6 +515,115 @@ TEST(NftBackend, HandAddedRuleIsReported) {
               return t.rc();
             }),
             0);
+}
+
+// No kernel needed: the apply batch is serialised, each message parsed back
+// with libnftnl and decoded, which must give the plan again (the way
+// libnftnl's own tests build a message and parse it back).
+Result<Plan> through_netlink_messages(const Plan& plan) {
+  auto messages = nft::encode_apply(plan, {Family::V4, Family::V6});
+  if (!messages) return tl::unexpected(messages.error());
+  std::vector<char> batch = nft::build_batch(*messages, 1);
+  std::vector<nft::TableDump> dumps;
+  int len = static_cast<int>(batch.size());
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data()); mnl_nlmsg_ok(nlh, len);
+       nlh = mnl_nlmsg_next(nlh, &len)) {
+    if (nlh->nlmsg_type < NLMSG_MIN_TYPE || (nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES) {
+      continue;  // batch begin / end
+    }
+    const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
+    Family family = nfg->nfgen_family == NFPROTO_IPV4 ? Family::V4 : Family::V6;
+    switch (nlh->nlmsg_type & 0xff) {
+      case NFT_MSG_NEWTABLE:
+        dumps.push_back(nft::TableDump{family, {}, {}, {}});
+        break;
+      case NFT_MSG_DELTABLE:
+        dumps.pop_back();
+        break;
+      case NFT_MSG_NEWSET: {
+        nft::SetPtr set(nftnl_set_alloc());
+        nftnl_set_nlmsg_parse(nlh, set.get());
+        dumps.back().sets.push_back(std::move(set));
+        break;
+      }
+      case NFT_MSG_NEWSETELEM: {
+        // libnftnl numbers the element nests 1, 2, 3... when building (the
+        // kernel ignores nest types there) but its parser wants every one to
+        // be NFTA_LIST_ELEM, as in kernel dumps; renumber before parsing.
+        auto* msg = const_cast<nlmsghdr*>(nlh);
+        auto* attr = static_cast<nlattr*>(mnl_nlmsg_get_payload_offset(msg, sizeof(nfgenmsg)));
+        for (; mnl_attr_ok(attr, static_cast<int>(static_cast<char*>(mnl_nlmsg_get_payload_tail(msg)) -
+                                                  reinterpret_cast<char*>(attr)));
+             attr = mnl_attr_next(attr)) {
+          if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS) continue;
+          auto* elem = static_cast<nlattr*>(mnl_attr_get_payload(attr));
+          auto* end = reinterpret_cast<char*>(attr) + attr->nla_len;
+          for (; mnl_attr_ok(elem, static_cast<int>(end - reinterpret_cast<char*>(elem)));
+               elem = mnl_attr_next(elem)) {
+            elem->nla_type = static_cast<uint16_t>((elem->nla_type & ~NLA_TYPE_MASK) | NFTA_LIST_ELEM);
+          }
+        }
+        nft::SetPtr chunk(nftnl_set_alloc());
+        if (nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) < 0) return fail(ErrorKind::Other, "element parse");
+        std::string name = nftnl_set_get_str(chunk.get(), NFTNL_SET_NAME);
+        for (auto& set : dumps.back().sets) {
+          if (name == nftnl_set_get_str(set.get(), NFTNL_SET_NAME)) nftnl_set_elems_nlmsg_parse(nlh, set.get());
+        }
+        break;
+      }
+      case NFT_MSG_NEWCHAIN: {
+        nft::ChainPtr chain(nftnl_chain_alloc());
+        nftnl_chain_nlmsg_parse(nlh, chain.get());
+        dumps.back().chains.push_back(std::move(chain));
+        break;
+      }
+      case NFT_MSG_NEWRULE: {
+        nft::RulePtr rule(nftnl_rule_alloc());
+        nftnl_rule_nlmsg_parse(nlh, rule.get());
+        dumps.back().rules.push_back(std::move(rule));
+        break;
+      }
+      default:
+        return fail(ErrorKind::Other, "unexpected message type in the batch");
+    }
+  }
+  Plan out;
+  for (const auto& d : dumps) {
+    auto t = nft::decode_table(d);
+    if (!t) return tl::unexpected(t.error());
+    out.tables.push_back(std::move(*t));
+  }
+  return out;
+}
+
+Plan tables_of(Plan p) {
+  p.policy_rules.clear();
+  p.local_routes.clear();
+  p.lo_addresses.clear();
+  return p;
+}
+
+TEST(NftEncoding, RoundTripsThroughNetlinkMessagesWithoutKernel) {
+  for (const Plan& plan : {make_plan(base_config()), make_plan(everything_on()), make_plan(tproxy_config()),
+                           make_plan(ipv6_off()), make_plan(large_config()), every_construct()}) {
+    auto back = through_netlink_messages(plan);
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_EQ(diff(tables_of(plan), *back), "");
+  }
+}
+
+TEST(NftEncoding, RejectsPlansItCannotEncode) {
+  Plan plan = every_construct();
+  plan.tables[0].chains[1].rules.push_back({{PortMatch{Proto::Tcp, false, {{1, 2}}, ""}}, ReturnAction{}, ""});
+  auto r = nft::encode_apply(plan, {Family::V4, Family::V6});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("chain inbound, rule"), std::string::npos) << r.error().message;
+
+  Plan overlap = every_construct();
+  std::get<PortMatch>(overlap.tables[0].chains[1].rules[1].matches[0]).ports.push_back({8050, 9000});
+  r = nft::encode_apply(overlap, {Family::V4, Family::V6});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("set ports"), std::string::npos) << r.error().message;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -66,10 +67,12 @@ class Rtnl {
   }
 
   // Sends one message and reads replies until its ack (or NLMSG_DONE for a
-  // dump), handing every other reply to `each`.
+  // dump), handing every other reply to `each`. A dump that the kernel marks
+  // as interrupted (its table changed meanwhile) fails with EAGAIN.
   tl::expected<void, NlFailure> exchange(nlmsghdr* nlh, const Each& each = {}) {
     nlh->nlmsg_seq = ++seq_;
     if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) return tl::unexpected(NlFailure{errno, {}});
+    bool torn = false;  // a dump the kernel says it had to restart part way
     for (;;) {
       ssize_t n = mnl_socket_recvfrom(sock_.get(), buf_.data(), buf_.size());
       if (n < 0) {
@@ -80,12 +83,14 @@ class Rtnl {
       for (auto* msg = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(msg, len);
            msg = mnl_nlmsg_next(msg, &len)) {
         if (!mnl_nlmsg_seq_ok(msg, seq_) || !mnl_nlmsg_portid_ok(msg, portid_)) continue;
+        torn = torn || (msg->nlmsg_flags & NLM_F_DUMP_INTR) != 0;
         if (msg->nlmsg_type == NLMSG_ERROR) return ack_result(msg);
         if (msg->nlmsg_type == NLMSG_DONE) {
           int err = 0;
           if (mnl_nlmsg_get_payload_len(msg) >= sizeof err)
             std::memcpy(&err, mnl_nlmsg_get_payload(msg), sizeof err);
           if (err < 0) return tl::unexpected(NlFailure{-err, {}});
+          if (torn) return tl::unexpected(NlFailure{EAGAIN, "the list changed while it was read"});
           return {};
         }
         if (each) each(msg);
@@ -265,30 +270,40 @@ nlmsghdr* dump_msg(char* buf, uint16_t type, uint8_t Header::*family_field, Fami
 
 constexpr Family kFamilies[] = {Family::V4, Family::V6};
 
-// A dump of a family the kernel was built or booted without reports
-// EAFNOSUPPORT: there is nothing of ours in it.
-Result<void> run_dump(Rtnl& nl, nlmsghdr* nlh, const std::string& what, Family family, const Each& each) {
-  auto r = nl.exchange(nlh, each);
-  if (!r && !(family == Family::V6 && r.error().err == EAFNOSUPPORT))
-    return tl::unexpected(kernel_error(what, family, r.error()));
-  return {};
+// One family's objects, as `parse` reads each reply (nullopt: not ours). A
+// listing torn by a concurrent change is read again rather than acted on. A
+// family the kernel was built or booted without (EAFNOSUPPORT) holds nothing.
+template <class Item>
+Result<std::vector<Item>> list(Rtnl& nl, nlmsghdr* request, const std::string& what, Family family,
+                               const std::function<std::optional<Item>(const nlmsghdr*)>& parse) {
+  for (int attempt = 1;; ++attempt) {
+    std::vector<Item> items;
+    auto r = nl.exchange(request, [&](const nlmsghdr* msg) {
+      if (auto item = parse(msg)) items.push_back(std::move(*item));
+    });
+    if (r) return items;
+    if (family == Family::V6 && r.error().err == EAFNOSUPPORT) return std::vector<Item>{};
+    if (r.error().err != EAGAIN || attempt == 3) return tl::unexpected(kernel_error(what, family, r.error()));
+  }
 }
 
 Result<std::vector<PolicyRule>> tagged_rules(Rtnl& nl) {
   std::vector<PolicyRule> out;
   for (Family family : kFamilies) {
     std::array<char, kSendSize> buf{};
-    auto each = [&](const nlmsghdr* nlh) {
-      if (nlh->nlmsg_type != RTM_NEWRULE) return;
-      const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
-      auto tb = parse_attrs<FRA_MAX>(nlh, sizeof(fib_rule_hdr));
-      if (attr_u8(tb[FRA_PROTOCOL], 0) != kRtProtoMeshcap) return;
-      out.push_back(PolicyRule{family, attr_u32(tb[FRA_FWMARK], 0), attr_u32(tb[FRA_TABLE], frh->table),
-                               attr_u32(tb[FRA_PRIORITY], 0)});
-    };
-    auto r = run_dump(nl, dump_msg(buf.data(), RTM_GETRULE, &fib_rule_hdr::family, family),
-                      fmt::format("listing ip {} rules", ip_flag(family)), family, each);
-    if (!r) return tl::unexpected(r.error());
+    auto rules = list<PolicyRule>(
+        nl, dump_msg(buf.data(), RTM_GETRULE, &fib_rule_hdr::family, family),
+        fmt::format("listing ip {} rules", ip_flag(family)), family,
+        [&](const nlmsghdr* nlh) -> std::optional<PolicyRule> {
+          if (nlh->nlmsg_type != RTM_NEWRULE) return std::nullopt;
+          const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
+          auto tb = parse_attrs<FRA_MAX>(nlh, sizeof(fib_rule_hdr));
+          if (attr_u8(tb[FRA_PROTOCOL], 0) != kRtProtoMeshcap) return std::nullopt;
+          return PolicyRule{family, attr_u32(tb[FRA_FWMARK], 0), attr_u32(tb[FRA_TABLE], frh->table),
+                            attr_u32(tb[FRA_PRIORITY], 0)};
+        });
+    if (!rules) return tl::unexpected(rules.error());
+    out.insert(out.end(), rules->begin(), rules->end());
   }
   return out;
 }
@@ -297,24 +312,26 @@ Result<std::vector<KernelRoute>> tagged_routes(Rtnl& nl) {
   std::vector<KernelRoute> out;
   for (Family family : kFamilies) {
     std::array<char, kSendSize> buf{};
-    auto each = [&](const nlmsghdr* nlh) {
-      if (nlh->nlmsg_type != RTM_NEWROUTE) return;
-      const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
-      if (rtm->rtm_protocol != kRtProtoMeshcap) return;
-      auto tb = parse_attrs<RTA_MAX>(nlh, sizeof(rtmsg));
-      KernelRoute route{LocalRoute{family, attr_u32(tb[RTA_TABLE], rtm->rtm_table)},
-                        rtm->rtm_type,
-                        rtm->rtm_dst_len,
-                        {},
-                        attr_u32(tb[RTA_PRIORITY], 0)};
-      if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) <= route.dst.size())
-        std::memcpy(route.dst.data(), mnl_attr_get_payload(tb[RTA_DST]),
-                    mnl_attr_get_payload_len(tb[RTA_DST]));
-      out.push_back(route);
-    };
-    auto r = run_dump(nl, dump_msg(buf.data(), RTM_GETROUTE, &rtmsg::rtm_family, family),
-                      fmt::format("listing ip {} routes", ip_flag(family)), family, each);
-    if (!r) return tl::unexpected(r.error());
+    auto routes =
+        list<KernelRoute>(nl, dump_msg(buf.data(), RTM_GETROUTE, &rtmsg::rtm_family, family),
+                          fmt::format("listing ip {} routes", ip_flag(family)), family,
+                          [&](const nlmsghdr* nlh) -> std::optional<KernelRoute> {
+                            if (nlh->nlmsg_type != RTM_NEWROUTE) return std::nullopt;
+                            const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+                            if (rtm->rtm_protocol != kRtProtoMeshcap) return std::nullopt;
+                            auto tb = parse_attrs<RTA_MAX>(nlh, sizeof(rtmsg));
+                            KernelRoute route{LocalRoute{family, attr_u32(tb[RTA_TABLE], rtm->rtm_table)},
+                                              rtm->rtm_type,
+                                              rtm->rtm_dst_len,
+                                              {},
+                                              attr_u32(tb[RTA_PRIORITY], 0)};
+                            if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) <= route.dst.size())
+                              std::memcpy(route.dst.data(), mnl_attr_get_payload(tb[RTA_DST]),
+                                          mnl_attr_get_payload_len(tb[RTA_DST]));
+                            return route;
+                          });
+    if (!routes) return tl::unexpected(routes.error());
+    out.insert(out.end(), routes->begin(), routes->end());
   }
   return out;
 }
@@ -324,22 +341,23 @@ Result<std::vector<KernelRoute>> tagged_routes(Rtnl& nl) {
 Result<bool> lo_has_address(Rtnl& nl, const Cidr& address) {
   std::array<char, kSendSize> buf{};
   const unsigned lo = if_nametoindex("lo");
-  bool found = false;
-  auto each = [&](const nlmsghdr* nlh) {
-    if (nlh->nlmsg_type != RTM_NEWADDR) return;
-    const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-    if (ifa->ifa_index != lo) return;
-    auto tb = parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
-    // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer when one is set.
-    const nlattr* attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-    if (attr && mnl_attr_get_payload_len(attr) == address.addr_len() &&
-        std::memcmp(mnl_attr_get_payload(attr), address.addr.data(), address.addr_len()) == 0)
-      found = true;
-  };
-  auto r = run_dump(nl, dump_msg(buf.data(), RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
-                    fmt::format("listing ip {} addresses", ip_flag(address.family)), address.family, each);
-  if (!r) return tl::unexpected(r.error());
-  return found;
+  auto matches =
+      list<bool>(nl, dump_msg(buf.data(), RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
+                 fmt::format("listing ip {} addresses", ip_flag(address.family)), address.family,
+                 [&](const nlmsghdr* nlh) -> std::optional<bool> {
+                   if (nlh->nlmsg_type != RTM_NEWADDR) return std::nullopt;
+                   const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+                   if (ifa->ifa_index != lo) return std::nullopt;
+                   auto tb = parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
+                   // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer when one is set.
+                   const nlattr* attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+                   if (!attr || mnl_attr_get_payload_len(attr) != address.addr_len() ||
+                       std::memcmp(mnl_attr_get_payload(attr), address.addr.data(), address.addr_len()) != 0)
+                     return std::nullopt;
+                   return true;
+                 });
+  if (!matches) return tl::unexpected(matches.error());
+  return !matches->empty();
 }
 
 // ---- changing state ------------------------------------------------------------

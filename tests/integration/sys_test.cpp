@@ -22,14 +22,15 @@ namespace {
 using test::run_in_new_netns;
 using test::sh;
 
-#define CHECK(cond, ...)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, "  " __VA_ARGS__);                                       \
-      std::fprintf(stderr, "\n");                                                   \
-      return 1;                                                                     \
-    }                                                                               \
+// Failure output from a forked child goes to stderr, which gtest shows.
+#define CHECK(cond, ...)                                                                  \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
+      (void)std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+      (void)std::fprintf(stderr, "  " __VA_ARGS__);                                       \
+      (void)std::fputc('\n', stderr);                                                     \
+      return 1;                                                                           \
+    }                                                                                     \
   } while (0)
 
 // The planner's tproxy + IPv6 output, on a given table.

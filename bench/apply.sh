@@ -10,6 +10,9 @@
 #
 # Every measured run happens in a brand-new network namespace created by
 # bench/nsrun (not timed), so each starts from an empty netfilter state.
+# Namespaces are anonymous (unshare), never named: they vanish with the
+# process that holds them, so an interrupted run leaks none; the EXIT trap
+# removes the temporary files.
 # The cases of one part run round-robin in the same process, side by side.
 # Results (raw TSV, summaries) go to $OUT (default /tmp/meshcap-bench); the
 # plot goes to docs/bench-exclusions.png.
@@ -34,7 +37,7 @@ while (($#)); do
     --quick) N_DEFAULT=10 N_BIG=3 N_SWEEP=3; shift ;;
     --only) ONLY=$2; shift 2 ;;
     --no-rt) RT=0; shift ;;
-    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { print }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "apply.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done

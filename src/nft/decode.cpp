@@ -60,20 +60,26 @@ Result<SetValues> decode_set(Family family, nftnl_set* s) {
   for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it.get()); e; e = nftnl_set_elems_iter_next(it.get())) {
     uint32_t len = 0;
     const auto* key = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
-    uint32_t eflags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)
-                          ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
+    uint32_t eflags =
+        nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
     if (!key || len != set_type_info(v.type).len) {
       return fail(ErrorKind::Verify, where + ": element with an unexpected key length");
     }
     elems.push_back(RawElem{Bytes(key, key + len), (eflags & NFT_SET_ELEM_INTERVAL_END) != 0});
   }
 
-  auto add_single = [&](const Bytes& key) -> Result<void> {
+  auto add_single = [&](const Bytes& key) {
     switch (v.type) {
-      case SetType::Ifname: v.names.push_back(ifname_from(key)); break;
-      case SetType::InetService: v.ports.push_back({port_from(key), port_from(key)}); break;
+      case SetType::Ifname:
+        v.names.push_back(ifname_from(key));
+        break;
+      case SetType::InetService:
+        v.ports.push_back({port_from(key), port_from(key)});
+        break;
       case SetType::Uid:
-      case SetType::Gid: v.ids.push_back(u32_from(key)); break;
+      case SetType::Gid:
+        v.ids.push_back(u32_from(key));
+        break;
       case SetType::Ipv4Addr:
       case SetType::Ipv6Addr: {
         Cidr c;
@@ -84,7 +90,6 @@ Result<SetValues> decode_set(Family family, nftnl_set* s) {
         break;
       }
     }
-    return {};
   };
   if (!v.interval) {
     for (const auto& e : elems) add_single(e.key);
@@ -154,16 +159,16 @@ class Exprs {
   bool is(size_t i, const char* n) const { return name(i) == n; }
   // [ cmp eq reg 1 DATA ] with DATA of `len` bytes.
   std::optional<Bytes> cmp_eq(size_t i, size_t len) const {
-    if (!is(i, "cmp") || u32(i, NFTNL_EXPR_CMP_SREG) != NFT_REG_1 ||
-        u32(i, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ) return std::nullopt;
+    if (!is(i, "cmp") || u32(i, NFTNL_EXPR_CMP_SREG) != NFT_REG_1 || u32(i, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ)
+      return std::nullopt;
     auto d = data(i, NFTNL_EXPR_CMP_DATA);
     if (!d || d->size() != len) return std::nullopt;
     return d;
   }
   // [ lookup reg 1 set NAME ] (not inverted, no map result).
   std::optional<std::string> lookup(size_t i) const {
-    if (!is(i, "lookup") || u32(i, NFTNL_EXPR_LOOKUP_SREG) != NFT_REG_1 ||
-        u32(i, NFTNL_EXPR_LOOKUP_DREG) || u32(i, NFTNL_EXPR_LOOKUP_FLAGS).value_or(0) != 0) {
+    if (!is(i, "lookup") || u32(i, NFTNL_EXPR_LOOKUP_SREG) != NFT_REG_1 || u32(i, NFTNL_EXPR_LOOKUP_DREG) ||
+        u32(i, NFTNL_EXPR_LOOKUP_FLAGS).value_or(0) != 0) {
       return std::nullopt;
     }
     return str(i, NFTNL_EXPR_LOOKUP_SET);
@@ -219,8 +224,7 @@ class RuleDecoder {
     auto n = x_.lookup(i);
     if (!n) return nullptr;
     auto it = sets_.find(*n);
-    if (it == sets_.end() ||
-        std::find(types.begin(), types.end(), it->second.type) == types.end()) {
+    if (it == sets_.end() || std::find(types.begin(), types.end(), it->second.type) == types.end()) {
       detail_ = " (set @" + *n + " missing or of another type)";
       return nullptr;
     }
@@ -292,8 +296,7 @@ class RuleDecoder {
       error_at_ = 0;
       return std::nullopt;
     }
-    if (x_.is(i, "payload") &&
-        x_.u32(i, NFTNL_EXPR_PAYLOAD_BASE) == NFT_PAYLOAD_NETWORK_HEADER &&
+    if (x_.is(i, "payload") && x_.u32(i, NFTNL_EXPR_PAYLOAD_BASE) == NFT_PAYLOAD_NETWORK_HEADER &&
         x_.u32(i, NFTNL_EXPR_PAYLOAD_DREG) == NFT_REG_1) {
       uint32_t len = family_ == Family::V4 ? 4 : 16;
       uint32_t src = family_ == Family::V4 ? 12 : 8;
@@ -309,7 +312,8 @@ class RuleDecoder {
         std::copy(d->begin(), d->end(), c.addr.begin());
         c.prefix = c.max_prefix();
         m.cidrs.push_back(c);
-      } else if (auto* s = set_at(i + 1, {family_ == Family::V4 ? SetType::Ipv4Addr : SetType::Ipv6Addr}, &m.set)) {
+      } else if (auto* s =
+                     set_at(i + 1, {family_ == Family::V4 ? SetType::Ipv4Addr : SetType::Ipv6Addr}, &m.set)) {
         m.cidrs = s->cidrs;
       } else {
         return std::nullopt;
@@ -366,8 +370,8 @@ class RuleDecoder {
     // ct zone set ZONE
     if (auto zone = x_.load(i, 2); zone && x_.is(i + 1, "ct") && i + 2 == x_.size()) {
       error_at_ = 1;
-      if (x_.u32(i + 1, NFTNL_EXPR_CT_KEY) != NFT_CT_ZONE ||
-          x_.u32(i + 1, NFTNL_EXPR_CT_SREG) != NFT_REG_1 || x_.u32(i + 1, NFTNL_EXPR_CT_DIR)) {
+      if (x_.u32(i + 1, NFTNL_EXPR_CT_KEY) != NFT_CT_ZONE || x_.u32(i + 1, NFTNL_EXPR_CT_SREG) != NFT_REG_1 ||
+          x_.u32(i + 1, NFTNL_EXPR_CT_DIR)) {
         return std::nullopt;
       }
       used = 2;
@@ -403,19 +407,27 @@ Result<Table> decode_table(const TableDump& dump) {
     if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
       uint32_t hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
       int prio = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
-      std::string type = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE)
-                             ? nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE) : "";
+      std::string type =
+          nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE) ? nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE) : "";
       uint32_t policy = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY)
-                            ? nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) : NF_ACCEPT;
-      if (hook == NF_INET_PRE_ROUTING) chain.hook = Hook::Prerouting;
-      else if (hook == NF_INET_LOCAL_OUT) chain.hook = Hook::Output;
-      if (type == "nat" && prio == kNatPriority) chain.kind = ChainKind::Nat;
-      else if (type == "filter" && prio == kManglePriority) chain.kind = ChainKind::Mangle;
-      else if (type == "filter" && prio == kRawPriority) chain.kind = ChainKind::Raw;
-      else chain.hook.reset();
+                            ? nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY)
+                            : NF_ACCEPT;
+      if (hook == NF_INET_PRE_ROUTING)
+        chain.hook = Hook::Prerouting;
+      else if (hook == NF_INET_LOCAL_OUT)
+        chain.hook = Hook::Output;
+      if (type == "nat" && prio == kNatPriority)
+        chain.kind = ChainKind::Nat;
+      else if (type == "filter" && prio == kManglePriority)
+        chain.kind = ChainKind::Mangle;
+      else if (type == "filter" && prio == kRawPriority)
+        chain.kind = ChainKind::Raw;
+      else
+        chain.hook.reset();
       if (!chain.hook || policy != NF_ACCEPT) {
-        return fail(ErrorKind::Verify, where + ": base chain with a hook, type, priority or policy "
-                                               "meshcap does not create");
+        return fail(ErrorKind::Verify, where +
+                                           ": base chain with a hook, type, priority or policy "
+                                           "meshcap does not create");
       }
     }
     index[chain.name] = out.chains.size();
@@ -425,7 +437,8 @@ Result<Table> decode_table(const TableDump& dump) {
   for (const auto& r : dump.rules) {
     std::string name = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
     auto it = index.find(name);
-    if (it == index.end()) continue;  // a chain created after the chain dump; the caller retries on generation change
+    if (it == index.end())
+      continue;  // a chain created after the chain dump; the caller retries on generation change
     Chain& chain = out.chains[it->second];
     Exprs exprs(r.get());
     auto rule = RuleDecoder(dump.family, exprs, sets).run();

@@ -179,8 +179,10 @@ Result<void> encode_match(RuleBuilder& b, Family family, const Match& match, con
           // ip daddr 127.0.0.6 / ip6 saddr ::6: network header payload.
           uint32_t offset = 0;
           uint32_t len = family == Family::V4 ? 4 : 16;
-          if (family == Family::V4) offset = m.source ? 12 : 16;
-          else offset = m.source ? 8 : 24;
+          if (family == Family::V4)
+            offset = m.source ? 12 : 16;
+          else
+            offset = m.source ? 8 : 24;
           b.payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
           return compare_or_lookup(b, m, m.cidrs.size(), ids, where, [&]() -> Result<Bytes> {
             const Cidr& c = m.cidrs[0];
@@ -254,8 +256,7 @@ SetPtr set_header(Family family, const std::string& name, uint32_t id) {
   return s;
 }
 
-Result<void> encode_set(std::vector<Message>& out, Family family, const NamedSet& ns,
-                        uint32_t id) {
+Result<void> encode_set(std::vector<Message>& out, Family family, const NamedSet& ns, uint32_t id) {
   std::string where = table_what(family) + ", set " + ns.name;
   const SetTypeInfo& info = set_type_info(ns.type);
 
@@ -337,9 +338,12 @@ Message chain_message(Family family, const Chain& chain) {
 
 int chain_priority(ChainKind kind) {
   switch (kind) {
-    case ChainKind::Nat: return kNatPriority;
-    case ChainKind::Mangle: return kManglePriority;
-    case ChainKind::Raw: return kRawPriority;
+    case ChainKind::Nat:
+      return kNatPriority;
+    case ChainKind::Mangle:
+      return kManglePriority;
+    case ChainKind::Raw:
+      return kRawPriority;
   }
   return kNatPriority;
 }
@@ -365,8 +369,7 @@ Result<std::vector<Message>> encode_apply(const Plan& plan, const std::vector<Fa
     for (const Chain& chain : table->chains) {
       for (size_t i = 0; i < chain.rules.size(); ++i) {
         const Rule& rule = chain.rules[i];
-        std::string where =
-            table_what(family) + ", chain " + chain.name + ", rule " + std::to_string(i + 1);
+        std::string where = table_what(family) + ", chain " + chain.name + ", rule " + std::to_string(i + 1);
         if (!rule.note.empty()) where += " (\"" + rule.note + "\")";
         auto r = alloc<RulePtr, nftnl_rule_alloc>();
         nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTableName);
@@ -453,9 +456,8 @@ std::vector<char> build_batch(const std::vector<Message>& messages, uint32_t fir
 
 std::string describe(const Message& m) {
   static const std::map<uint16_t, const char*> names = {
-      {NFT_MSG_NEWTABLE, "add table"}, {NFT_MSG_DELTABLE, "delete table"},
-      {NFT_MSG_NEWSET, "add set"},     {NFT_MSG_NEWSETELEM, "add element"},
-      {NFT_MSG_NEWCHAIN, "add chain"}, {NFT_MSG_NEWRULE, "add rule"},
+      {NFT_MSG_NEWTABLE, "add table"},     {NFT_MSG_DELTABLE, "delete table"}, {NFT_MSG_NEWSET, "add set"},
+      {NFT_MSG_NEWSETELEM, "add element"}, {NFT_MSG_NEWCHAIN, "add chain"},    {NFT_MSG_NEWRULE, "add rule"},
   };
   auto it = names.find(m.type);
   std::string out = it != names.end() ? it->second : "message";

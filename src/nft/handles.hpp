@@ -32,10 +32,8 @@ using SetPtr = std::unique_ptr<nftnl_set, Deleter<nftnl_set_free>>;
 using SetElemPtr = std::unique_ptr<nftnl_set_elem, Deleter<nftnl_set_elem_free>>;
 using RulePtr = std::unique_ptr<nftnl_rule, Deleter<nftnl_rule_free>>;
 using ExprPtr = std::unique_ptr<nftnl_expr, Deleter<nftnl_expr_free>>;
-using ExprIterPtr =
-    std::unique_ptr<nftnl_expr_iter, Deleter<nftnl_expr_iter_destroy>>;
-using SetElemIterPtr = std::unique_ptr<nftnl_set_elems_iter,
-                                       Deleter<nftnl_set_elems_iter_destroy>>;
+using ExprIterPtr = std::unique_ptr<nftnl_expr_iter, Deleter<nftnl_expr_iter_destroy>>;
+using SetElemIterPtr = std::unique_ptr<nftnl_set_elems_iter, Deleter<nftnl_set_elems_iter_destroy>>;
 using GenPtr = std::unique_ptr<nftnl_gen, Deleter<nftnl_gen_free>>;
 using UdataPtr = std::unique_ptr<nftnl_udata_buf, Deleter<nftnl_udata_buf_free>>;
 using MnlSocketPtr = std::unique_ptr<mnl_socket, Deleter<close_mnl_socket>>;

@@ -1,14 +1,10 @@
 #include "nft/mnl.hpp"
 
-#include <linux/netfilter/nfnetlink.h>
-#include <poll.h>
-#include <sys/socket.h>
+#include <poll.h>#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-
-#include <spdlog/spdlog.h>
 
 namespace meshcap::nft {
 
@@ -33,8 +29,7 @@ std::string ext_ack_message(const nlmsghdr* nlh) {
   const auto* attr = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(nlh) + offset);
   int len = static_cast<int>(nlh->nlmsg_len - offset);
   for (; mnl_attr_ok(attr, len); attr = mnl_attr_next(attr)) {
-    if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-        mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
+    if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
       msg = mnl_attr_get_str(attr);
     }
     len -= static_cast<int>(mnl_attr_get_payload_len(attr) + MNL_ATTR_HDRLEN);
@@ -50,9 +45,8 @@ Result<Netlink> Netlink::open() {
   if (!sock) {
     int e = errno;
     if (e == EPROTONOSUPPORT || e == EAFNOSUPPORT) {
-      return fail(ErrorKind::Kernel,
-                  "nf_tables is not available in this kernel (no nfnetlink: " +
-                      std::string(std::strerror(e)) + "); use --backend iptables");
+      return fail(ErrorKind::Kernel, "nf_tables is not available in this kernel (no nfnetlink: " +
+                                         std::string(std::strerror(e)) + "); use --backend iptables");
     }
     return fail(ErrorKind::Other, std::string("netlink socket: ") + std::strerror(e));
   }

@@ -2,12 +2,11 @@
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "nft/decode.hpp"
 #include "nft/encode.hpp"
@@ -23,8 +22,7 @@ namespace {
 constexpr int kDumpAttempts = 20;
 
 bool has_family(const Plan& plan, Family f) {
-  return std::any_of(plan.tables.begin(), plan.tables.end(),
-                     [&](const Table& t) { return t.family == f; });
+  return std::any_of(plan.tables.begin(), plan.tables.end(), [&](const Table& t) { return t.family == f; });
 }
 
 // What to do about a rejection, when the errno says a kernel feature is missing.
@@ -86,9 +84,9 @@ tl::expected<void, BatchFailure> commit(Netlink& nl, const std::vector<Message>&
   if (!worst->message.empty()) text += " (kernel: " + worst->message + ")";
   if (worst->seq <= first || worst->seq > first + count) {
     // The batch itself was refused: nfnetlink has no nf_tables subsystem.
-    return tl::unexpected(BatchFailure{Error{
-        ErrorKind::Kernel, "nf_tables is not available in this kernel (" + text +
-                               "); use --backend iptables"}});
+    return tl::unexpected(
+        BatchFailure{Error{ErrorKind::Kernel, "nf_tables is not available in this kernel (" + text +
+                                                  "); use --backend iptables"}});
   }
   const Message& m = messages[worst->seq - first - 1];
   spdlog::debug("nft: seq {} rejected: {}", worst->seq, text);
@@ -124,8 +122,7 @@ class Request {
  public:
   Request(uint16_t type, Family family, uint16_t flags, uint32_t seq)
       : buf_(MNL_SOCKET_BUFFER_SIZE),
-        nlh_(nftnl_nlmsg_build_hdr(buf_.data(), type, static_cast<uint16_t>(nfproto(family)), flags,
-                                   seq)) {}
+        nlh_(nftnl_nlmsg_build_hdr(buf_.data(), type, static_cast<uint16_t>(nfproto(family)), flags, seq)) {}
   nlmsghdr* nlh() { return nlh_; }
 
  private:
@@ -137,10 +134,10 @@ Result<uint32_t> generation(Netlink& nl) {
   Request req(NFT_MSG_GETGEN, Family::V4, 0, nl.reserve_seq(1));
   GenPtr gen(nftnl_gen_alloc());
   if (!gen) throw std::bad_alloc();
-  int err = nl.request(req.nlh(), [&](const nlmsghdr* nlh) {
-    return nftnl_gen_nlmsg_parse(nlh, gen.get()) < 0 ? EINVAL : 0;
-  });
-  if (err) return fail(ErrorKind::Other, std::string("nft: reading the ruleset generation: ") + std::strerror(err));
+  int err = nl.request(
+      req.nlh(), [&](const nlmsghdr* nlh) { return nftnl_gen_nlmsg_parse(nlh, gen.get()) < 0 ? EINVAL : 0; });
+  if (err)
+    return fail(ErrorKind::Other, std::string("nft: reading the ruleset generation: ") + std::strerror(err));
   return nftnl_gen_get_u32(gen.get(), NFTNL_GEN_ID);
 }
 
@@ -196,7 +193,8 @@ tl::expected<std::optional<TableDump>, int> dump_table(Netlink& nl, Family famil
     int err = nl.request(req.nlh(), [&](const nlmsghdr* nlh) {
       ChainPtr c(nftnl_chain_alloc());
       if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return EINVAL;
-      if (mine(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE), nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY))) {
+      if (mine(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE),
+               nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY))) {
         dump.chains.push_back(std::move(c));
       }
       return 0;
@@ -211,7 +209,8 @@ tl::expected<std::optional<TableDump>, int> dump_table(Netlink& nl, Family famil
     int err = nl.request(req.nlh(), [&](const nlmsghdr* nlh) {
       RulePtr r(nftnl_rule_alloc());
       if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) return EINVAL;
-      if (mine(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE), nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY))) {
+      if (mine(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE),
+               nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY))) {
         dump.rules.push_back(std::move(r));
       }
       return 0;
@@ -254,8 +253,8 @@ class NftBackend final : public Backend {
       auto after = generation(*nl);
       if (!after) return tl::unexpected(after.error());
       if (*after != *before) {
-        spdlog::debug("nft: ruleset changed while reading it (generation {} -> {}); reading again",
-                      *before, *after);
+        spdlog::debug("nft: ruleset changed while reading it (generation {} -> {}); reading again", *before,
+                      *after);
         continue;
       }
       Plan plan;

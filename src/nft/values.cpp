@@ -72,9 +72,7 @@ std::string ifname_from(const Bytes& b) {
   return s.substr(0, s.find('\0'));
 }
 
-uint16_t port_from(const Bytes& b) {
-  return b.size() == 2 ? static_cast<uint16_t>((b[0] << 8) | b[1]) : 0;
-}
+uint16_t port_from(const Bytes& b) { return b.size() == 2 ? static_cast<uint16_t>((b[0] << 8) | b[1]) : 0; }
 
 uint32_t u32_from(const Bytes& b) {
   uint32_t v = 0;
@@ -96,25 +94,38 @@ const SetTypeInfo& set_type_info(SetType type) {
   static const SetTypeInfo uid{kTypeUid, 4, kHostEndian};
   static const SetTypeInfo gid{kTypeGid, 4, kHostEndian};
   switch (type) {
-    case SetType::Ifname: return ifname;
-    case SetType::Ipv4Addr: return ip;
-    case SetType::Ipv6Addr: return ip6;
-    case SetType::InetService: return service;
-    case SetType::Uid: return uid;
-    case SetType::Gid: return gid;
+    case SetType::Ifname:
+      return ifname;
+    case SetType::Ipv4Addr:
+      return ip;
+    case SetType::Ipv6Addr:
+      return ip6;
+    case SetType::InetService:
+      return service;
+    case SetType::Uid:
+      return uid;
+    case SetType::Gid:
+      return gid;
   }
   return ifname;
 }
 
 std::optional<SetType> set_type_from(uint32_t nft_type) {
   switch (nft_type) {
-    case kTypeIfname: return SetType::Ifname;
-    case kTypeIpAddr: return SetType::Ipv4Addr;
-    case kTypeIp6Addr: return SetType::Ipv6Addr;
-    case kTypeInetService: return SetType::InetService;
-    case kTypeUid: return SetType::Uid;
-    case kTypeGid: return SetType::Gid;
-    default: return std::nullopt;
+    case kTypeIfname:
+      return SetType::Ifname;
+    case kTypeIpAddr:
+      return SetType::Ipv4Addr;
+    case kTypeIp6Addr:
+      return SetType::Ipv6Addr;
+    case kTypeInetService:
+      return SetType::InetService;
+    case kTypeUid:
+      return SetType::Uid;
+    case kTypeGid:
+      return SetType::Gid;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -128,14 +139,18 @@ tl::expected<std::vector<ElemKey>, std::string> set_elements(const NamedSet& set
         if constexpr (std::is_same_v<M, IifMatch> || std::is_same_v<M, OifMatch>) {
           for (const auto& n : m.names) {
             auto b = ifname_bytes(n);
-            if (!b) problem = "bad interface name \"" + n + "\"";
-            else singles.push_back(*b);
+            if (!b)
+              problem = "bad interface name \"" + n + "\"";
+            else
+              singles.push_back(*b);
           }
         } else if constexpr (std::is_same_v<M, PortMatch>) {
           for (const auto& p : m.ports) {
             ranges.push_back({port_bytes(p.first), port_bytes(p.last)});
-            if (p.single()) singles.push_back(port_bytes(p.first));
-            else if (!set.interval) problem = "port range " + to_string(p) + " in a set without flags interval";
+            if (p.single())
+              singles.push_back(port_bytes(p.first));
+            else if (!set.interval)
+              problem = "port range " + to_string(p) + " in a set without flags interval";
           }
         } else if constexpr (std::is_same_v<M, AddrMatch>) {
           for (const auto& c : m.cidrs) {
@@ -145,8 +160,10 @@ tl::expected<std::vector<ElemKey>, std::string> set_elements(const NamedSet& set
               hi[bit / 8] = static_cast<uint8_t>(hi[bit / 8] | (0x80 >> (bit % 8)));
             }
             ranges.push_back({lo, hi});
-            if (c.is_host()) singles.push_back(lo);
-            else if (!set.interval) problem = "prefix " + c.str() + " in a set without flags interval";
+            if (c.is_host())
+              singles.push_back(lo);
+            else if (!set.interval)
+              problem = "prefix " + c.str() + " in a set without flags interval";
           }
         } else if constexpr (std::is_same_v<M, OwnerMatch>) {
           for (uint32_t id : m.ids) singles.push_back(id_bytes(id));

@@ -2,6 +2,9 @@
 // namespaces. The oracle is nft itself: after apply, `nft list table` must
 // print exactly what it prints after `nft -f` of render_nft(plan) in another
 // fresh namespace.
+#include "nft/nft_backend.hpp"
+
+#include <gtest/gtest.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -16,14 +19,11 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "meshcap/diff.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
 #include "nft/decode.hpp"
 #include "nft/encode.hpp"
-#include "nft/nft_backend.hpp"
 #include "support/netns.hpp"
 
 namespace meshcap {
@@ -271,28 +271,30 @@ Plan every_construct() {
   pre.rules.push_back({{ProtoMatch{Proto::Tcp}}, JumpAction{"inbound"}, ""});
   Chain in{"inbound", ChainKind::Nat, std::nullopt, {}};
   in.rules.push_back({{PortMatch{Proto::Tcp, false, {{53, 53}}, ""}}, ReturnAction{}, ""});
-  in.rules.push_back(
-      {{PortMatch{Proto::Tcp, false, {{53, 53}, {8000, 8100}, {65000, 65535}}, "ports"}},
-       ReturnAction{}, ""});
+  in.rules.push_back({{PortMatch{Proto::Tcp, false, {{53, 53}, {8000, 8100}, {65000, 65535}}, "ports"}},
+                      ReturnAction{},
+                      ""});
   in.rules.push_back({{PortMatch{Proto::Udp, true, {{53, 53}}, ""}}, ReturnAction{}, ""});
   in.rules.push_back({{AddrMatch{false, {cidr("127.0.0.6")}, ""}}, ReturnAction{}, ""});
-  in.rules.push_back({{AddrMatch{true, {cidr("10.0.0.0/8"), cidr("192.168.1.1"), cidr("0.0.0.0/8")}, "addrs"}},
-                      ReturnAction{}, ""});
+  in.rules.push_back(
+      {{AddrMatch{true, {cidr("10.0.0.0/8"), cidr("192.168.1.1"), cidr("0.0.0.0/8")}, "addrs"}},
+       ReturnAction{},
+       ""});
   in.rules.push_back({{OwnerMatch{false, {1337}, ""}}, ReturnAction{}, ""});
   in.rules.push_back({{OwnerMatch{true, {1337, 42}, "gids"}}, ReturnAction{}, ""});
   in.rules.push_back({{OifMatch{{"lo"}, ""}, ProtoMatch{Proto::Tcp}}, RedirectAction{15001}, ""});
   Chain mangle{"divert", ChainKind::Mangle, Hook::Prerouting, {}};
   mangle.rules.push_back({{ProtoMatch{Proto::Tcp}}, TproxyAction{15006, 1337}, ""});
   Chain raw{"raw_output", ChainKind::Raw, Hook::Output, {}};
-  raw.rules.push_back({{OwnerMatch{false, {1337}, ""}, PortMatch{Proto::Udp, false, {{53, 53}}, ""}},
-                       CtZoneAction{1}, ""});
+  raw.rules.push_back(
+      {{OwnerMatch{false, {1337}, ""}, PortMatch{Proto::Udp, false, {{53, 53}}, ""}}, CtZoneAction{1}, ""});
   v4.chains = {pre, in, mangle, raw};
 
   Table v6{Family::V6, {}};
   Chain out{"output", ChainKind::Nat, Hook::Output, {}};
   out.rules.push_back({{AddrMatch{true, {cidr("::6")}, ""}, OifMatch{{"lo"}, ""}}, ReturnAction{}, ""});
-  out.rules.push_back({{AddrMatch{false, {cidr("fd00::/8"), cidr("::1"), cidr("ffff::/16")}, "v6"}},
-                       ReturnAction{}, ""});
+  out.rules.push_back(
+      {{AddrMatch{false, {cidr("fd00::/8"), cidr("::1"), cidr("ffff::/16")}, "v6"}}, ReturnAction{}, ""});
   out.rules.push_back({{ProtoMatch{Proto::Tcp}}, RedirectAction{15001}, ""});
   Chain t6{"divert", ChainKind::Mangle, Hook::Prerouting, {}};
   t6.rules.push_back({{ProtoMatch{Proto::Tcp}}, TproxyAction{15006, 1337}, ""});
@@ -305,31 +307,28 @@ TEST(NftBackend, EveryConstructMatchesNftF) {
   EXPECT_EQ(apply_matches_nft_f(every_construct()), 0);
 }
 
-std::string table_heads() {
-  return sh("nft list tables 2>&1");
-}
+std::string table_heads() { return sh("nft list tables 2>&1"); }
 
 TEST(NftBackend, ReapplyConvergesAndChangedConfigReplaces) {
   REQUIRE_NETNS();
   Plan a = make_plan(everything_on());
   Plan b = nft_loadable(make_plan(tproxy_config()));
   std::string want_b = listings_via_nft_f(b);
-  EXPECT_EQ(run_in_new_netns([&] {
-              Checks t;
-              auto backend = make_nft_backend();
-              t.expect(backend->apply(a).has_value(), "first apply");
-              std::string first = listings();
-              t.expect(backend->apply(a).has_value(), "second apply");
-              t.expect_eq(first, listings(), "re-apply changes nothing");
-              t.expect_eq("table ip meshcap\ntable ip6 meshcap\n", table_heads(),
-                          "exactly one table per family");
-              t.expect(backend->apply(b).has_value(), "apply changed config");
-              t.expect_eq(want_b, listings(), "only the new config remains");
-              t.expect_eq("table ip meshcap\ntable ip6 meshcap\n", table_heads(),
-                          "still one table per family");
-              return t.rc();
-            }),
-            0);
+  EXPECT_EQ(
+      run_in_new_netns([&] {
+        Checks t;
+        auto backend = make_nft_backend();
+        t.expect(backend->apply(a).has_value(), "first apply");
+        std::string first = listings();
+        t.expect(backend->apply(a).has_value(), "second apply");
+        t.expect_eq(first, listings(), "re-apply changes nothing");
+        t.expect_eq("table ip meshcap\ntable ip6 meshcap\n", table_heads(), "exactly one table per family");
+        t.expect(backend->apply(b).has_value(), "apply changed config");
+        t.expect_eq(want_b, listings(), "only the new config remains");
+        t.expect_eq("table ip meshcap\ntable ip6 meshcap\n", table_heads(), "still one table per family");
+        return t.rc();
+      }),
+      0);
 }
 
 TEST(NftBackend, ApplyWithoutIpv6RemovesOldIpv6Table) {
@@ -356,8 +355,7 @@ TEST(NftBackend, RemoveTwiceSucceeds) {
               auto r1 = backend->remove();
               auto r2 = backend->remove();
               t.expect(r1.has_value() && r2.has_value(), "remove twice");
-              t.expect(sh("nft list ruleset").find("meshcap") == std::string::npos,
-                       "no meshcap table left");
+              t.expect(sh("nft list ruleset").find("meshcap") == std::string::npos, "no meshcap table left");
               auto seen = backend->observe();
               t.expect(seen && seen->tables.empty(), "observe sees nothing");
               return t.rc();
@@ -367,8 +365,9 @@ TEST(NftBackend, RemoveTwiceSucceeds) {
 
 // Other tables and legacy iptables rules, as a stranger would leave them.
 std::string others() {
-  return sh("nft list table inet other 2>&1; nft list table ip meshcap_not 2>&1; "
-            "iptables-legacy-save 2>&1 | grep -v '^#'; ip6tables-legacy-save 2>&1 | grep -v '^#'");
+  return sh(
+      "nft list table inet other 2>&1; nft list table ip meshcap_not 2>&1; "
+      "iptables-legacy-save 2>&1 | grep -v '^#'; ip6tables-legacy-save 2>&1 | grep -v '^#'");
 }
 
 TEST(NftBackend, LeavesEverythingElseAlone) {
@@ -377,7 +376,8 @@ TEST(NftBackend, LeavesEverythingElseAlone) {
               Checks t;
               int status = 0;
               sh("nft -f - <<'EOF'\n"
-                 "table inet other {\n chain c {\n type filter hook output priority 0;\n tcp dport 22 accept\n }\n}\n"
+                 "table inet other {\n chain c {\n type filter hook output priority 0;\n tcp dport 22 "
+                 "accept\n }\n}\n"
                  "table ip meshcap_not {\n chain c {\n type nat hook output priority -100;\n"
                  " tcp dport 81 redirect to :82\n }\n}\n"
                  "EOF",
@@ -413,7 +413,8 @@ TEST(NftBackend, KernelRejectionNamesRuleAndChangesNothing) {
               auto backend = make_nft_backend();
               // Once on an empty namespace, once over a previous good apply.
               for (int round = 0; round < 2; ++round) {
-                if (round == 1) t.expect(backend->apply(make_plan(tproxy_config())).has_value(), "good apply");
+                if (round == 1)
+                  t.expect(backend->apply(make_plan(tproxy_config())).has_value(), "good apply");
                 std::string before = sh("nft list ruleset");
                 auto r = backend->apply(bad);
                 t.expect(!r.has_value(), "bad plan must fail");
@@ -567,7 +568,8 @@ Result<Plan> through_netlink_messages(const Plan& plan) {
         if (nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) < 0) return fail(ErrorKind::Other, "element parse");
         std::string name = nftnl_set_get_str(chunk.get(), NFTNL_SET_NAME);
         for (auto& set : dumps.back().sets) {
-          if (name == nftnl_set_get_str(set.get(), NFTNL_SET_NAME)) nftnl_set_elems_nlmsg_parse(nlh, set.get());
+          if (name == nftnl_set_get_str(set.get(), NFTNL_SET_NAME))
+            nftnl_set_elems_nlmsg_parse(nlh, set.get());
         }
         break;
       }
@@ -614,7 +616,8 @@ TEST(NftEncoding, RoundTripsThroughNetlinkMessagesWithoutKernel) {
 
 TEST(NftEncoding, RejectsPlansItCannotEncode) {
   Plan plan = every_construct();
-  plan.tables[0].chains[1].rules.push_back({{PortMatch{Proto::Tcp, false, {{1, 2}}, ""}}, ReturnAction{}, ""});
+  plan.tables[0].chains[1].rules.push_back(
+      {{PortMatch{Proto::Tcp, false, {{1, 2}}, ""}}, ReturnAction{}, ""});
   auto r = nft::encode_apply(plan, {Family::V4, Family::V6});
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("chain inbound, rule"), std::string::npos) << r.error().message;

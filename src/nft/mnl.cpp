@@ -1,6 +1,7 @@
 #include "nft/mnl.hpp"
 
-#include <poll.h>#include <sys/socket.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>

@@ -208,7 +208,7 @@ std::vector<Scenario> scenarios() {
       App("Outbound 11", "TCP outbound as usual").to(Addr::Peer0, 8080).to_outbound(),
   }});
 
-  s.push_back({"Tproxy", {"--inbound-mode=tproxy", "--exclude-inbound-ports=7000-7010"}, {
+  s.push_back({"Tproxy", {"--inbound-mode=tproxy", "--exclude-inbound-ports=7000-7010", "--exclude-outbound-ports=3306"}, {
       Peer("Inbound 4", "tproxy: original destination is the local address").to(Addr::Pod0, 8080).to_inbound().local_dst().seen_from(Addr::Peer0),
       Peer("Inbound 4", "tproxy on eth1").to(Addr::Pod1, 8080).to_inbound().local_dst().seen_from(Addr::Peer1),
       Peer("Inbound 4", "tproxy, another port").to(Addr::Pod0, 9011).to_inbound().local_dst(),
@@ -218,6 +218,7 @@ std::vector<Scenario> scenarios() {
       App("Outbound 4", "app to own IP").to(Addr::Pod0, 8080).direct("app"),
       Proxy("Outbound 5", "proxy upstream").to(Addr::Peer0, 8080).direct("server"),
       App("Outbound 11", "outbound as usual").to(Addr::Peer0, 8080).to_outbound(),
+      App("Outbound 8", "app's uncaptured connection out (its answers come back in)").to(Addr::Peer0, 3306).direct("server"),
       Peer("Inbound UDP", "UDP untouched").udp().to(Addr::Pod0, kUdpAppPort).direct("udp-app"),
   }});
 
@@ -307,9 +308,7 @@ RunResult run_scenario(const Scenario& sc, Loader loader) {
 }
 
 std::string flags_text(const Scenario& sc) {
-  std::string s;
-  for (const auto& f : sc.flags) s += " " + shell_quote(f);
-  return s;
+  return shell_flags(sc.flags);
 }
 
 // ------------------------------------------------------------- expectations

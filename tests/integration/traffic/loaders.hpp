@@ -47,7 +47,14 @@ inline std::string meshcap_binary() { return MESHCAP_BINARY; }
 // The settings flags as shell words.
 inline std::string shell_flags(const std::vector<std::string>& flags) {
   std::string s;
-  for (const auto& f : flags) s += " " + shell_quote(f);
+  // An empty value goes as its own word ("--inbound-ports ''"): the
+  // command line takes "--flag=" as a missing value.
+  for (const auto& f : flags) {
+    if (!f.empty() && f.back() == '=')
+      s += " " + shell_quote(f.substr(0, f.size() - 1)) + " ''";
+    else
+      s += " " + shell_quote(f);
+  }
   return s;
 }
 
@@ -93,9 +100,12 @@ inline LoadResult load_rules(Loader loader, const std::string& pod, const std::v
   auto dry_run = [&](const std::string& args, std::string* out) -> bool {
     int st = 0;
     std::string cmd = meshcap_binary() + " apply --dry-run " + args + shell_flags(flags);
-    *out = sh(cmd + " 2>/tmp/meshcap-capture-stderr", &st);
+    std::string err_file = write_temp("");
+    *out = sh(cmd + " 2>" + err_file, &st);
+    std::string err = sh("cat " + err_file);
+    std::remove(err_file.c_str());
     if (st != 0) {
-      r.error = "`" + cmd + "` exited " + std::to_string(st) + ": " + sh("cat /tmp/meshcap-capture-stderr");
+      r.error = "`" + cmd + "` exited " + std::to_string(st) + ": " + err;
       return false;
     }
     r.details += "---- " + args + "\n" + *out;

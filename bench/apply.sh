@@ -190,7 +190,7 @@ summarize() {
     }
     $1 != label { flush(); label = $1 }
     { t[++n] = $3; r[n] = $4; u[n] = $5 }
-    END { flush() }' | {
+    END { flush() }' | sort -t@ -k1,1 -k2,2n | {  # sweep labels: case@cidrs
     printf '%-16s %4s %9s %9s %9s %9s %8s %8s\n' case n median_ms p90_ms min_ms cpu_ms rss_kib rss_max
     cat
   }

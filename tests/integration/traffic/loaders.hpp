@@ -42,7 +42,12 @@ inline std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-inline std::string meshcap_binary() { return MESHCAP_BINARY; }
+// MESHCAP_CAPTURE_BINARY overrides the binary under test (e.g. an installed
+// or instrumented build); the default is the one this tree built.
+inline std::string meshcap_binary() {
+  const char* o = std::getenv("MESHCAP_CAPTURE_BINARY");
+  return o && *o ? o : MESHCAP_BINARY;
+}
 
 // The settings flags as shell words.
 inline std::string shell_flags(const std::vector<std::string>& flags) {

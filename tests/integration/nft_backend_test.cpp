@@ -433,6 +433,27 @@ TEST(NftBackend, KernelRejectionNamesRuleAndChangesNothing) {
             0);
 }
 
+// A name the kernel's attribute policy refuses: the extended ack's text
+// ("Attribute failed policy validation") must reach the error message.
+TEST(NftBackend, KernelExtendedAckTextIsReported) {
+  REQUIRE_NETNS();
+  Plan bad = make_plan(base_config());
+  bad.tables[0].chains.push_back(Chain{std::string(300, 'x'), ChainKind::Nat, std::nullopt, {}});
+  EXPECT_EQ(run_in_new_netns([&] {
+              Checks t;
+              auto r = make_nft_backend()->apply(bad);
+              t.expect(!r.has_value(), "an over-long chain name must be refused");
+              if (!r) {
+                std::cerr << "rejection message: " << r.error().message << "\n";
+                t.expect(r.error().kind == ErrorKind::Kernel, "ErrorKind::Kernel");
+                t.expect(r.error().message.find("(kernel: ") != std::string::npos, "carries the kernel's text");
+              }
+              t.expect(sh("nft list ruleset").empty(), "nothing was programmed");
+              return t.rc();
+            }),
+            0);
+}
+
 TEST(NftBackend, ConcurrentAppliesEndInOneCompletePlan) {
   REQUIRE_NETNS();
   std::vector<Plan> plans;

@@ -14,6 +14,7 @@
 #include "meshcap/diff.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
+#include "ipt/ipt_backend.hpp"
 #include "nft/nft_backend.hpp"
 #include "sys/features.hpp"
 #include "sys/netns.hpp"
@@ -26,9 +27,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 Result<std::unique_ptr<Backend>> make_backend(BackendKind kind) {
-  if (kind == BackendKind::Iptables)
-    return fail(ErrorKind::Other, "--backend iptables is not implemented yet; use --backend nft");
-  return make_nft_backend();
+  if (kind == BackendKind::Iptables) return make_iptables_backend();
+  return make_nft_backend();  // Auto: meshcap prefers nftables
 }
 
 std::string families(const Plan& plan) {

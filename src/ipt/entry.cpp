@@ -1,0 +1,498 @@
+#include "ipt/entry.hpp"
+
+#include <arpa/inet.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter/xt_CT.h>
+#include <linux/netfilter/xt_TPROXY.h>
+#include <linux/netfilter/xt_owner.h>
+#include <linux/netfilter/xt_tcpudp.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <linux/if.h>  // IFNAMSIZ; <net/if.h> clashes with the netfilter headers
+
+#include <algorithm>
+#include <optional>
+
+namespace meshcap::ipt {
+
+namespace {
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+
+// Revisions as iptables 1.8 picks them on current kernels (checked with
+// strace on `iptables-legacy ... -j CT --zone 1`: IPT_SO_GET_REVISION_TARGET
+// asks for CT revision 2, which takes struct xt_ct_target_info_v1).
+constexpr uint8_t kOwnerRevision = 1;
+constexpr uint8_t kTproxyRevision = 1;
+constexpr uint8_t kCtRevision = 2;
+
+// The parts of ipt_ip / ip6t_ip6 meshcap uses, family-neutral.
+struct IpPart {
+  std::optional<Cidr> src, dst;
+  std::string in, out;
+  uint16_t proto = 0;
+};
+
+std::string cidr_mask_bytes(const Cidr& c) {
+  std::string mask(c.addr_len(), '\0');
+  for (size_t i = 0; i < c.prefix; ++i) mask[i / 8] = static_cast<char>(mask[i / 8] | (0x80 >> (i % 8)));
+  return mask;
+}
+
+// nullopt when the mask is not a prefix (iptables can hold one; meshcap never
+// writes one).
+std::optional<Cidr> cidr_from(Family f, const unsigned char* addr, const unsigned char* mask) {
+  Cidr c;
+  c.family = f;
+  size_t len = c.addr_len();
+  size_t bits = 0;
+  bool ended = false;
+  for (size_t i = 0; i < len * 8; ++i) {
+    bool set = mask[i / 8] & (0x80 >> (i % 8));
+    if (set && ended) return std::nullopt;
+    if (set) ++bits;
+    else ended = true;
+  }
+  std::copy(addr, addr + len, c.addr.begin());
+  c.prefix = static_cast<uint8_t>(bits);
+  return c;
+}
+
+void set_iface(const std::string& name, char* iface, unsigned char* mask) {
+  std::memcpy(iface, name.c_str(), name.size() + 1);
+  // An exact name: compare every byte including the terminator (iptables
+  // does the same for a name without a trailing '+').
+  std::memset(mask, 0xff, name.size() + 1);
+}
+
+// The interface name when the mask asks for exactly it; nullopt for wildcards.
+std::optional<std::string> get_iface(const char* iface, const unsigned char* mask) {
+  size_t n = strnlen(iface, IFNAMSIZ);
+  if (n == 0) {
+    for (size_t i = 0; i < IFNAMSIZ; ++i)
+      if (mask[i]) return std::nullopt;
+    return std::string();
+  }
+  if (n >= IFNAMSIZ) return std::nullopt;
+  for (size_t i = 0; i < IFNAMSIZ; ++i)
+    if (mask[i] != (i <= n ? 0xff : 0)) return std::nullopt;
+  return std::string(iface, n);
+}
+
+template <class Data>
+void append_part(std::vector<unsigned char>& out, const char* name, uint8_t revision,
+                 const Data& data, bool target) {
+  // xt_entry_match and xt_entry_target share their user-space layout.
+  static_assert(sizeof(xt_entry_match) == sizeof(xt_entry_target));
+  size_t size = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(Data));
+  size_t at = out.size();
+  out.resize(at + size, 0);
+  if (target) {
+    auto* t = reinterpret_cast<xt_entry_target*>(out.data() + at);
+    t->u.user.target_size = static_cast<uint16_t>(size);
+    std::strncpy(t->u.user.name, name, sizeof t->u.user.name - 1);
+    t->u.user.revision = revision;
+  } else {
+    auto* m = reinterpret_cast<xt_entry_match*>(out.data() + at);
+    m->u.user.match_size = static_cast<uint16_t>(size);
+    std::strncpy(m->u.user.name, name, sizeof m->u.user.name - 1);
+    m->u.user.revision = revision;
+  }
+  std::memcpy(out.data() + at + XT_ALIGN(sizeof(xt_entry_match)), &data, sizeof(Data));
+}
+
+// Builds the whole entry around the ip part, matches and target.
+EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned char>& matches,
+                  const std::vector<unsigned char>& target) {
+  size_t head = header_size(family);
+  auto target_offset = static_cast<uint16_t>(head + matches.size());
+  auto next_offset = static_cast<uint16_t>(target_offset + target.size());
+  EntryBuf buf;
+  if (family == Family::V4) {
+    ipt_entry e{};
+    if (ip.src) {
+      std::memcpy(&e.ip.src, ip.src->addr.data(), 4);
+      std::memcpy(&e.ip.smsk, cidr_mask_bytes(*ip.src).data(), 4);
+    }
+    if (ip.dst) {
+      std::memcpy(&e.ip.dst, ip.dst->addr.data(), 4);
+      std::memcpy(&e.ip.dmsk, cidr_mask_bytes(*ip.dst).data(), 4);
+    }
+    if (!ip.in.empty()) set_iface(ip.in, e.ip.iniface, e.ip.iniface_mask);
+    if (!ip.out.empty()) set_iface(ip.out, e.ip.outiface, e.ip.outiface_mask);
+    e.ip.proto = ip.proto;
+    e.target_offset = target_offset;
+    e.next_offset = next_offset;
+    buf = EntryBuf(&e, sizeof e);
+  } else {
+    ip6t_entry e{};
+    if (ip.src) {
+      std::memcpy(&e.ipv6.src, ip.src->addr.data(), 16);
+      std::memcpy(&e.ipv6.smsk, cidr_mask_bytes(*ip.src).data(), 16);
+    }
+    if (ip.dst) {
+      std::memcpy(&e.ipv6.dst, ip.dst->addr.data(), 16);
+      std::memcpy(&e.ipv6.dmsk, cidr_mask_bytes(*ip.dst).data(), 16);
+    }
+    if (!ip.in.empty()) set_iface(ip.in, e.ipv6.iniface, e.ipv6.iniface_mask);
+    if (!ip.out.empty()) set_iface(ip.out, e.ipv6.outiface, e.ipv6.outiface_mask);
+    e.ipv6.proto = ip.proto;
+    // ip6tables only compares the protocol when told to (unlike ipt_ip).
+    if (ip.proto) e.ipv6.flags |= IP6T_F_PROTO;
+    e.target_offset = target_offset;
+    e.next_offset = next_offset;
+    buf = EntryBuf(&e, sizeof e);
+  }
+  buf.append(matches.data(), matches.size());
+  buf.append(target.data(), target.size());
+  return buf;
+}
+
+std::vector<unsigned char> standard_target(const std::string& name) {
+  std::vector<unsigned char> out;
+  int verdict = 0;  // libiptc maps the name to the verdict or jump offset
+  append_part(out, name.c_str(), 0, verdict, true);
+  return out;
+}
+
+Result<std::vector<unsigned char>> encode_target(Family family, const Action& action) {
+  std::vector<unsigned char> out;
+  std::visit(
+      overloaded{
+          [&](const ReturnAction&) { out = standard_target("RETURN"); },
+          [&](const JumpAction& a) { out = standard_target(iptables_chain_name(a.chain)); },
+          [&](const RedirectAction& a) {
+            // -j REDIRECT --to-ports PORT
+            if (family == Family::V4) {
+              nf_nat_ipv4_multi_range_compat r{};
+              r.rangesize = 1;
+              r.range[0].flags = NF_NAT_RANGE_PROTO_SPECIFIED;
+              r.range[0].min.tcp.port = htons(a.port);
+              r.range[0].max.tcp.port = htons(a.port);
+              append_part(out, "REDIRECT", 0, r, true);
+            } else {
+              nf_nat_range r{};
+              r.flags = NF_NAT_RANGE_PROTO_SPECIFIED;
+              r.min_proto.tcp.port = htons(a.port);
+              r.max_proto.tcp.port = htons(a.port);
+              append_part(out, "REDIRECT", 0, r, true);
+            }
+          },
+          [&](const TproxyAction& a) {
+            // -j TPROXY --on-port PORT --tproxy-mark MARK/0xffffffff
+            xt_tproxy_target_info_v1 t{};
+            t.mark_mask = 0xffffffff;
+            t.mark_value = a.mark;
+            t.lport = htons(a.port);
+            append_part(out, "TPROXY", kTproxyRevision, t, true);
+          },
+          [&](const CtZoneAction& a) {
+            // -j CT --zone ZONE
+            xt_ct_target_info_v1 t{};
+            t.zone = a.zone;
+            append_part(out, "CT", kCtRevision, t, true);
+          },
+      },
+      action);
+  return out;
+}
+
+}  // namespace
+
+void EntryBuf::append(const void* bytes, size_t n) {
+  size_t at = words_.size();
+  words_.resize(at + (n + 7) / 8);
+  std::memcpy(words_.data() + at, bytes, n);
+}
+
+size_t header_size(Family family) {
+  return family == Family::V4 ? sizeof(ipt_entry) : sizeof(ip6t_entry);
+}
+
+Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string& chain,
+                             size_t index) {
+  IpPart ip;
+  std::vector<unsigned char> matches;
+  std::string problem;
+  auto where = [&] {
+    return std::string(family == Family::V4 ? "iptables" : "ip6tables") + " " + chain + " rule " +
+           std::to_string(index + 1) + ": ";
+  };
+  auto set_proto = [&](Proto p) {
+    auto value = static_cast<uint16_t>(p);
+    if (ip.proto && ip.proto != value) problem = "matches both tcp and udp";
+    ip.proto = value;
+  };
+  for (const auto& match : rule.matches) {
+    std::visit(
+        overloaded{
+            [&](const IifMatch& m) {
+              if (!m.set.empty() || m.names.size() != 1 || !ip.in.empty())
+                problem = "needs exactly one input interface";
+              else if (m.names[0].empty() || m.names[0].size() >= IFNAMSIZ)
+                problem = "interface name '" + m.names[0] + "' does not fit";
+              else ip.in = m.names[0];
+            },
+            [&](const OifMatch& m) {
+              if (!m.set.empty() || m.names.size() != 1 || !ip.out.empty())
+                problem = "needs exactly one output interface";
+              else if (m.names[0].empty() || m.names[0].size() >= IFNAMSIZ)
+                problem = "interface name '" + m.names[0] + "' does not fit";
+              else ip.out = m.names[0];
+            },
+            [&](const ProtoMatch& m) { set_proto(m.proto); },
+            [&](const PortMatch& m) {
+              if (!m.set.empty() || m.ports.size() != 1) {
+                problem = "needs exactly one port or range per match";
+                return;
+              }
+              set_proto(m.proto);
+              // -p tcp -m tcp --dport FIRST:LAST (or udp, or --sport)
+              uint16_t range[2] = {m.ports[0].first, m.ports[0].last};
+              if (m.proto == Proto::Tcp) {
+                xt_tcp t{};
+                t.spts[1] = t.dpts[1] = 0xffff;
+                std::copy(range, range + 2, m.source ? t.spts : t.dpts);
+                append_part(matches, "tcp", 0, t, false);
+              } else {
+                xt_udp u{};
+                u.spts[1] = u.dpts[1] = 0xffff;
+                std::copy(range, range + 2, m.source ? u.spts : u.dpts);
+                append_part(matches, "udp", 0, u, false);
+              }
+            },
+            [&](const AddrMatch& m) {
+              auto& slot = m.source ? ip.src : ip.dst;
+              if (!m.set.empty() || m.cidrs.size() != 1 || slot)
+                problem = std::string("needs exactly one ") + (m.source ? "source" : "destination") +
+                          " address";
+              else if (m.cidrs[0].family != family)
+                problem = "address " + m.cidrs[0].str() + " is of the other family";
+              else slot = m.cidrs[0];
+            },
+            [&](const OwnerMatch& m) {
+              if (!m.set.empty() || m.ids.size() != 1) {
+                problem = "needs exactly one owner id per match";
+                return;
+              }
+              // -m owner --uid-owner ID (or --gid-owner)
+              xt_owner_match_info o{};
+              if (m.gid) {
+                o.gid_min = o.gid_max = m.ids[0];
+                o.match = XT_OWNER_GID;
+              } else {
+                o.uid_min = o.uid_max = m.ids[0];
+                o.match = XT_OWNER_UID;
+              }
+              append_part(matches, "owner", kOwnerRevision, o, false);
+            },
+        },
+        match);
+    if (!problem.empty()) return fail(ErrorKind::Other, where() + problem);
+  }
+  auto target = encode_target(family, rule.action);
+  if (!target) return tl::unexpected(target.error());
+  return assemble(family, ip, matches, *target);
+}
+
+EntryBuf encode_jump(Family family, const std::string& target) {
+  return assemble(family, IpPart{}, {}, standard_target(target));
+}
+
+namespace {
+
+// The ip part of a dumped entry, or a description of what meshcap never writes.
+struct Header {
+  IpPart ip;
+  uint16_t target_offset = 0;
+  uint16_t next_offset = 0;
+  std::string unknown;
+};
+
+Header read_header(Family family, const void* entry) {
+  Header h;
+  auto check_iface = [&](const char* iface, const unsigned char* mask, std::string& out) {
+    if (auto name = get_iface(iface, mask)) out = *name;
+    else h.unknown = "interface wildcard";
+  };
+  auto check_addr = [&](const void* addr, const void* mask, std::optional<Cidr>& out) {
+    auto c = cidr_from(family, static_cast<const unsigned char*>(addr),
+                       static_cast<const unsigned char*>(mask));
+    if (!c) h.unknown = "non-prefix address mask";
+    else if (c->prefix) out = c;
+  };
+  if (family == Family::V4) {
+    const auto* e = static_cast<const ipt_entry*>(entry);
+    check_addr(&e->ip.src, &e->ip.smsk, h.ip.src);
+    check_addr(&e->ip.dst, &e->ip.dmsk, h.ip.dst);
+    check_iface(e->ip.iniface, e->ip.iniface_mask, h.ip.in);
+    check_iface(e->ip.outiface, e->ip.outiface_mask, h.ip.out);
+    h.ip.proto = e->ip.proto;
+    if (e->ip.invflags) h.unknown = "negated match (!)";
+    if (e->ip.flags) h.unknown = "fragment or goto flag";
+    h.target_offset = e->target_offset;
+    h.next_offset = e->next_offset;
+  } else {
+    const auto* e = static_cast<const ip6t_entry*>(entry);
+    check_addr(&e->ipv6.src, &e->ipv6.smsk, h.ip.src);
+    check_addr(&e->ipv6.dst, &e->ipv6.dmsk, h.ip.dst);
+    check_iface(e->ipv6.iniface, e->ipv6.iniface_mask, h.ip.in);
+    check_iface(e->ipv6.outiface, e->ipv6.outiface_mask, h.ip.out);
+    h.ip.proto = e->ipv6.proto;
+    if (e->ipv6.invflags) h.unknown = "negated match (!)";
+    if ((e->ipv6.flags & ~IP6T_F_PROTO) || e->ipv6.tos) h.unknown = "tos or goto flag";
+    if (!(e->ipv6.flags & IP6T_F_PROTO)) h.ip.proto = 0;  // not compared by the kernel
+    h.target_offset = e->target_offset;
+    h.next_offset = e->next_offset;
+  }
+  return h;
+}
+
+template <class Data>
+const Data* part_data(const xt_entry_match* m, size_t size) {
+  if (size < XT_ALIGN(sizeof(xt_entry_match)) + sizeof(Data)) return nullptr;
+  return reinterpret_cast<const Data*>(m->data);
+}
+
+std::optional<Action> decode_target(Family family, const void* entry, uint16_t target_offset,
+                                    const std::string& name) {
+  if (name == "RETURN") return ReturnAction{};
+  if (name.rfind("MESHCAP_", 0) == 0) {
+    std::string chain = name.substr(8);
+    for (char& c : chain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return JumpAction{chain};
+  }
+  const auto* t = reinterpret_cast<const xt_entry_target*>(
+      static_cast<const unsigned char*>(entry) + target_offset);
+  size_t size = t->u.target_size;
+  const auto* as_match = reinterpret_cast<const xt_entry_match*>(t);
+  if (name == "REDIRECT" && t->u.user.revision == 0) {
+    if (family == Family::V4) {
+      const auto* r = part_data<nf_nat_ipv4_multi_range_compat>(as_match, size);
+      if (!r || r->rangesize != 1 || r->range[0].flags != NF_NAT_RANGE_PROTO_SPECIFIED ||
+          r->range[0].min.tcp.port != r->range[0].max.tcp.port || r->range[0].min_ip ||
+          r->range[0].max_ip)
+        return std::nullopt;
+      return RedirectAction{ntohs(r->range[0].min.tcp.port)};
+    }
+    const auto* r = part_data<nf_nat_range>(as_match, size);
+    nf_inet_addr zero{};
+    if (!r || r->flags != NF_NAT_RANGE_PROTO_SPECIFIED ||
+        r->min_proto.tcp.port != r->max_proto.tcp.port ||
+        std::memcmp(&r->min_addr, &zero, sizeof zero) || std::memcmp(&r->max_addr, &zero, sizeof zero))
+      return std::nullopt;
+    return RedirectAction{ntohs(r->min_proto.tcp.port)};
+  }
+  if (name == "TPROXY" && t->u.user.revision == kTproxyRevision) {
+    const auto* p = part_data<xt_tproxy_target_info_v1>(as_match, size);
+    nf_inet_addr zero{};
+    if (!p || p->mark_mask != 0xffffffff || std::memcmp(&p->laddr, &zero, sizeof zero))
+      return std::nullopt;
+    return TproxyAction{ntohs(p->lport), p->mark_value};
+  }
+  if (name == "CT" && t->u.user.revision == kCtRevision) {
+    const auto* c = part_data<xt_ct_target_info_v1>(as_match, size);
+    if (!c || c->flags || c->ct_events || c->exp_events || c->helper[0] || c->timeout[0])
+      return std::nullopt;
+    return CtZoneAction{c->zone};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool is_plain(Family family, const void* entry) {
+  Header h = read_header(family, entry);
+  return h.unknown.empty() && !h.ip.src && !h.ip.dst && h.ip.in.empty() && h.ip.out.empty() &&
+         !h.ip.proto && h.target_offset == header_size(family);
+}
+
+Result<Rule> decode_rule(Family family, const void* entry, const std::string& target,
+                         const std::string& where) {
+  auto unknown = [&](const std::string& what) {
+    return fail(ErrorKind::Verify, where + ": meshcap does not write " + what +
+                                       "; run `meshcap apply` to converge");
+  };
+  Header h = read_header(family, entry);
+  if (!h.unknown.empty()) return unknown(h.unknown);
+  Rule rule;
+  if (h.ip.src) rule.matches.emplace_back(AddrMatch{true, {*h.ip.src}, ""});
+  if (h.ip.dst) rule.matches.emplace_back(AddrMatch{false, {*h.ip.dst}, ""});
+  if (!h.ip.in.empty()) rule.matches.emplace_back(IifMatch{{h.ip.in}, ""});
+  if (!h.ip.out.empty()) rule.matches.emplace_back(OifMatch{{h.ip.out}, ""});
+  std::vector<Match> extensions;
+  bool ports = false;
+  const auto* base = static_cast<const unsigned char*>(entry);
+  for (size_t off = header_size(family); off < h.target_offset;) {
+    const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
+    size_t size = m->u.match_size;
+    if (size < sizeof(xt_entry_match) || off + size > h.target_offset)
+      return unknown("a malformed match");
+    std::string name(m->u.user.name, strnlen(m->u.user.name, sizeof m->u.user.name));
+    off += size;
+    if ((name == "tcp" || name == "udp") && m->u.user.revision == 0) {
+      uint16_t proto = name == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
+      const uint16_t* spts = nullptr;
+      const uint16_t* dpts = nullptr;
+      if (name == "tcp") {
+        const auto* t = part_data<xt_tcp>(m, size);
+        if (!t || t->option || t->flg_mask || t->flg_cmp || t->invflags)
+          return unknown("tcp flags, options or negations");
+        spts = t->spts;
+        dpts = t->dpts;
+      } else {
+        const auto* u = part_data<xt_udp>(m, size);
+        if (!u || u->invflags) return unknown("negated udp ports");
+        spts = u->spts;
+        dpts = u->dpts;
+      }
+      if (h.ip.proto != proto) return unknown(std::string("-m ") + name + " without -p " + name);
+      bool any_s = spts[0] == 0 && spts[1] == 0xffff;
+      bool any_d = dpts[0] == 0 && dpts[1] == 0xffff;
+      if (any_s && any_d) return unknown("-m " + name + " without ports");
+      auto p = static_cast<Proto>(proto);
+      if (!any_s) extensions.emplace_back(PortMatch{p, true, {{spts[0], spts[1]}}, ""});
+      if (!any_d) extensions.emplace_back(PortMatch{p, false, {{dpts[0], dpts[1]}}, ""});
+      ports = true;
+    } else if (name == "owner" && m->u.user.revision == kOwnerRevision) {
+      const auto* o = part_data<xt_owner_match_info>(m, size);
+      if (!o || o->invert) return unknown("a negated or malformed owner match");
+      if (o->match == XT_OWNER_UID && o->uid_min == o->uid_max)
+        extensions.emplace_back(OwnerMatch{false, {o->uid_min}, ""});
+      else if (o->match == XT_OWNER_GID && o->gid_min == o->gid_max)
+        extensions.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
+      else return unknown("an owner match other than one --uid-owner or --gid-owner id");
+    } else {
+      return unknown("match '" + name + "' (revision " + std::to_string(m->u.user.revision) + ")");
+    }
+  }
+  if (h.ip.proto && !ports) {
+    if (h.ip.proto != IPPROTO_TCP && h.ip.proto != IPPROTO_UDP)
+      return unknown(std::string("-p ") + std::to_string(h.ip.proto));
+    rule.matches.emplace_back(ProtoMatch{static_cast<Proto>(h.ip.proto)});
+  }
+  rule.matches.insert(rule.matches.end(), extensions.begin(), extensions.end());
+  if (h.next_offset < h.target_offset + sizeof(xt_entry_target)) return unknown("a malformed target");
+  auto action = decode_target(family, entry, h.target_offset, target);
+  if (!action) return unknown("target '" + target + "' with these options");
+  rule.action = std::move(*action);
+  return rule;
+}
+
+EntryBuf reappendable(Family family, const void* entry, const std::string& target) {
+  Header h = read_header(family, entry);
+  EntryBuf copy(entry, h.next_offset);
+  auto* t = reinterpret_cast<xt_entry_target*>(static_cast<unsigned char*>(copy.data()) +
+                                               h.target_offset);
+  if (t->u.user.name[0] == '\0') {
+    std::memset(t->u.user.name, 0, sizeof t->u.user.name);
+    std::strncpy(t->u.user.name, target.c_str(), sizeof t->u.user.name - 1);
+  }
+  return copy;
+}
+
+}  // namespace meshcap::ipt

@@ -1,0 +1,494 @@
+#include "ipt/ipt_backend.hpp"
+
+#include <libiptc/libiptc.h>
+// libip6tc.h, unlike libiptc.h, has no extern "C" of its own.
+extern "C" {
+#include <libiptc/libip6tc.h>
+}
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "ipt/entry.hpp"
+#include "ipt/lock.hpp"
+#include "meshcap/expand.hpp"
+
+namespace meshcap {
+
+namespace ipt {
+namespace {
+
+constexpr const char* kPrefix = "MESHCAP_";
+// A table read races a concurrent writer that does not take the lock.
+constexpr int kInitAttempts = 3;
+
+// libiptc and libip6tc have the same API under two prefixes and entry types;
+// this table of thin wrappers lets one code path drive both.
+struct Lib {
+  Family family;
+  const char* tool;        // for messages: "iptables" / "ip6tables"
+  const char* names_file;  // the tables this namespace has instantiated
+  xtc_handle* (*init)(const char*);
+  void (*free)(xtc_handle*);
+  const char* (*first_chain)(xtc_handle*);
+  const char* (*next_chain)(xtc_handle*);
+  int (*builtin)(const char*, xtc_handle*);
+  const void* (*first_rule)(const char*, xtc_handle*);
+  const void* (*next_rule)(const void*, xtc_handle*);
+  const char* (*get_target)(const void*, xtc_handle*);
+  int (*append)(const char*, const void*, xtc_handle*);
+  int (*insert)(const char*, const void*, unsigned, xtc_handle*);
+  int (*delete_num)(const char*, unsigned, xtc_handle*);
+  int (*flush)(const char*, xtc_handle*);
+  int (*create)(const char*, xtc_handle*);
+  int (*remove_chain)(const char*, xtc_handle*);
+  int (*commit)(xtc_handle*);
+  const char* (*strerror)(int);
+};
+
+const Lib kV4{
+    Family::V4,
+    "iptables",
+    "/proc/thread-self/net/ip_tables_names",
+    iptc_init,
+    iptc_free,
+    iptc_first_chain,
+    iptc_next_chain,
+    iptc_builtin,
+    [](const char* c, xtc_handle* h) -> const void* { return iptc_first_rule(c, h); },
+    [](const void* e, xtc_handle* h) -> const void* {
+      return iptc_next_rule(static_cast<const ipt_entry*>(e), h);
+    },
+    [](const void* e, xtc_handle* h) { return iptc_get_target(static_cast<const ipt_entry*>(e), h); },
+    [](const char* c, const void* e, xtc_handle* h) {
+      return iptc_append_entry(c, static_cast<const ipt_entry*>(e), h);
+    },
+    [](const char* c, const void* e, unsigned n, xtc_handle* h) {
+      return iptc_insert_entry(c, static_cast<const ipt_entry*>(e), n, h);
+    },
+    iptc_delete_num_entry,
+    iptc_flush_entries,
+    iptc_create_chain,
+    iptc_delete_chain,
+    iptc_commit,
+    iptc_strerror,
+};
+
+const Lib kV6{
+    Family::V6,
+    "ip6tables",
+    "/proc/thread-self/net/ip6_tables_names",
+    ip6tc_init,
+    ip6tc_free,
+    ip6tc_first_chain,
+    ip6tc_next_chain,
+    ip6tc_builtin,
+    [](const char* c, xtc_handle* h) -> const void* { return ip6tc_first_rule(c, h); },
+    [](const void* e, xtc_handle* h) -> const void* {
+      return ip6tc_next_rule(static_cast<const ip6t_entry*>(e), h);
+    },
+    [](const void* e, xtc_handle* h) {
+      return ip6tc_get_target(static_cast<const ip6t_entry*>(e), h);
+    },
+    [](const char* c, const void* e, xtc_handle* h) {
+      return ip6tc_append_entry(c, static_cast<const ip6t_entry*>(e), h);
+    },
+    [](const char* c, const void* e, unsigned n, xtc_handle* h) {
+      return ip6tc_insert_entry(c, static_cast<const ip6t_entry*>(e), n, h);
+    },
+    ip6tc_delete_num_entry,
+    ip6tc_flush_entries,
+    ip6tc_create_chain,
+    ip6tc_delete_chain,
+    ip6tc_commit,
+    ip6tc_strerror,
+};
+
+const Lib& lib_for(Family f) { return f == Family::V4 ? kV4 : kV6; }
+
+constexpr ChainKind kKinds[] = {ChainKind::Nat, ChainKind::Mangle, ChainKind::Raw};
+
+const char* table_name(ChainKind k) {
+  switch (k) {
+    case ChainKind::Nat: return "nat";
+    case ChainKind::Mangle: return "mangle";
+    case ChainKind::Raw: return "raw";
+  }
+  return "?";
+}
+
+const char* builtin_name(Hook h) { return h == Hook::Prerouting ? "PREROUTING" : "OUTPUT"; }
+
+bool ours(const std::string& chain) { return chain.rfind(kPrefix, 0) == 0; }
+
+// The order observe() lists chains in, which held_form() uses too: the
+// planner's order for its chains, then any others by name.
+int chain_rank(const std::string& name) {
+  static const char* const order[] = {"prerouting",     "output",  "tproxy", "raw_output",
+                                      "raw_prerouting", "inbound"};
+  for (int i = 0; i < 6; ++i)
+    if (name == order[i]) return i;
+  return 6;
+}
+
+void sort_chains(std::vector<Chain>& chains) {
+  std::stable_sort(chains.begin(), chains.end(), [](const Chain& a, const Chain& b) {
+    int ra = chain_rank(a.name), rb = chain_rank(b.name);
+    return ra != rb ? ra < rb : (ra == 6 && a.name < b.name);
+  });
+}
+
+using HandlePtr = std::unique_ptr<xtc_handle, void (*)(xtc_handle*)>;
+
+struct Opened {
+  const Lib* lib;
+  ChainKind kind;
+  HandlePtr handle;
+  std::string what() const { return std::string(lib->tool) + " table " + table_name(kind); }
+};
+
+// Whether this namespace has instantiated the table. Tables appear on first
+// use, so asking libiptc would create them; this file does not.
+bool table_exists(const Lib& lib, ChainKind kind) {
+  std::ifstream in(lib.names_file);
+  std::string line;
+  while (std::getline(in, line))
+    if (line == table_name(kind)) return true;
+  return false;
+}
+
+Result<Opened> open_table(const Lib& lib, ChainKind kind) {
+  int err = 0;
+  for (int attempt = 0; attempt < kInitAttempts; ++attempt) {
+    errno = 0;
+    if (xtc_handle* h = lib.init(table_name(kind))) return Opened{&lib, kind, HandlePtr(h, lib.free)};
+    err = errno;
+    if (err != EAGAIN) break;
+  }
+  std::string text = std::string(lib.tool) + ": cannot open table " + table_name(kind) + ": " +
+                     lib.strerror(err);
+  if (err == ENOENT || err == ENOPROTOOPT || err == EAFNOSUPPORT || err == EPFNOSUPPORT) {
+    bool v6 = lib.family == Family::V6;
+    text += std::string("; this kernel has no legacy ") + lib.tool + " " + table_name(kind) +
+            " table (" + (v6 ? "ip6_tables, ip6table_" : "ip_tables, iptable_") +
+            table_name(kind) + "): use " + (v6 ? "--ipv6 off or " : "") + "--backend nft";
+  }
+  return fail(ErrorKind::Kernel, text);
+}
+
+Error lib_error(const Opened& t, const std::string& step) {
+  return Error{ErrorKind::Kernel, t.what() + ": " + step + ": " + t.lib->strerror(errno)};
+}
+
+// What a table holds of meshcap's: its chains (entries ready to append again)
+// and every rule of a built-in chain that jumps to one of them.
+struct Jump {
+  std::string builtin;
+  std::string target;
+  unsigned position = 0;  // in the built-in chain, from 0
+  bool plain = false;     // `-j MESHCAP_X` and nothing else
+  EntryBuf entry;
+};
+struct ChainCopy {
+  std::string name;
+  std::vector<EntryBuf> entries;
+  std::vector<std::string> targets;  // what libiptc names each entry's target
+};
+struct Held {
+  std::vector<ChainCopy> chains;
+  std::vector<Jump> jumps;
+  bool empty() const { return chains.empty() && jumps.empty(); }
+};
+
+Held read_held(const Opened& t) {
+  const Lib& lib = *t.lib;
+  xtc_handle* h = t.handle.get();
+  std::vector<std::string> names;
+  for (const char* c = lib.first_chain(h); c; c = lib.next_chain(h)) names.emplace_back(c);
+  Held held;
+  for (const auto& name : names) {
+    bool builtin = lib.builtin(name.c_str(), h);
+    if (!builtin && !ours(name)) continue;
+    ChainCopy copy{name, {}, {}};
+    unsigned position = 0;
+    for (const void* e = lib.first_rule(name.c_str(), h); e; e = lib.next_rule(e, h), ++position) {
+      std::string target = lib.get_target(e, h);
+      if (builtin) {
+        if (ours(target))
+          held.jumps.push_back(Jump{name, target, position, is_plain(lib.family, e),
+                                    reappendable(lib.family, e, target)});
+      } else {
+        copy.entries.push_back(reappendable(lib.family, e, target));
+        copy.targets.push_back(target);
+      }
+    }
+    if (!builtin) held.chains.push_back(std::move(copy));
+  }
+  return held;
+}
+
+// Rewrites the handle's MESHCAP_* chains and jumps from `now` to `want`.
+// Other chains and rules are left where they are. With `exact`, jumps go back
+// to their recorded positions (restoring a snapshot); otherwise an existing
+// plain jump is kept in place and a missing one is appended, as `-A` would.
+Result<void> converge(const Opened& t, const Held& now, const Held& want, bool exact) {
+  const Lib& lib = *t.lib;
+  xtc_handle* h = t.handle.get();
+
+  std::vector<const Jump*> kept;
+  std::vector<const Jump*> doomed;
+  for (const auto& j : now.jumps) {
+    bool keep = false;
+    if (!exact && j.plain) {
+      bool wanted = std::any_of(want.jumps.begin(), want.jumps.end(), [&](const Jump& w) {
+        return w.builtin == j.builtin && w.target == j.target;
+      });
+      bool dup = std::any_of(kept.begin(), kept.end(), [&](const Jump* k) {
+        return k->builtin == j.builtin && k->target == j.target;
+      });
+      keep = wanted && !dup;
+    }
+    (keep ? kept : doomed).push_back(&j);
+  }
+  // From the bottom up, so earlier positions stay valid.
+  std::sort(doomed.begin(), doomed.end(), [](const Jump* a, const Jump* b) {
+    return a->builtin != b->builtin ? a->builtin < b->builtin : a->position > b->position;
+  });
+  for (const Jump* j : doomed) {
+    spdlog::debug("{}: -D {} {} (-j {})", t.what(), j->builtin, j->position + 1, j->target);
+    if (!lib.delete_num(j->builtin.c_str(), j->position, h))
+      return tl::unexpected(lib_error(t, "deleting the jump from " + j->builtin + " to " + j->target));
+  }
+
+  auto wanted_chain = [&](const std::string& name) {
+    return std::any_of(want.chains.begin(), want.chains.end(),
+                       [&](const ChainCopy& c) { return c.name == name; });
+  };
+  // Emptied first: a chain still referenced by another cannot be deleted.
+  for (const auto& c : now.chains)
+    if (!lib.flush(c.name.c_str(), h)) return tl::unexpected(lib_error(t, "flushing " + c.name));
+  for (const auto& c : now.chains)
+    if (!wanted_chain(c.name)) {
+      spdlog::debug("{}: -X {}", t.what(), c.name);
+      if (!lib.remove_chain(c.name.c_str(), h))
+        return tl::unexpected(lib_error(t, "deleting chain " + c.name));
+    }
+  for (const auto& c : want.chains) {
+    bool exists = std::any_of(now.chains.begin(), now.chains.end(),
+                              [&](const ChainCopy& n) { return n.name == c.name; });
+    if (!exists && !lib.create(c.name.c_str(), h))
+      return tl::unexpected(lib_error(t, "creating chain " + c.name));
+  }
+  for (const auto& c : want.chains) {
+    spdlog::debug("{}: {} with {} rules", t.what(), c.name, c.entries.size());
+    for (size_t i = 0; i < c.entries.size(); ++i)
+      if (!lib.append(c.name.c_str(), c.entries[i].data(), h))
+        return tl::unexpected(
+            lib_error(t, "appending rule " + std::to_string(i + 1) + " of " + c.name));
+  }
+
+  std::vector<const Jump*> add;
+  for (const auto& w : want.jumps) {
+    bool have = std::any_of(kept.begin(), kept.end(), [&](const Jump* k) {
+      return k->builtin == w.builtin && k->target == w.target;
+    });
+    if (!have) add.push_back(&w);
+  }
+  std::sort(add.begin(), add.end(), [](const Jump* a, const Jump* b) { return a->position < b->position; });
+  for (const Jump* j : add) {
+    int ok = 0;
+    if (exact) {
+      unsigned count = 0;
+      for (const void* e = lib.first_rule(j->builtin.c_str(), h); e; e = lib.next_rule(e, h)) ++count;
+      ok = lib.insert(j->builtin.c_str(), j->entry.data(), std::min(j->position, count), h);
+    } else {
+      ok = lib.append(j->builtin.c_str(), j->entry.data(), h);
+    }
+    spdlog::debug("{}: {} {} -j {}", t.what(), exact ? "-I" : "-A", j->builtin, j->target);
+    if (!ok) return tl::unexpected(lib_error(t, "adding the jump from " + j->builtin + " to " + j->target));
+  }
+  return {};
+}
+
+// The chains of one table as entries; errors name the rule and touch nothing.
+Result<Held> wanted(Family family, const std::vector<const Chain*>& chains) {
+  Held want;
+  for (const Chain* c : chains) {
+    ChainCopy copy{iptables_chain_name(c->name), {}, {}};
+    for (size_t i = 0; i < c->rules.size(); ++i) {
+      auto e = encode_rule(family, c->rules[i], copy.name, i);
+      if (!e) return tl::unexpected(e.error());
+      copy.entries.push_back(std::move(*e));
+    }
+    if (c->hook)
+      want.jumps.push_back(Jump{builtin_name(*c->hook), copy.name, 0, true,
+                                encode_jump(family, copy.name)});
+    want.chains.push_back(std::move(copy));
+  }
+  return want;
+}
+
+struct Prepared {
+  Opened table;
+  Held before;
+};
+
+std::string commit_hint(int err) {
+  if (err == ENOENT)
+    return " (a match or target the rules need is missing from the kernel: xt_owner, xt_REDIRECT, "
+           "xt_TPROXY, xt_CT?)";
+  if (err == EAGAIN) return " (another program changed the table meanwhile; try again)";
+  return "";
+}
+
+// Commits each table in turn. One commit (IPT_SO_SET_REPLACE) is atomic for
+// its table, but the kernel has no transaction across tables or families:
+// when a later commit fails, the tables already committed get their earlier
+// meshcap chains and jumps back from the snapshot taken while preparing.
+// A fresh handle is needed for that, because the kernel only takes a
+// replacement built from the table's current entry count.
+Result<void> commit_all(std::vector<Prepared>& tables) {
+  for (size_t i = 0; i < tables.size(); ++i) {
+    auto& t = tables[i].table;
+    errno = 0;
+    if (t.lib->commit(t.handle.get())) {
+      spdlog::debug("{}: committed", t.what());
+      continue;
+    }
+    int err = errno;
+    std::string text = "the kernel rejected " + t.what() + ": " + t.lib->strerror(err) + commit_hint(err);
+    std::string restored;
+    for (size_t j = 0; j < i; ++j) {
+      const auto& done = tables[j];
+      auto again = open_table(*done.table.lib, done.table.kind);
+      Result<void> ok = again ? Result<void>{} : tl::unexpected(again.error());
+      if (ok) ok = converge(*again, read_held(*again), done.before, true);
+      if (ok && !done.table.lib->commit(again->handle.get())) ok = tl::unexpected(lib_error(*again, "commit"));
+      if (!ok) {
+        return fail(ErrorKind::Other, text + "; restoring " + done.table.what() +
+                                          " failed too (" + ok.error().message +
+                                          "): state unknown, run `meshcap cleanup` then apply again");
+      }
+      restored += (restored.empty() ? "" : ", ") + done.table.what();
+    }
+    return fail(ErrorKind::Kernel,
+                text + (restored.empty() ? "; nothing was changed" : "; restored " + restored));
+  }
+  return {};
+}
+
+// Makes both families hold `expanded` (no table for a family = none of
+// meshcap's chains there).
+Result<void> converge_all(const Plan& expanded) {
+  auto lock = XtablesLock::acquire();
+  if (!lock) return tl::unexpected(lock.error());
+  std::vector<Prepared> tables;
+  for (Family family : {Family::V4, Family::V6}) {
+    const Lib& lib = lib_for(family);
+    const Table* plan_table = nullptr;
+    for (const auto& t : expanded.tables)
+      if (t.family == family) plan_table = &t;
+    for (ChainKind kind : kKinds) {
+      std::vector<const Chain*> chains;
+      if (plan_table)
+        for (const auto& c : plan_table->chains)
+          if (c.kind == kind) chains.push_back(&c);
+      if (chains.empty() && !table_exists(lib, kind)) continue;
+      auto want = wanted(family, chains);
+      if (!want) return tl::unexpected(want.error());
+      auto opened = open_table(lib, kind);
+      if (!opened) return tl::unexpected(opened.error());
+      Held before = read_held(*opened);
+      if (chains.empty() && before.empty()) continue;
+      if (auto ok = converge(*opened, before, *want, false); !ok) return ok;
+      tables.push_back(Prepared{std::move(*opened), std::move(before)});
+    }
+  }
+  return commit_all(tables);
+}
+
+class IptablesBackend final : public Backend {
+ public:
+  const char* name() const override { return "iptables"; }
+
+  Result<void> apply(const Plan& plan) override { return converge_all(expand_sets(plan)); }
+
+  Result<void> remove() override { return converge_all(Plan{}); }
+
+  Result<Plan> observe() override {
+    auto lock = XtablesLock::acquire();
+    if (!lock) return tl::unexpected(lock.error());
+    Plan plan;
+    for (Family family : {Family::V4, Family::V6}) {
+      const Lib& lib = lib_for(family);
+      Table table{family, {}};
+      for (ChainKind kind : kKinds) {
+        if (!table_exists(lib, kind)) continue;
+        auto opened = open_table(lib, kind);
+        if (!opened) return tl::unexpected(opened.error());
+        auto chains = decode(*opened, read_held(*opened));
+        if (!chains) return tl::unexpected(chains.error());
+        for (auto& c : *chains) table.chains.push_back(std::move(c));
+      }
+      if (table.chains.empty()) continue;
+      sort_chains(table.chains);
+      plan.tables.push_back(std::move(table));
+    }
+    return plan;
+  }
+
+  Plan held_form(const Plan& plan) const override {
+    Plan held = expand_sets(plan);
+    std::erase_if(held.tables, [](const Table& t) { return t.chains.empty(); });
+    for (auto& t : held.tables) sort_chains(t.chains);
+    return held;
+  }
+
+ private:
+  static Result<std::vector<Chain>> decode(const Opened& t, const Held& held) {
+    Family family = t.lib->family;
+    std::map<std::string, std::optional<Hook>> hooks;
+    for (const auto& j : held.jumps) {
+      std::string where = t.what() + " " + j.builtin + " rule " + std::to_string(j.position + 1);
+      if (!j.plain)
+        return fail(ErrorKind::Verify, where + ": the jump to " + j.target +
+                                           " has matches of its own; run `meshcap apply` to converge");
+      if (j.builtin != "PREROUTING" && j.builtin != "OUTPUT")
+        return fail(ErrorKind::Verify, where + ": meshcap never jumps to " + j.target + " from " +
+                                           j.builtin + "; run `meshcap apply` to converge");
+      if (hooks.count(j.target))
+        return fail(ErrorKind::Verify, where + ": a second jump to " + j.target +
+                                           "; run `meshcap apply` to converge");
+      hooks[j.target] = j.builtin == "PREROUTING" ? Hook::Prerouting : Hook::Output;
+    }
+    std::vector<Chain> chains;
+    for (const auto& c : held.chains) {
+      std::string name = c.name.substr(std::string(kPrefix).size());
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      Chain chain{name, t.kind, std::nullopt, {}};
+      if (auto it = hooks.find(c.name); it != hooks.end()) chain.hook = it->second;
+      for (size_t i = 0; i < c.entries.size(); ++i) {
+        auto rule = decode_rule(family, c.entries[i].data(), c.targets[i],
+                                t.what() + " " + c.name + " rule " + std::to_string(i + 1));
+        if (!rule) return tl::unexpected(rule.error());
+        chain.rules.push_back(std::move(*rule));
+      }
+      chains.push_back(std::move(chain));
+    }
+    return chains;
+  }
+};
+
+}  // namespace
+}  // namespace ipt
+
+std::unique_ptr<Backend> make_iptables_backend() { return std::make_unique<ipt::IptablesBackend>(); }
+
+}  // namespace meshcap

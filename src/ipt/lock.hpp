@@ -1,0 +1,24 @@
+// The xtables lock: iptables binaries hold /run/xtables.lock (flock) while
+// they read-modify-write a table, so meshcap takes it too and never races one.
+#pragma once
+
+#include <chrono>
+
+#include "meshcap/result.hpp"
+#include "sys/fd.hpp"
+
+namespace meshcap::ipt {
+
+class XtablesLock {
+ public:
+  // Waits at most `wait` for the lock. Where /run is missing or read-only no
+  // iptables binary sharing this mount namespace can take it either, so
+  // meshcap goes on without it (and says so at debug level).
+  static Result<XtablesLock> acquire(std::chrono::milliseconds wait = std::chrono::seconds(10));
+
+ private:
+  explicit XtablesLock(sys::UniqueFd fd) : fd_(std::move(fd)) {}
+  sys::UniqueFd fd_;  // closing it releases the lock
+};
+
+}  // namespace meshcap::ipt

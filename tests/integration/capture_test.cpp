@@ -87,16 +87,17 @@ std::vector<Scenario> scenarios() {
       Peer("Inbound UDP", "inbound UDP untouched").udp().to(Addr::Pod0, kUdpAppPort).direct("udp-app"),
   }});
 
-  s.push_back({"InboundPortList", {"--inbound-ports=8081,9000-9010"}, {
+  s.push_back({"InboundPortList", {"--inbound-ports=8081,9000-9010", "--exclude-inbound-ports=9005"}, {
       Peer("Inbound 4", "listed port").to(Addr::Pod0, 8081).to_inbound().seen_from(Addr::Peer0),
       Peer("Inbound 4", "range start").to(Addr::Pod0, 9000).to_inbound(),
-      Peer("Inbound 4", "inside range").to(Addr::Pod0, 9005).to_inbound(),
+      Peer("Inbound 3", "excluded port inside the listed range").to(Addr::Pod0, 9005).direct("app"),
       Peer("Inbound 4", "range end").to(Addr::Pod0, 9010).to_inbound(),
       Peer("Inbound 4", "just past the range").to(Addr::Pod0, 9011).direct("app"),
       Peer("Inbound 4", "unlisted port").to(Addr::Pod0, 8080).direct("app"),
       Peer("Inbound 4", "unlisted port, eth1").to(Addr::Pod1, 8082).direct("app"),
       Proxy("Outbound 3", "proxy to own IP, listed port").to(Addr::Pod0, 8081).to_inbound(),
-      ProxyGid("Outbound 3", "proxy gid to own IP, port in range").to(Addr::Pod0, 9005).to_inbound(),
+      ProxyGid("Outbound 3", "proxy gid to own IP, port in range").to(Addr::Pod0, 9000).to_inbound(),
+      Proxy("Outbound 3", "proxy to own IP, listed but excluded port").to(Addr::Pod0, 9005).direct("app"),
       Proxy("Outbound 5", "proxy to own IP, port not captured inbound").to(Addr::Pod0, 8080).direct("app"),
       App("Outbound 11", "outbound unaffected").to(Addr::Peer0, 8080).to_outbound(),
   }});
@@ -125,6 +126,7 @@ std::vector<Scenario> scenarios() {
       Peer("Inbound 1", "arriving on the excluded interface (2)").to(Addr::Pod1, 7005).direct("app"),
       Peer("Inbound 4", "arriving on eth0 still captured").to(Addr::Pod0, 8080).to_inbound(),
       App("Outbound 1", "leaving through the excluded interface").to(Addr::Peer1, 8080).direct("server"),
+      App("Outbound 1", "bound to the excluded interface (SO_BINDTODEVICE)").dev("eth1").to(Addr::Peer1, 8081).direct("server"),
       App("Outbound 1", "routed through the excluded interface").to(Addr::Other, 8080).direct("server"),
       App("Outbound 1", "DNS/UDP through the excluded interface").udp().to(Addr::Peer1, 53).direct("resolver"),
       App("Outbound 1", "DNS/TCP through the excluded interface").to(Addr::Peer1, 53).direct("resolver"),
@@ -162,8 +164,9 @@ std::vector<Scenario> scenarios() {
 
   s.push_back({"OutboundCidrs",
                {"--outbound-cidrs=10.248.3.0/24,fd00:248:3::/64",
-                "--exclude-outbound-cidrs=10.248.3.128/25,fd00:248:3::80/121"},
+                "--exclude-outbound-cidrs=10.248.3.128/25,fd00:248:3::80/121", "--include-outbound-ports=6379"},
                {
+      App("Outbound 9", "included port to an unlisted destination").to(Addr::Peer0, 6379).to_outbound(),
       App("Outbound 11", "listed CIDR").to(Addr::Far, 8080).to_outbound(),
       App("Outbound 10", "excluded sub-range beats the listed CIDR").to(Addr::FarExcl, 8080).direct("server"),
       App("Outbound 12", "not listed").to(Addr::Peer0, 8080).direct("server"),
@@ -189,6 +192,8 @@ std::vector<Scenario> scenarios() {
       ProxyGid("Outbound 5", "proxy gid's own DNS over UDP").udp().to(Addr::Peer0, 53).direct("resolver"),
       Proxy("Outbound 5", "proxy's own DNS over TCP").to(Addr::Peer0, 53).direct("resolver"),
       App("Outbound UDP", "other UDP untouched").udp().to(Addr::Peer0, kUdpAppPort).direct("udp-server"),
+      App("Outbound 6", "DNS/UDP to a loopback resolver").udp().to(Addr::Loop, 53).direct("local-resolver"),
+      App("Outbound 6", "DNS/TCP to a loopback resolver").to(Addr::Loop, 53).direct("app"),
       App("Outbound 11", "TCP outbound as usual").to(Addr::Peer0, 8080).to_outbound(),
       // Conntrack zones: the same UDP 5-tuple, first from the proxy then from
       // the app (and the other way round), must each go their own way.
@@ -213,6 +218,7 @@ std::vector<Scenario> scenarios() {
       Peer("Inbound 4", "tproxy on eth1").to(Addr::Pod1, 8080).to_inbound().local_dst().seen_from(Addr::Peer1),
       Peer("Inbound 4", "tproxy, another port").to(Addr::Pod0, 9011).to_inbound().local_dst(),
       Peer("Inbound 3", "tproxy, excluded port").to(Addr::Pod0, 7005).direct("app"),
+      Proxy("Outbound 3", "proxy to own IP, excluded inbound port").to(Addr::Pod0, 7005).direct("app"),
       Proxy("Outbound 3", "proxy to own IP").to(Addr::Pod0, 8080).to_inbound(),
       Proxy("Outbound 2", "passthrough source").from_addr(Addr::Pass).to(Addr::Pod0, 8080).direct("app"),
       App("Outbound 4", "app to own IP").to(Addr::Pod0, 8080).direct("app"),
@@ -237,6 +243,13 @@ std::vector<Scenario> scenarios() {
       P("Outbound 3", "second proxy uid to own IP").pod().as(1400, kApp).to(Addr::Pod0, 8080).to_inbound(),
       P("Outbound 3", "explicit proxy gid to own IP").pod().as(kApp, 2000).to(Addr::Pod0, 8080).to_inbound(),
       P("Outbound 4", "gid 1337 to own IP is an app").pod().as(kApp, kProxy).to(Addr::Pod0, 8080).direct("app"),
+  }});
+
+  s.push_back({"ProxyUidOnly", {"--proxy-uid=1400"}, {
+      P("Outbound 5", "proxy gid defaults to the proxy uids").pod().as(kApp, 1400).to(Addr::Peer0, 8080).direct("server"),
+      P("Outbound 5", "proxy uid").pod().as(1400, kApp).to(Addr::Peer0, 8080).direct("server"),
+      P("Outbound 11", "1337 is no proxy once --proxy-uid is given").pod().as(kProxy, kApp).to(Addr::Peer0, 8080).to_outbound(),
+      P("Outbound 3", "defaulted proxy gid to own IP").pod().as(kApp, 1400).to(Addr::Pod0, 8080).to_inbound(),
   }});
 
   for (auto& sc : s) {

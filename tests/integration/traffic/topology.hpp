@@ -134,6 +134,7 @@ class Topology {
       pod_l.push_back({"dns", any, kDnsPort, false, false, kProxyId});
       pod_l.push_back({"dns", any, kDnsPort, /*udp=*/true, false, kProxyId});
       pod_l.push_back({"udp-app", any, kUdpAppPort, true});
+      pod_l.push_back({"local-resolver", any, 53, true});
       peer_l.push_back({"resolver", any, 53, true});
       peer_l.push_back({"udp-server", any, kUdpAppPort, true});
       for (uint16_t p : kAppPorts) {

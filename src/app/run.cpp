@@ -53,13 +53,7 @@ std::string print_plan(const Config& config, const Plan& plan) {
     case OutputFormat::Nft:
       break;
   }
-  if (!config.family) return render_nft(plan);
-  Plan one = plan;  // nft's script can be narrowed by dropping the other family
-  std::erase_if(one.tables, [&](const Table& t) { return t.family != *config.family; });
-  std::erase_if(one.policy_rules, [&](const PolicyRule& r) { return r.family != *config.family; });
-  std::erase_if(one.local_routes, [&](const LocalRoute& r) { return r.family != *config.family; });
-  if (*config.family == Family::V4) one.lo_addresses.clear();
-  return render_nft(one);
+  return render_nft(plan, config.family);
 }
 
 // What the namespace holds: meshcap's tables plus its routing state.

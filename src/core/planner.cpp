@@ -25,8 +25,30 @@ Match iif(std::string name) { return IifMatch{{std::move(name)}, ""}; }
 Match oif(std::string name) { return OifMatch{{std::move(name)}, ""}; }
 Match dport(Proto p, uint16_t port) { return PortMatch{p, false, {{port, port}}, ""}; }
 Match sport(Proto p, uint16_t port) { return PortMatch{p, true, {{port, port}}, ""}; }
-Match dport_set(Proto p, std::vector<PortRange> ports, std::string set) {
-  return PortMatch{p, false, std::move(ports), std::move(set)};
+
+// A configured list: a named set, unless it is one exact value, which reads
+// better as a plain comparison (`meta skuid 1337`).
+bool one_exact(const std::vector<std::string>& v) { return v.size() == 1; }
+bool one_exact(const std::vector<uint32_t>& v) { return v.size() == 1; }
+bool one_exact(const std::vector<PortRange>& v) { return v.size() == 1 && v[0].single(); }
+bool one_exact(const std::vector<Cidr>& v) { return v.size() == 1 && v[0].is_host(); }
+template <class T>
+std::string set_for(const std::vector<T>& values, const char* name) {
+  return one_exact(values) ? "" : name;
+}
+
+Match dport_set(Proto p, std::vector<PortRange> ports, const char* set) {
+  auto name = set_for(ports, set);
+  return PortMatch{p, false, std::move(ports), std::move(name)};
+}
+Match iif_set(const std::vector<std::string>& names, const char* set) {
+  return IifMatch{names, set_for(names, set)};
+}
+Match oif_set(const std::vector<std::string>& names, const char* set) {
+  return OifMatch{names, set_for(names, set)};
+}
+Match addr_set(bool source, const std::vector<Cidr>& cidrs, const char* set) {
+  return AddrMatch{source, cidrs, set_for(cidrs, set)};
 }
 
 std::vector<Cidr> of_family(const std::vector<Cidr>& cidrs, Family f) {
@@ -64,8 +86,8 @@ class FamilyPlanner {
   bool dns_captured() const {
     return c_.capture_dns && (c_.dns_servers.empty() || !dns_servers().empty());
   }
-  Match uids() const { return OwnerMatch{false, c_.proxy_uids, "proxy_uids"}; }
-  Match gids() const { return OwnerMatch{true, c_.proxy_gids, "proxy_gids"}; }
+  Match uids() const { return OwnerMatch{false, c_.proxy_uids, set_for(c_.proxy_uids, "proxy_uids")}; }
+  Match gids() const { return OwnerMatch{true, c_.proxy_gids, set_for(c_.proxy_gids, "proxy_gids")}; }
 
   // One rule per owner list that is set: uid and gid are alternatives.
   void per_owner(std::vector<Rule>& rules, const std::vector<Match>& matches, const Action& action,
@@ -89,10 +111,10 @@ class FamilyPlanner {
     auto& r = ch.rules;
     r.push_back(rule({iif("lo")}, ReturnAction{}, "inbound: only traffic arriving from outside the pod"));
     if (!c_.exclude_interfaces.empty())
-      r.push_back(rule({IifMatch{c_.exclude_interfaces, "exclude_interfaces"}}, ReturnAction{},
+      r.push_back(rule({iif_set(c_.exclude_interfaces, "exclude_interfaces")}, ReturnAction{},
                        "inbound 1: excluded interface"));
     if (!c_.virt_interfaces.empty())
-      r.push_back(rule({IifMatch{c_.virt_interfaces, "virt_interfaces"}, tcp()},
+      r.push_back(rule({iif_set(c_.virt_interfaces, "virt_interfaces"), tcp()},
                        RedirectAction{c_.outbound_port},
                        "inbound 2: virt interface, treated as outbound"));
     if (redirect_inbound)
@@ -116,14 +138,14 @@ class FamilyPlanner {
   }
 
   Chain tproxy() const {
-    Chain ch{"tproxy", ChainKind::Mangle, Hook::Prerouting, {}};
+    Chain ch{"inbound_tproxy", ChainKind::Mangle, Hook::Prerouting, {}};
     auto& r = ch.rules;
     r.push_back(rule({iif("lo")}, ReturnAction{}, "inbound: only traffic arriving from outside the pod"));
     if (!c_.exclude_interfaces.empty())
-      r.push_back(rule({IifMatch{c_.exclude_interfaces, "exclude_interfaces"}}, ReturnAction{},
+      r.push_back(rule({iif_set(c_.exclude_interfaces, "exclude_interfaces")}, ReturnAction{},
                        "inbound 1: excluded interface"));
     if (!c_.virt_interfaces.empty())
-      r.push_back(rule({IifMatch{c_.virt_interfaces, "virt_interfaces"}}, ReturnAction{},
+      r.push_back(rule({iif_set(c_.virt_interfaces, "virt_interfaces")}, ReturnAction{},
                        "inbound 2: virt interface, redirected in prerouting"));
     if (!c_.exclude_inbound_ports.empty())
       r.push_back(rule({dport_set(Proto::Tcp, c_.exclude_inbound_ports, "exclude_inbound_ports")},
@@ -141,7 +163,7 @@ class FamilyPlanner {
     Chain ch{"output", ChainKind::Nat, Hook::Output, {}};
     auto& r = ch.rules;
     if (!c_.exclude_interfaces.empty())
-      r.push_back(rule({OifMatch{c_.exclude_interfaces, "exclude_interfaces"}}, ReturnAction{},
+      r.push_back(rule({oif_set(c_.exclude_interfaces, "exclude_interfaces")}, ReturnAction{},
                        "outbound 1: excluded interface"));
     Cidr passthrough = v4() ? Cidr::host(f_, "127.0.0.6") : Cidr::host(f_, "::6");
     r.push_back(rule({oif("lo"), AddrMatch{true, {passthrough}, ""}}, ReturnAction{},
@@ -158,7 +180,7 @@ class FamilyPlanner {
       for (Proto p : {Proto::Udp, Proto::Tcp}) {
         std::vector<Match> m;
         if (auto servers = dns_servers(); !servers.empty())
-          m.push_back(AddrMatch{false, servers, "dns_servers"});
+          m.push_back(addr_set(false, servers, "dns_servers"));
         m.push_back(dport(p, 53));
         r.push_back(rule(std::move(m), RedirectAction{c_.dns_port},
                          p == Proto::Udp ? "outbound 7: DNS over UDP" : "outbound 7: DNS over TCP"));
@@ -171,12 +193,12 @@ class FamilyPlanner {
       r.push_back(rule({dport_set(Proto::Tcp, c_.include_outbound_ports, "include_outbound_ports")},
                        RedirectAction{c_.outbound_port}, "outbound 9: included outbound port"));
     if (auto excluded = of_family(c_.exclude_outbound_cidrs, f_); !excluded.empty())
-      r.push_back(rule({AddrMatch{false, excluded, "exclude_outbound_cidrs"}}, ReturnAction{},
+      r.push_back(rule({addr_set(false, excluded, "exclude_outbound_cidrs")}, ReturnAction{},
                        "outbound 10: excluded destination"));
     if (c_.outbound_cidrs.all)
       r.push_back(rule({tcp()}, RedirectAction{c_.outbound_port}, "outbound 11: every destination"));
     else if (auto included = of_family(c_.outbound_cidrs.items, f_); !included.empty())
-      r.push_back(rule({AddrMatch{false, included, "outbound_cidrs"}, tcp()},
+      r.push_back(rule({addr_set(false, included, "outbound_cidrs"), tcp()},
                        RedirectAction{c_.outbound_port}, "outbound 11: listed destinations"));
     return ch;
   }
@@ -194,7 +216,7 @@ class FamilyPlanner {
     per_owner(r, {}, ReturnAction{}, "DNS zones: nothing else of the proxy's");
     std::vector<Match> m;
     if (auto servers = dns_servers(); !servers.empty())
-      m.push_back(AddrMatch{false, servers, "dns_servers"});
+      m.push_back(addr_set(false, servers, "dns_servers"));
     m.push_back(dport(Proto::Udp, 53));
     r.push_back(rule(std::move(m), CtZoneAction{kZoneAppQueries}, "DNS zones: apps' queries"));
     return ch;
@@ -204,7 +226,7 @@ class FamilyPlanner {
     Chain ch{"raw_prerouting", ChainKind::Raw, Hook::Prerouting, {}};
     std::vector<Match> m;
     if (auto servers = dns_servers(); !servers.empty())
-      m.push_back(AddrMatch{true, servers, "dns_servers"});
+      m.push_back(addr_set(true, servers, "dns_servers"));
     m.push_back(sport(Proto::Udp, 53));
     ch.rules.push_back(rule(std::move(m), CtZoneAction{kZoneProxyUpstream},
                             "DNS zones: resolvers' replies to the proxy"));

@@ -61,7 +61,7 @@ TEST(Planner, DefaultPlanHasBothFamiliesAndNoRoutingState) {
     EXPECT_NE(chain(t, "prerouting"), nullptr);
     EXPECT_NE(chain(t, "output"), nullptr);
     EXPECT_NE(chain(t, "inbound"), nullptr);
-    EXPECT_EQ(chain(t, "tproxy"), nullptr);
+    EXPECT_EQ(chain(t, "inbound_tproxy"), nullptr);
     EXPECT_EQ(chain(t, "raw_output"), nullptr);
   }
 }
@@ -190,7 +190,7 @@ TEST(Planner, TproxyModeAddsMangleChainPolicyRulesAndRoutes) {
   c.tproxy_table = 133;
   Plan p = make_plan(c);
   for (const auto& t : p.tables) {
-    const Chain* tp = chain(t, "tproxy");
+    const Chain* tp = chain(t, "inbound_tproxy");
     ASSERT_NE(tp, nullptr);
     EXPECT_EQ(tp->kind, ChainKind::Mangle);
     EXPECT_EQ(tp->hook, Hook::Prerouting);

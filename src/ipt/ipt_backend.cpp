@@ -131,8 +131,8 @@ bool ours(const std::string& chain) { return chain.rfind(kPrefix, 0) == 0; }
 // The order observe() lists chains in, which held_form() uses too: the
 // planner's order for its chains, then any others by name.
 int chain_rank(const std::string& name) {
-  static const char* const order[] = {"prerouting",     "output",  "tproxy", "raw_output",
-                                      "raw_prerouting", "inbound"};
+  static const char* const order[] = {"prerouting", "output",         "inbound_tproxy",
+                                      "raw_output", "raw_prerouting", "inbound"};
   for (int i = 0; i < 6; ++i)
     if (name == order[i]) return i;
   return 6;

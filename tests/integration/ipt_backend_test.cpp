@@ -1,0 +1,489 @@
+// The iptables backend against a real kernel, each test in throwaway network
+// namespaces. The oracle is iptables itself: after apply, iptables-legacy-save
+// must print exactly what it prints after iptables-legacy-restore --noflush of
+// render_iptables(expand_sets(plan)) in another fresh namespace.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "ipt/ipt_backend.hpp"
+#include "meshcap/diff.hpp"
+#include "meshcap/expand.hpp"
+#include "meshcap/planner.hpp"
+#include "meshcap/render.hpp"
+#include "support/named_netns.hpp"
+#include "support/netns.hpp"
+
+namespace meshcap {
+namespace {
+
+using test::run_in_new_netns;
+using test::sh;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// gtest assertions do not cross the fork, so children count failures and
+// say why on stderr; the parent asserts on the exit status.
+struct Checks {
+  int failures = 0;
+  void expect(bool ok, const std::string& what) {
+    if (!ok) {
+      ++failures;
+      std::cerr << "FAILED: " << what << "\n";
+    }
+  }
+  void expect_eq(const std::string& want, const std::string& got, const std::string& what) {
+    if (want != got) {
+      ++failures;
+      std::cerr << "FAILED: " << what << "\n" << diff_lines(want, got) << "\n";
+    }
+  }
+  template <class T>
+  bool ok(const Result<T>& r, const std::string& what) {
+    if (!r) expect(false, what + ": " + r.error().message);
+    return bool(r);
+  }
+  int rc() const { return failures == 0 ? 0 : 1; }
+};
+
+#define REQUIRE_NETNS()                                                           \
+  do {                                                                            \
+    if (!test::can_unshare_net()) MESHCAP_SKIP("cannot create a netns");          \
+    if (sh("iptables-legacy-save --version >/dev/null 2>&1 && echo ok") != "ok\n") \
+      MESHCAP_SKIP("iptables-legacy-save (test oracle) not installed");           \
+  } while (0)
+
+std::string tmp_path(const char* tag) {
+  char name[] = "/tmp/meshcap-ipt-XXXXXX";
+  int fd = mkstemp(name);
+  if (fd >= 0) close(fd);
+  std::remove(name);
+  return std::string(name) + "-" + tag;
+}
+void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A save without its time-stamp comments and counters, tables sorted by name
+// (a save lists tables in the order the namespace created them).
+std::string normalised(const std::string& save) {
+  static const std::regex counters(R"(\[[0-9]+:[0-9]+\])");
+  std::istringstream in(save);
+  std::vector<std::string> blocks;
+  std::string line, block;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    block += std::regex_replace(line, counters, "[0:0]") + "\n";
+    if (line == "COMMIT") {
+      blocks.push_back(block);
+      block.clear();
+    }
+  }
+  if (!block.empty()) blocks.push_back(block);
+  std::sort(blocks.begin(), blocks.end());
+  std::string out;
+  for (const auto& b : blocks) out += b;
+  return out;
+}
+
+// Both families as the oracle prints them.
+std::string saves() {
+  return "## iptables\n" + normalised(sh("iptables-legacy-save 2>&1")) + "## ip6tables\n" +
+         normalised(sh("ip6tables-legacy-save 2>&1"));
+}
+
+std::string without_meshcap(const std::string& text) {
+  std::istringstream in(text);
+  std::string out, line;
+  while (std::getline(in, line))
+    if (line.find("MESHCAP_") == std::string::npos) out += line + "\n";
+  return out;
+}
+
+// What iptables-legacy-restore --noflush makes of the expanded rendering, in
+// a fresh namespace.
+std::string saves_via_restore(const Plan& plan) {
+  Plan expanded = expand_sets(plan);
+  std::string v4 = tmp_path("v4"), v6 = tmp_path("v6"), out = tmp_path("save");
+  write_file(v4, render_iptables(expanded, Family::V4));
+  write_file(v6, render_iptables(expanded, Family::V6));
+  int rc = run_in_new_netns([&] {
+    int s4 = 0, s6 = 0;
+    std::string e4 = sh("iptables-legacy-restore --noflush < " + v4 + " 2>&1", &s4);
+    std::string e6 = sh("ip6tables-legacy-restore --noflush < " + v6 + " 2>&1", &s6);
+    if (s4 != 0 || s6 != 0) {
+      std::cerr << "restore failed: " << e4 << e6 << "\n" << read_file(v4) << read_file(v6);
+      return 1;
+    }
+    write_file(out, saves());
+    return 0;
+  });
+  std::string text = rc == 0 ? read_file(out) : "restore failed";
+  for (const auto& p : {v4, v6, out}) std::remove(p.c_str());
+  return text;
+}
+
+Cidr cidr(const char* text) { return *Cidr::parse(text); }
+
+Config dual_stack() {
+  Config c;
+  c.ipv6 = Ipv6Mode::On;
+  return c;
+}
+
+Config everything_redirect() {
+  Config c = dual_stack();
+  c.proxy_uids = {1337, 1338};
+  c.proxy_gids = {1337, 2000};
+  c.exclude_interfaces = {"eth9", "veth1"};
+  c.virt_interfaces = {"vnet0"};
+  c.exclude_inbound_ports = {{15020, 15021}, {15090, 15090}};
+  c.exclude_outbound_ports = {{3306, 3306}, {6000, 6100}};
+  c.include_outbound_ports = {{8080, 8080}, {9000, 9100}};
+  c.exclude_outbound_cidrs = {cidr("10.96.0.1"), cidr("fd00:96::/64")};
+  c.outbound_cidrs = {false, {cidr("10.0.0.0/8"), cidr("192.168.0.0/16"), cidr("fd00::/8")}};
+  c.capture_dns = true;
+  c.dns_servers = {cidr("10.96.0.10"), cidr("fd00:96::a")};
+  return c;
+}
+
+Config tproxy() {
+  Config c = dual_stack();
+  c.inbound_mode = InboundMode::Tproxy;
+  c.inbound_ports = {false, {{80, 80}, {8000, 8100}}};
+  c.capture_dns = true;
+  return c;
+}
+
+Config ipv6_off() {
+  Config c;
+  c.ipv6 = Ipv6Mode::Off;
+  c.exclude_outbound_ports = {{9999, 9999}};
+  return c;
+}
+
+struct Scenario {
+  const char* name;
+  Config config;
+};
+std::vector<Scenario> scenarios() {
+  return {{"default", dual_stack()},
+          {"everything_redirect", everything_redirect()},
+          {"tproxy", tproxy()},
+          {"ipv6_off", ipv6_off()}};
+}
+
+// observe() reads netfilter state only; the routing state is sys_test's.
+Plan tables_of(const Plan& plan) {
+  Plan t;
+  t.tables = plan.tables;
+  return t;
+}
+
+// Applies `plan`, then checks the saves against the oracle and observe()
+// against held_form(plan).
+void expect_holds(Checks& c, Backend& b, const Plan& plan, const std::string& oracle,
+                  const std::string& what) {
+  if (!c.ok(b.apply(plan), what + ": apply")) return;
+  c.expect_eq(oracle, saves(), what + ": iptables-legacy-save after apply");
+  auto got = b.observe();
+  if (!c.ok(got, what + ": observe")) return;
+  c.expect_eq("", diff(tables_of(b.held_form(plan)), *got), what + ": observe() vs held_form(plan)");
+  c.expect(canonical(b.held_form(plan)).tables == canonical(*got).tables,
+           what + ": canonical tables equal");
+}
+
+TEST(IptBackend, MatchesIptablesRestoreOfTheExpandedRendering) {
+  REQUIRE_NETNS();
+  for (const auto& s : scenarios()) {
+    Plan plan = make_plan(s.config);
+    std::string oracle = saves_via_restore(plan);
+    ASSERT_NE(oracle, "restore failed") << s.name;
+    EXPECT_THAT(oracle, HasSubstr("MESHCAP_OUTPUT")) << s.name;
+    int rc = run_in_new_netns([&] {
+      Checks c;
+      auto b = make_iptables_backend();
+      expect_holds(c, *b, plan, oracle, s.name);
+      return c.rc();
+    });
+    EXPECT_EQ(rc, 0) << s.name;
+  }
+}
+
+TEST(IptBackend, HandBuiltPlanWithEveryConstruct) {
+  REQUIRE_NETNS();
+  Plan plan;
+  for (Family f : {Family::V4, Family::V6}) {
+    bool v4 = f == Family::V4;
+    Table t{f, {}};
+    Chain out{"output", ChainKind::Nat, Hook::Output, {}};
+    out.rules.push_back({{OifMatch{{"eth1", "eth2"}, "oifs"}}, ReturnAction{}, ""});
+    out.rules.push_back({{PortMatch{Proto::Udp, true, {{5353, 5353}}, ""}}, ReturnAction{}, ""});
+    out.rules.push_back(
+        {{PortMatch{Proto::Tcp, true, {{1000, 2000}, {3000, 3000}}, "sports"}}, ReturnAction{}, ""});
+    out.rules.push_back({{AddrMatch{true,
+                                    v4 ? std::vector{cidr("10.0.0.0/8"), cidr("192.168.1.1")}
+                                       : std::vector{cidr("fd00::/8"), cidr("2001:db8::1")},
+                                    "srcs"},
+                          OwnerMatch{true, {42}, ""}},
+                         JumpAction{"inbound"},
+                         ""});
+    out.rules.push_back({{OifMatch{{"lo"}, ""}, ProtoMatch{Proto::Tcp}}, RedirectAction{15001}, ""});
+    Chain in{"inbound", ChainKind::Nat, std::nullopt, {}};
+    in.rules.push_back({{IifMatch{{"eth0", "eth3"}, "ifs"},
+                         PortMatch{Proto::Tcp, false, {{100, 119}, {200, 200}}, "dports"}},
+                        RedirectAction{15006},
+                        ""});
+    Chain divert{"divert", ChainKind::Mangle, Hook::Prerouting, {}};
+    divert.rules.push_back({{ProtoMatch{Proto::Tcp}}, TproxyAction{15006, 1337}, ""});
+    Chain raw{"raw_output", ChainKind::Raw, Hook::Output, {}};
+    raw.rules.push_back({{OwnerMatch{false, {1, 2}, "uids"}, PortMatch{Proto::Udp, false, {{53, 53}}, ""}},
+                         CtZoneAction{1},
+                         ""});
+    t.chains = {out, in, divert, raw};
+    plan.tables.push_back(t);
+  }
+  std::string oracle = saves_via_restore(plan);
+  ASSERT_NE(oracle, "restore failed");
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    auto b = make_iptables_backend();
+    expect_holds(c, *b, plan, oracle, "every construct");
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(IptBackend, ReapplyIsIdempotentAndAChangedConfigReplacesTheRules) {
+  REQUIRE_NETNS();
+  Plan first = make_plan(everything_redirect());
+  Plan second = make_plan(tproxy());
+  Plan third = make_plan(ipv6_off());
+  std::string oracle1 = saves_via_restore(first);
+  std::string oracle2 = saves_via_restore(second);
+  std::string oracle3 = saves_via_restore(third);
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    auto b = make_iptables_backend();
+    expect_holds(c, *b, first, oracle1, "first apply");
+    expect_holds(c, *b, first, oracle1, "same plan again");
+    std::string nat = sh("iptables-legacy-save -t nat");
+    for (const char* jump : {"-A PREROUTING -j MESHCAP_PREROUTING\n", "-A OUTPUT -j MESHCAP_OUTPUT\n"}) {
+      size_t n = 0;
+      for (size_t at = nat.find(jump); at != std::string::npos; at = nat.find(jump, at + 1)) ++n;
+      c.expect(n == 1, std::string("exactly one ") + jump);
+    }
+    // tproxy uses mangle; going back to redirect must empty it of meshcap's
+    // chains, and IPv6 off must leave no MESHCAP chain in ip6tables.
+    expect_holds(c, *b, second, oracle2, "changed config (tproxy)");
+    c.expect(sh("iptables-legacy-save -t mangle").find("MESHCAP_INBOUND_TPROXY") != std::string::npos,
+             "tproxy chain in mangle");
+    if (!c.ok(b->apply(third), "ipv6 off")) return c.rc();
+    std::string now = saves();
+    c.expect(now.find("MESHCAP_INBOUND_TPROXY") == std::string::npos, "no tproxy chain left");
+    std::string v6 = normalised(sh("ip6tables-legacy-save"));
+    c.expect(v6.find("MESHCAP") == std::string::npos, "no MESHCAP chain left in ip6tables:\n" + v6);
+    // Tables created on the way (mangle, raw, ip6 nat) stay, empty: compare
+    // only the MESHCAP lines with the oracle's.
+    auto lines = [](const std::string& s) {
+      std::istringstream in(s);
+      std::string out, line;
+      while (std::getline(in, line))
+        if (line.find("MESHCAP") != std::string::npos) out += line + "\n";
+      return out;
+    };
+    c.expect_eq(lines(oracle3), lines(now), "ipv6 off: meshcap's lines as the oracle's");
+    auto got = b->observe();
+    if (c.ok(got, "observe")) c.expect_eq("", diff(tables_of(b->held_form(third)), *got), "ipv6 off observed");
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(IptBackend, RemoveTwiceLeavesNoMeshcapChain) {
+  REQUIRE_NETNS();
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    auto b = make_iptables_backend();
+    c.ok(b->remove(), "remove with nothing there");
+    c.expect(normalised(sh("iptables-legacy-save")).empty(), "remove on nothing creates no table");
+    c.ok(b->apply(make_plan(tproxy())), "apply");
+    c.ok(b->remove(), "remove");
+    c.ok(b->remove(), "remove again");
+    c.expect(saves().find("MESHCAP") == std::string::npos, "no MESHCAP left:\n" + saves());
+    auto got = b->observe();
+    if (c.ok(got, "observe")) c.expect(got->tables.empty(), "observe finds nothing");
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(IptBackend, LeavesOtherChainsAndRulesAlone) {
+  REQUIRE_NETNS();
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    const char* setup[] = {
+        "iptables-legacy -t nat -N OTHER",
+        "iptables-legacy -t nat -A OTHER -p tcp --dport 7 -j RETURN",
+        "iptables-legacy -t nat -A OUTPUT -d 192.0.2.1 -j OTHER",
+        "iptables-legacy -t nat -A PREROUTING -p udp -j RETURN",
+        "iptables-legacy -t mangle -A PREROUTING -j MARK --set-mark 7",
+        "iptables-legacy -t raw -A OUTPUT -p icmp -j NOTRACK",
+        "iptables-legacy -A INPUT -p tcp --dport 22 -j ACCEPT",
+        "ip6tables-legacy -t nat -A OUTPUT -d 2001:db8::1 -j RETURN",
+        // Listing instantiates a table, so the saves before and after show
+        // the same set of tables.
+        "iptables-legacy -t raw -S >/dev/null", "ip6tables-legacy -t mangle -S >/dev/null",
+        "ip6tables-legacy -t raw -S >/dev/null",
+    };
+    for (const char* cmd : setup) c.expect(std::system(cmd) == 0, cmd);
+    std::string before = saves();
+    auto b = make_iptables_backend();
+    c.ok(b->apply(make_plan(everything_redirect())), "apply");
+    std::string during = saves();
+    c.expect(during.find("MESHCAP_OUTPUT") != std::string::npos, "meshcap's chains are there");
+    c.expect_eq(before, without_meshcap(during), "other rules while applied");
+    // The jump goes after what was there, as `iptables -A` would put it.
+    std::string nat = sh("iptables-legacy-save -t nat");
+    c.expect(nat.find("-A OUTPUT -d 192.0.2.1/32 -j OTHER") < nat.find("-A OUTPUT -j MESHCAP_OUTPUT"),
+             "jump appended after the existing OUTPUT rule");
+    c.ok(b->apply(make_plan(tproxy())), "apply a changed config");
+    c.expect_eq(before, without_meshcap(saves()), "other rules after a change");
+    c.ok(b->remove(), "remove");
+    std::string after = saves();
+    c.expect(after.find("MESHCAP") == std::string::npos, "nothing of meshcap's left");
+    c.expect_eq(before, after, "everything as it was before apply");
+    for (const char* rule : {"-A OTHER -p tcp -m tcp --dport 7 -j RETURN",
+                             "-A OUTPUT -d 192.0.2.1/32 -j OTHER",
+                             "-A PREROUTING -j MARK --set-xmark 0x7/0xffffffff",
+                             "-A OUTPUT -p icmp -j NOTRACK", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+                             "-A OUTPUT -d 2001:db8::1/128 -j RETURN"})
+      c.expect(after.find(rule) != std::string::npos, std::string("still there: ") + rule);
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(IptBackend, ObserveRejectsWhatMeshcapNeverWrites) {
+  REQUIRE_NETNS();
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    auto b = make_iptables_backend();
+    c.ok(b->apply(make_plan(dual_stack())), "apply");
+    c.expect(std::system("iptables-legacy -t nat -A MESHCAP_OUTPUT -m comment --comment x -j RETURN") == 0,
+             "add a foreign rule");
+    auto got = b->observe();
+    c.expect(!got && got.error().kind == ErrorKind::Verify, "observe fails with Verify");
+    if (!got) {
+      c.expect(got.error().message.find("MESHCAP_OUTPUT rule") != std::string::npos,
+               "names the chain and rule: " + got.error().message);
+      c.expect(got.error().message.find("comment") != std::string::npos,
+               "names the match: " + got.error().message);
+    }
+    c.ok(b->apply(make_plan(dual_stack())), "apply converges");
+    got = b->observe();
+    if (c.ok(got, "observe after converging"))
+      c.expect_eq("", diff(tables_of(b->held_form(make_plan(dual_stack()))), *got), "converged");
+    // A second jump from a built-in chain is a difference too.
+    c.expect(std::system("iptables-legacy -t nat -A OUTPUT -j MESHCAP_OUTPUT") == 0, "extra jump");
+    got = b->observe();
+    c.expect(!got && got.error().message.find("second jump") != std::string::npos, "extra jump seen");
+    c.ok(b->apply(make_plan(dual_stack())), "apply again");
+    c.expect(sh("iptables-legacy-save -t nat | grep -c -- '-A OUTPUT -j MESHCAP_OUTPUT'") == "1\n",
+             "one jump again");
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+// Through the binary: apply, check, a different config fails check, cleanup.
+TEST(IptBackendCli, ApplyCheckCleanup) {
+  REQUIRE_NETNS();
+  test::NamedNetns ns;
+  ASSERT_TRUE(ns.ok());
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), MESHCAP_BINARY);
+    args.push_back("--backend");
+    args.push_back("iptables");
+    return ns.exec(args);
+  };
+  auto applied = run({"apply", "--capture-dns"});
+  ASSERT_EQ(applied.status, 0) << applied.err;
+  EXPECT_THAT(applied.err, HasSubstr("via iptables"));
+  EXPECT_THAT(ns.exec({"iptables-legacy-save"}).out, HasSubstr("-A OUTPUT -j MESHCAP_OUTPUT"));
+  EXPECT_THAT(ns.exec({"ip6tables-legacy-save"}).out, HasSubstr("-A OUTPUT -j MESHCAP_OUTPUT"));
+  auto checked = run({"check", "--capture-dns"});
+  EXPECT_EQ(checked.status, 0) << checked.err;
+  auto other = run({"check", "--capture-dns", "--outbound-port", "16001"});
+  EXPECT_EQ(other.status, 4) << other.err;
+  EXPECT_THAT(other.err, HasSubstr("16001"));
+  EXPECT_EQ(run({"apply", "--capture-dns"}).status, 0) << "re-apply";
+  EXPECT_EQ(run({"cleanup"}).status, 0);
+  EXPECT_THAT(ns.exec({"iptables-legacy-save"}).out, Not(HasSubstr("MESHCAP")));
+  EXPECT_EQ(run({"cleanup"}).status, 0) << "cleanup with nothing to remove";
+  EXPECT_EQ(run({"check", "--capture-dns"}).status, 4);
+}
+
+// Real traffic: an app-uid connection from the pod to its peer lands on the
+// pod's listener on 15001, which reads the peer's address back with
+// SO_ORIGINAL_DST.
+TEST(IptBackendCli, AppConnectionLandsOnTheOutboundPort) {
+  REQUIRE_NETNS();
+  test::NamedNetns pod, peer;
+  ASSERT_TRUE(pod.ok() && peer.ok());
+  std::string host_end = "mcv" + std::to_string(getpid() % 100000);
+  ASSERT_EQ(test::run_program({"ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0",
+                               "netns", pod.name()})
+                .status,
+            0);
+  ASSERT_EQ(test::run_program({"ip", "link", "set", host_end, "netns", peer.name()}).status, 0);
+  ASSERT_EQ(peer.exec({"ip", "addr", "add", "10.249.0.1/24", "dev", host_end}).status, 0);
+  ASSERT_EQ(peer.exec({"ip", "link", "set", host_end, "up"}).status, 0);
+  ASSERT_EQ(pod.exec({"ip", "addr", "add", "10.249.0.2/24", "dev", "eth0"}).status, 0);
+  ASSERT_EQ(pod.exec({"ip", "link", "set", "eth0", "up"}).status, 0);
+
+  auto applied = pod.exec({MESHCAP_BINARY, "apply", "--backend", "iptables", "--ipv6", "off"});
+  ASSERT_EQ(applied.status, 0) << applied.err;
+
+  // The listener runs as root (not a proxy uid: it only accepts); the client
+  // drops to nobody, an app uid, before connecting.
+  const char* script = R"PY(
+import os, socket, struct, sys
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("0.0.0.0", 15001)); srv.listen(1); srv.settimeout(5)
+pid = os.fork()
+if pid == 0:
+    os.setgid(65534); os.setuid(65534)
+    c = socket.socket(); c.settimeout(5)
+    try:
+        c.connect(("10.249.0.1", 8080)); c.recv(1)
+    except Exception:
+        pass
+    os._exit(0)
+conn, _ = srv.accept()
+raw = conn.getsockopt(socket.SOL_IP, 80, 16)
+port, = struct.unpack("!H", raw[2:4])
+print("%s:%d" % (socket.inet_ntoa(raw[4:8]), port))
+conn.close(); os.waitpid(pid, 0)
+)PY";
+  auto probe = pod.exec({"/usr/bin/python3", "-c", script});
+  EXPECT_EQ(probe.status, 0) << probe.err;
+  EXPECT_EQ(probe.out, "10.249.0.1:8080\n") << probe.err;
+}
+
+}  // namespace
+}  // namespace meshcap

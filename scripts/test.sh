@@ -9,7 +9,7 @@ scripts/install-deps.sh
 
 jobs=$(nproc)
 if [ -n "${CI:-}" ]; then
-  export MESHCAP_NO_SKIP=1
+  export MCTEST_NO_SKIP=1
 fi
 
 echo "== lint"

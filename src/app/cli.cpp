@@ -139,8 +139,22 @@ Result<Invocation> parse_command_line(int argc, const char* const* argv,
   }
   app.require_subcommand(0, 1);
 
+  // CLI11 reads `--flag=` as a flag missing its value, but an empty list is a
+  // valid setting (`--inbound-ports=` captures nothing inbound): split it into
+  // `--flag ""`, which CLI11 takes as an empty value.
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) {
+    std::string arg = argv[i];
+    if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.back() == '=' &&
+        arg.find('=') == arg.size() - 1) {
+      args.emplace_back("");
+      arg.pop_back();
+    }
+    args.push_back(std::move(arg));
+  }
+
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp&) {
     auto chosen = app.get_subcommands();
     inv.exit_now = true;

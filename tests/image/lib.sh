@@ -2,7 +2,7 @@
 # Helpers shared by tests/image/*_test.sh. Source it after `set -euo pipefail`.
 #
 # Exit statuses: 0 pass, 1 fail, 77 skip (ctest: SKIP_RETURN_CODE 77).
-# MESHCAP_NO_SKIP=1 (what CI sets) turns an environment skip into a failure,
+# MCTEST_NO_SKIP=1 (what CI sets) turns an environment skip into a failure,
 # so a green run cannot be all skips.
 
 test_name=$(basename "$0" .sh)
@@ -20,8 +20,8 @@ note() { printf '%s: %s\n' "$test_name" "$*"; }
 
 # skip REASON: the environment cannot run this test.
 skip() {
-  if [[ -n ${MESHCAP_NO_SKIP:-} ]]; then
-    fail "cannot run (and MESHCAP_NO_SKIP is set): $*"
+  if [[ -n ${MCTEST_NO_SKIP:-} ]]; then
+    fail "cannot run (and MCTEST_NO_SKIP is set): $*"
   fi
   printf '%s: SKIP: %s\n' "$test_name" "$*" >&2
   exit 77

@@ -78,6 +78,9 @@ TEST(CliTest, EmptyValueIsKept) {
   // An empty list is meaningful (--inbound-ports "" captures nothing inbound).
   auto inv = parse_ok({"apply", "--inbound-ports", ""});
   EXPECT_EQ(inv.raw.at("inbound-ports").value, "");
+  auto equals = parse_ok({"apply", "--inbound-ports=", "--proxy-uid=7"});
+  EXPECT_EQ(equals.raw.at("inbound-ports").value, "");
+  EXPECT_EQ(equals.raw.at("proxy-uid").value, "7");
 }
 
 TEST(CliTest, SwitchValuesReachParseConfig) {

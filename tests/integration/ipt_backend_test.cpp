@@ -410,6 +410,49 @@ TEST(IptBackend, ObserveRejectsWhatMeshcapNeverWrites) {
   EXPECT_EQ(rc, 0);
 }
 
+// Tables commit one at a time; when the kernel refuses a later one, the
+// tables committed before it get meshcap's earlier chains back.
+TEST(IptBackend, ARefusedCommitRestoresTheTablesCommittedBeforeIt) {
+  REQUIRE_NETNS();
+  Plan good = make_plan(everything_redirect());
+  Plan bad = make_plan(tproxy());
+  // TPROXY is only valid in PREROUTING: hooking a chain with it from OUTPUT
+  // passes libiptc but the kernel refuses the ip6tables mangle table, which
+  // commits after every IPv4 table and the IPv6 nat table.
+  for (auto& t : bad.tables)
+    for (auto& c : t.chains)
+      if (t.family == Family::V6 && c.kind == ChainKind::Mangle) c.hook = Hook::Output;
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    auto b = make_iptables_backend();
+    c.ok(b->apply(good), "apply the good plan");
+    std::string before = saves();
+    auto r = b->apply(bad);
+    c.expect(!r, "the kernel refuses the bad plan");
+    if (!r) {
+      c.expect(r.error().kind == ErrorKind::Kernel, "a Kernel error: " + r.error().message);
+      c.expect(r.error().message.find("ip6tables table mangle") != std::string::npos,
+               "names the table: " + r.error().message);
+      c.expect(r.error().message.find("restored iptables table nat") != std::string::npos,
+               "says what it restored: " + r.error().message);
+    }
+    // Tables the bad plan instantiated (mangle) stay, empty of meshcap's.
+    std::string after = saves();
+    auto meshcap_lines = [](const std::string& s) {
+      std::istringstream in(s);
+      std::string out, line;
+      while (std::getline(in, line))
+        if (line.find("MESHCAP") != std::string::npos) out += line + "\n";
+      return out;
+    };
+    c.expect_eq(meshcap_lines(before), meshcap_lines(after), "meshcap's rules as before");
+    auto got = b->observe();
+    if (c.ok(got, "observe")) c.expect_eq("", diff(tables_of(b->held_form(good)), *got), "still the good plan");
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
 // Through the binary: apply, check, a different config fails check, cleanup.
 TEST(IptBackendCli, ApplyCheckCleanup) {
   REQUIRE_NETNS();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -448,6 +449,49 @@ TEST(IptBackend, ARefusedCommitRestoresTheTablesCommittedBeforeIt) {
     c.expect_eq(meshcap_lines(before), meshcap_lines(after), "meshcap's rules as before");
     auto got = b->observe();
     if (c.ok(got, "observe")) c.expect_eq("", diff(tables_of(b->held_form(good)), *got), "still the good plan");
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(IptBackend, WaitsForTheXtablesLock) {
+  REQUIRE_NETNS();
+  if (sh("flock --version >/dev/null 2>&1 && echo ok") != "ok\n") MESHCAP_SKIP("no flock(1)");
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    // An iptables command holding the lock for a second, as flock(1) does it.
+    c.expect(std::system("flock /run/xtables.lock sleep 1 & sleep 0.2") == 0, "hold the lock");
+    auto start = std::chrono::steady_clock::now();
+    auto b = make_iptables_backend();
+    c.ok(b->apply(make_plan(dual_stack())), "apply once the lock is free");
+    auto waited = std::chrono::steady_clock::now() - start;
+    c.expect(waited >= std::chrono::milliseconds(500), "apply waited for the lock");
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(IptBackend, WhatOneEntryCannotHoldIsRefusedBeforeAnythingChanges) {
+  REQUIRE_NETNS();
+  Plan plan = make_plan(dual_stack());
+  Plan odd = plan;
+  auto& out = odd.tables[0].chains[1];
+  ASSERT_EQ(out.name, "output");
+  out.rules.push_back({{AddrMatch{true, {cidr("10.0.0.1")}, ""}, AddrMatch{true, {cidr("10.0.0.2")}, ""}},
+                       ReturnAction{},
+                       ""});
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    auto b = make_iptables_backend();
+    c.ok(b->apply(plan), "apply");
+    std::string before = saves();
+    auto r = b->apply(odd);
+    c.expect(!r, "two source addresses in one rule are refused");
+    if (!r)
+      c.expect(r.error().message.find("MESHCAP_OUTPUT rule") != std::string::npos &&
+                   r.error().message.find("source address") != std::string::npos,
+               "names the rule: " + r.error().message);
+    c.expect_eq(before, saves(), "nothing changed");
     return c.rc();
   });
   EXPECT_EQ(rc, 0);

@@ -12,6 +12,7 @@
 #include <linux/if.h>  // IFNAMSIZ; <net/if.h> clashes with the netfilter headers
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 namespace meshcap::ipt {

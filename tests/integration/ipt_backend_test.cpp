@@ -527,7 +527,7 @@ TEST(IptBackendCli, ApplyCheckCleanup) {
 
 // Real traffic: an app-uid connection from the pod to its peer lands on the
 // pod's listener on 15001, which reads the peer's address back with
-// SO_ORIGINAL_DST.
+// SO_ORIGINAL_DST (IPv4) and IP6T_SO_ORIGINAL_DST (IPv6).
 TEST(IptBackendCli, AppConnectionLandsOnTheOutboundPort) {
   REQUIRE_NETNS();
   test::NamedNetns pod, peer;
@@ -542,34 +542,45 @@ TEST(IptBackendCli, AppConnectionLandsOnTheOutboundPort) {
   ASSERT_EQ(peer.exec({"ip", "link", "set", host_end, "up"}).status, 0);
   ASSERT_EQ(pod.exec({"ip", "addr", "add", "10.249.0.2/24", "dev", "eth0"}).status, 0);
   ASSERT_EQ(pod.exec({"ip", "link", "set", "eth0", "up"}).status, 0);
+  ASSERT_EQ(peer.exec({"ip", "addr", "add", "fd00:249::1/64", "dev", host_end, "nodad"}).status, 0);
+  ASSERT_EQ(pod.exec({"ip", "addr", "add", "fd00:249::2/64", "dev", "eth0", "nodad"}).status, 0);
 
-  auto applied = pod.exec({MESHCAP_BINARY, "apply", "--backend", "iptables", "--ipv6", "off"});
+  auto applied = pod.exec({MESHCAP_BINARY, "apply", "--backend", "iptables", "--ipv6", "on"});
   ASSERT_EQ(applied.status, 0) << applied.err;
 
   // The listener runs as root (not a proxy uid: it only accepts); the client
   // drops to nobody, an app uid, before connecting.
+  // SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST are both 80.
   const char* script = R"PY(
 import os, socket, struct, sys
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("0.0.0.0", 15001)); srv.listen(1); srv.settimeout(5)
+family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+srv = socket.socket(family); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 15001)); srv.listen(1); srv.settimeout(5)
 pid = os.fork()
 if pid == 0:
     os.setgid(65534); os.setuid(65534)
-    c = socket.socket(); c.settimeout(5)
+    c = socket.socket(family); c.settimeout(5)
     try:
-        c.connect(("10.249.0.1", 8080)); c.recv(1)
+        c.connect((sys.argv[1], 8080)); c.recv(1)
     except Exception:
         pass
     os._exit(0)
 conn, _ = srv.accept()
-raw = conn.getsockopt(socket.SOL_IP, 80, 16)
+if family == socket.AF_INET6:
+    raw = conn.getsockopt(socket.IPPROTO_IPV6, 80, 28)
+    addr = socket.inet_ntop(family, raw[8:24])
+else:
+    raw = conn.getsockopt(socket.SOL_IP, 80, 16)
+    addr = socket.inet_ntoa(raw[4:8])
 port, = struct.unpack("!H", raw[2:4])
-print("%s:%d" % (socket.inet_ntoa(raw[4:8]), port))
+print("%s:%d" % (addr, port))
 conn.close(); os.waitpid(pid, 0)
 )PY";
-  auto probe = pod.exec({"/usr/bin/python3", "-c", script});
-  EXPECT_EQ(probe.status, 0) << probe.err;
-  EXPECT_EQ(probe.out, "10.249.0.1:8080\n") << probe.err;
+  for (std::string peer_addr : {"10.249.0.1", "fd00:249::1"}) {
+    auto probe = pod.exec({"/usr/bin/python3", "-c", script, peer_addr});
+    EXPECT_EQ(probe.status, 0) << probe.err;
+    EXPECT_EQ(probe.out, peer_addr + ":8080\n") << probe.err;
+  }
 }
 
 }  // namespace

@@ -12,9 +12,12 @@
 //   RenderingsAgree/<Scenario>       nft and iptables renderings (and `apply`
 //                                    when enabled) give identical outcomes
 //
-// MeshcapApply (the binary programming the rules itself) is instantiated when
-// MESHCAP_WITH_APPLY is defined: e.g.
-//   cmake -DCMAKE_CXX_FLAGS=-DMESHCAP_WITH_APPLY ...   or flip kWithApply below.
+// MeshcapApply (the binary programming the rules itself, `ip netns exec POD
+// meshcap apply --verify rules ...`, with the default backend and with
+// --backend iptables) is instantiated unless
+// MESHCAP_WITHOUT_APPLY is defined (see kWithApply below).
+// MESHCAP_CAPTURE_VERBOSE=1 prints every probe and what it got;
+// MESHCAP_CAPTURE_BINARY=/path/meshcap tests another binary.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -32,10 +35,12 @@
 namespace meshcap::traffic {
 namespace {
 
-#ifdef MESHCAP_WITH_APPLY
-constexpr bool kWithApply = true;
-#else
+// `meshcap apply` programs the rules itself (netlink); it is one more loader.
+// Define MESHCAP_WITHOUT_APPLY to leave it out (e.g. while apply is broken).
+#ifdef MESHCAP_WITHOUT_APPLY
 constexpr bool kWithApply = false;
+#else
+constexpr bool kWithApply = true;
 #endif
 
 constexpr uint32_t kProxy = 1337;
@@ -274,7 +279,10 @@ std::vector<std::string> scenario_names() {
 
 std::vector<Loader> loaders() {
   std::vector<Loader> l = {Loader::Reference, Loader::NftScript, Loader::IptablesRestore};
-  if (kWithApply) l.push_back(Loader::MeshcapApply);
+  if (kWithApply) {
+    l.push_back(Loader::MeshcapApply);
+    l.push_back(Loader::MeshcapApplyIptables);
+  }
   return l;
 }
 
@@ -370,7 +378,10 @@ class RenderingsAgree : public ::testing::TestWithParam<std::string> {
 TEST_P(RenderingsAgree, SameOutcomes) {
   const Scenario& sc = scenario_named(GetParam());
   std::vector<Loader> ls = {Loader::NftScript, Loader::IptablesRestore};
-  if (kWithApply) ls.push_back(Loader::MeshcapApply);
+  if (kWithApply) {
+    ls.push_back(Loader::MeshcapApply);
+    ls.push_back(Loader::MeshcapApplyIptables);
+  }
   std::vector<RunResult> runs;
   for (Loader l : ls) {
     runs.push_back(run_scenario(sc, l));

@@ -3,6 +3,7 @@
 //   IptablesRestore  meshcap apply --dry-run --format iptables --family 4|6
 //                    -> iptables-legacy-restore / ip6tables-legacy-restore --noflush
 //   MeshcapApply     ip netns exec POD meshcap apply --verify rules
+//   MeshcapApplyIptables  the same with --backend iptables
 //   Reference        the suite's own hand-written nft (traffic/reference.hpp)
 // The dry-run renderings carry the non-netfilter state (tproxy ip rules and
 // routes, ::6 on lo) as comment lines "# ip ...", run as commands in the pod.
@@ -24,7 +25,7 @@
 
 namespace meshcap::traffic {
 
-enum class Loader { Reference, NftScript, IptablesRestore, MeshcapApply };
+enum class Loader { Reference, NftScript, IptablesRestore, MeshcapApply, MeshcapApplyIptables };
 
 inline const char* loader_name(Loader l) {
   switch (l) {
@@ -32,6 +33,7 @@ inline const char* loader_name(Loader l) {
     case Loader::NftScript: return "NftScript";
     case Loader::IptablesRestore: return "IptablesRestore";
     case Loader::MeshcapApply: return "MeshcapApply";
+    case Loader::MeshcapApplyIptables: return "MeshcapApplyIptables";
   }
   return "?";
 }
@@ -140,9 +142,11 @@ inline LoadResult load_rules(Loader loader, const std::string& pod, const std::v
       }
       break;
     }
-    case Loader::MeshcapApply: {
+    case Loader::MeshcapApply:
+    case Loader::MeshcapApplyIptables: {
       int st = 0;
-      std::string cmd = meshcap_binary() + " apply --verify rules" + shell_flags(flags);
+      std::string cmd = meshcap_binary() + " apply --verify rules" +
+                        (loader == Loader::MeshcapApplyIptables ? " --backend iptables" : "") + shell_flags(flags);
       std::string out = run_in(pod, cmd, &st);
       r.details = "$ " + cmd + "\n" + out;
       if (st != 0) r.error = "`" + cmd + "` exited " + std::to_string(st) + ": " + out;

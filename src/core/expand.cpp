@@ -40,16 +40,15 @@ std::vector<Match> each(const M& m, const std::vector<V>& values, std::vector<V>
 // The single-valued matches a match stands for: itself when it is a plain
 // comparison already.
 std::vector<Match> alternatives(const Match& match) {
-  return std::visit(
-      overloaded{
-          [&](const IifMatch& x) { return each(x, x.names, &IifMatch::names); },
-          [&](const OifMatch& x) { return each(x, x.names, &OifMatch::names); },
-          [&](const ProtoMatch&) { return std::vector<Match>{match}; },
-          [&](const PortMatch& x) { return each(x, x.ports, &PortMatch::ports); },
-          [&](const AddrMatch& x) { return each(x, x.cidrs, &AddrMatch::cidrs); },
-          [&](const OwnerMatch& x) { return each(x, x.ids, &OwnerMatch::ids); },
-      },
-      match);
+  return std::visit(overloaded{
+                        [&](const IifMatch& x) { return each(x, x.names, &IifMatch::names); },
+                        [&](const OifMatch& x) { return each(x, x.names, &OifMatch::names); },
+                        [&](const ProtoMatch&) { return std::vector<Match>{match}; },
+                        [&](const PortMatch& x) { return each(x, x.ports, &PortMatch::ports); },
+                        [&](const AddrMatch& x) { return each(x, x.cidrs, &AddrMatch::cidrs); },
+                        [&](const OwnerMatch& x) { return each(x, x.ids, &OwnerMatch::ids); },
+                    },
+                    match);
 }
 
 void expand_rule(const Rule& rule, std::vector<Rule>& out) {

@@ -1,6 +1,7 @@
 #include "ipt/entry.hpp"
 
 #include <arpa/inet.h>
+#include <linux/if.h>  // IFNAMSIZ; <net/if.h> clashes with the netfilter headers
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_CT.h>
@@ -9,7 +10,6 @@
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
-#include <linux/if.h>  // IFNAMSIZ; <net/if.h> clashes with the netfilter headers
 
 #include <algorithm>
 #include <cctype>
@@ -55,8 +55,10 @@ std::optional<Cidr> cidr_from(Family f, const unsigned char* addr, const unsigne
   for (size_t i = 0; i < len * 8; ++i) {
     bool set = mask[i / 8] & (0x80 >> (i % 8));
     if (set && ended) return std::nullopt;
-    if (set) ++bits;
-    else ended = true;
+    if (set)
+      ++bits;
+    else
+      ended = true;
   }
   std::copy(addr, addr + len, c.addr.begin());
   c.prefix = static_cast<uint8_t>(bits);
@@ -85,8 +87,8 @@ std::optional<std::string> get_iface(const char* iface, const unsigned char* mas
 }
 
 template <class Data>
-void append_part(std::vector<unsigned char>& out, const char* name, uint8_t revision,
-                 const Data& data, bool target) {
+void append_part(std::vector<unsigned char>& out, const char* name, uint8_t revision, const Data& data,
+                 bool target) {
   // xt_entry_match and xt_entry_target share their user-space layout.
   static_assert(sizeof(xt_entry_match) == sizeof(xt_entry_target));
   size_t size = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(Data));
@@ -162,43 +164,42 @@ std::vector<unsigned char> standard_target(const std::string& name) {
 
 Result<std::vector<unsigned char>> encode_target(Family family, const Action& action) {
   std::vector<unsigned char> out;
-  std::visit(
-      overloaded{
-          [&](const ReturnAction&) { out = standard_target("RETURN"); },
-          [&](const JumpAction& a) { out = standard_target(iptables_chain_name(a.chain)); },
-          [&](const RedirectAction& a) {
-            // -j REDIRECT --to-ports PORT
-            if (family == Family::V4) {
-              nf_nat_ipv4_multi_range_compat r{};
-              r.rangesize = 1;
-              r.range[0].flags = NF_NAT_RANGE_PROTO_SPECIFIED;
-              r.range[0].min.tcp.port = htons(a.port);
-              r.range[0].max.tcp.port = htons(a.port);
-              append_part(out, "REDIRECT", 0, r, true);
-            } else {
-              nf_nat_range r{};
-              r.flags = NF_NAT_RANGE_PROTO_SPECIFIED;
-              r.min_proto.tcp.port = htons(a.port);
-              r.max_proto.tcp.port = htons(a.port);
-              append_part(out, "REDIRECT", 0, r, true);
-            }
-          },
-          [&](const TproxyAction& a) {
-            // -j TPROXY --on-port PORT --tproxy-mark MARK/0xffffffff
-            xt_tproxy_target_info_v1 t{};
-            t.mark_mask = 0xffffffff;
-            t.mark_value = a.mark;
-            t.lport = htons(a.port);
-            append_part(out, "TPROXY", kTproxyRevision, t, true);
-          },
-          [&](const CtZoneAction& a) {
-            // -j CT --zone ZONE
-            xt_ct_target_info_v1 t{};
-            t.zone = a.zone;
-            append_part(out, "CT", kCtRevision, t, true);
-          },
-      },
-      action);
+  std::visit(overloaded{
+                 [&](const ReturnAction&) { out = standard_target("RETURN"); },
+                 [&](const JumpAction& a) { out = standard_target(iptables_chain_name(a.chain)); },
+                 [&](const RedirectAction& a) {
+                   // -j REDIRECT --to-ports PORT
+                   if (family == Family::V4) {
+                     nf_nat_ipv4_multi_range_compat r{};
+                     r.rangesize = 1;
+                     r.range[0].flags = NF_NAT_RANGE_PROTO_SPECIFIED;
+                     r.range[0].min.tcp.port = htons(a.port);
+                     r.range[0].max.tcp.port = htons(a.port);
+                     append_part(out, "REDIRECT", 0, r, true);
+                   } else {
+                     nf_nat_range r{};
+                     r.flags = NF_NAT_RANGE_PROTO_SPECIFIED;
+                     r.min_proto.tcp.port = htons(a.port);
+                     r.max_proto.tcp.port = htons(a.port);
+                     append_part(out, "REDIRECT", 0, r, true);
+                   }
+                 },
+                 [&](const TproxyAction& a) {
+                   // -j TPROXY --on-port PORT --tproxy-mark MARK/0xffffffff
+                   xt_tproxy_target_info_v1 t{};
+                   t.mark_mask = 0xffffffff;
+                   t.mark_value = a.mark;
+                   t.lport = htons(a.port);
+                   append_part(out, "TPROXY", kTproxyRevision, t, true);
+                 },
+                 [&](const CtZoneAction& a) {
+                   // -j CT --zone ZONE
+                   xt_ct_target_info_v1 t{};
+                   t.zone = a.zone;
+                   append_part(out, "CT", kCtRevision, t, true);
+                 },
+             },
+             action);
   return out;
 }
 
@@ -210,12 +211,9 @@ void EntryBuf::append(const void* bytes, size_t n) {
   std::memcpy(words_.data() + at, bytes, n);
 }
 
-size_t header_size(Family family) {
-  return family == Family::V4 ? sizeof(ipt_entry) : sizeof(ip6t_entry);
-}
+size_t header_size(Family family) { return family == Family::V4 ? sizeof(ipt_entry) : sizeof(ip6t_entry); }
 
-Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string& chain,
-                             size_t index) {
+Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string& chain, size_t index) {
   IpPart ip;
   std::vector<unsigned char> matches;
   std::string problem;
@@ -229,70 +227,72 @@ Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string&
     ip.proto = value;
   };
   for (const auto& match : rule.matches) {
-    std::visit(
-        overloaded{
-            [&](const IifMatch& m) {
-              if (!m.set.empty() || m.names.size() != 1 || !ip.in.empty())
-                problem = "needs exactly one input interface";
-              else if (m.names[0].empty() || m.names[0].size() >= IFNAMSIZ)
-                problem = "interface name '" + m.names[0] + "' does not fit";
-              else ip.in = m.names[0];
-            },
-            [&](const OifMatch& m) {
-              if (!m.set.empty() || m.names.size() != 1 || !ip.out.empty())
-                problem = "needs exactly one output interface";
-              else if (m.names[0].empty() || m.names[0].size() >= IFNAMSIZ)
-                problem = "interface name '" + m.names[0] + "' does not fit";
-              else ip.out = m.names[0];
-            },
-            [&](const ProtoMatch& m) { set_proto(m.proto); },
-            [&](const PortMatch& m) {
-              if (!m.set.empty() || m.ports.size() != 1) {
-                problem = "needs exactly one port or range per match";
-                return;
-              }
-              set_proto(m.proto);
-              // -p tcp -m tcp --dport FIRST:LAST (or udp, or --sport)
-              uint16_t range[2] = {m.ports[0].first, m.ports[0].last};
-              if (m.proto == Proto::Tcp) {
-                xt_tcp t{};
-                t.spts[1] = t.dpts[1] = 0xffff;
-                std::copy(range, range + 2, m.source ? t.spts : t.dpts);
-                append_part(matches, "tcp", 0, t, false);
-              } else {
-                xt_udp u{};
-                u.spts[1] = u.dpts[1] = 0xffff;
-                std::copy(range, range + 2, m.source ? u.spts : u.dpts);
-                append_part(matches, "udp", 0, u, false);
-              }
-            },
-            [&](const AddrMatch& m) {
-              auto& slot = m.source ? ip.src : ip.dst;
-              if (!m.set.empty() || m.cidrs.size() != 1 || slot)
-                problem = std::string("needs exactly one ") + (m.source ? "source" : "destination") +
-                          " address";
-              else if (m.cidrs[0].family != family)
-                problem = "address " + m.cidrs[0].str() + " is of the other family";
-              else slot = m.cidrs[0];
-            },
-            [&](const OwnerMatch& m) {
-              if (!m.set.empty() || m.ids.size() != 1) {
-                problem = "needs exactly one owner id per match";
-                return;
-              }
-              // -m owner --uid-owner ID (or --gid-owner)
-              xt_owner_match_info o{};
-              if (m.gid) {
-                o.gid_min = o.gid_max = m.ids[0];
-                o.match = XT_OWNER_GID;
-              } else {
-                o.uid_min = o.uid_max = m.ids[0];
-                o.match = XT_OWNER_UID;
-              }
-              append_part(matches, "owner", kOwnerRevision, o, false);
-            },
-        },
-        match);
+    std::visit(overloaded{
+                   [&](const IifMatch& m) {
+                     if (!m.set.empty() || m.names.size() != 1 || !ip.in.empty())
+                       problem = "needs exactly one input interface";
+                     else if (m.names[0].empty() || m.names[0].size() >= IFNAMSIZ)
+                       problem = "interface name '" + m.names[0] + "' does not fit";
+                     else
+                       ip.in = m.names[0];
+                   },
+                   [&](const OifMatch& m) {
+                     if (!m.set.empty() || m.names.size() != 1 || !ip.out.empty())
+                       problem = "needs exactly one output interface";
+                     else if (m.names[0].empty() || m.names[0].size() >= IFNAMSIZ)
+                       problem = "interface name '" + m.names[0] + "' does not fit";
+                     else
+                       ip.out = m.names[0];
+                   },
+                   [&](const ProtoMatch& m) { set_proto(m.proto); },
+                   [&](const PortMatch& m) {
+                     if (!m.set.empty() || m.ports.size() != 1) {
+                       problem = "needs exactly one port or range per match";
+                       return;
+                     }
+                     set_proto(m.proto);
+                     // -p tcp -m tcp --dport FIRST:LAST (or udp, or --sport)
+                     uint16_t range[2] = {m.ports[0].first, m.ports[0].last};
+                     if (m.proto == Proto::Tcp) {
+                       xt_tcp t{};
+                       t.spts[1] = t.dpts[1] = 0xffff;
+                       std::copy(range, range + 2, m.source ? t.spts : t.dpts);
+                       append_part(matches, "tcp", 0, t, false);
+                     } else {
+                       xt_udp u{};
+                       u.spts[1] = u.dpts[1] = 0xffff;
+                       std::copy(range, range + 2, m.source ? u.spts : u.dpts);
+                       append_part(matches, "udp", 0, u, false);
+                     }
+                   },
+                   [&](const AddrMatch& m) {
+                     auto& slot = m.source ? ip.src : ip.dst;
+                     if (!m.set.empty() || m.cidrs.size() != 1 || slot)
+                       problem = std::string("needs exactly one ") + (m.source ? "source" : "destination") +
+                                 " address";
+                     else if (m.cidrs[0].family != family)
+                       problem = "address " + m.cidrs[0].str() + " is of the other family";
+                     else
+                       slot = m.cidrs[0];
+                   },
+                   [&](const OwnerMatch& m) {
+                     if (!m.set.empty() || m.ids.size() != 1) {
+                       problem = "needs exactly one owner id per match";
+                       return;
+                     }
+                     // -m owner --uid-owner ID (or --gid-owner)
+                     xt_owner_match_info o{};
+                     if (m.gid) {
+                       o.gid_min = o.gid_max = m.ids[0];
+                       o.match = XT_OWNER_GID;
+                     } else {
+                       o.uid_min = o.uid_max = m.ids[0];
+                       o.match = XT_OWNER_UID;
+                     }
+                     append_part(matches, "owner", kOwnerRevision, o, false);
+                   },
+               },
+               match);
     if (!problem.empty()) return fail(ErrorKind::Other, where() + problem);
   }
   auto target = encode_target(family, rule.action);
@@ -317,14 +317,18 @@ struct Header {
 Header read_header(Family family, const void* entry) {
   Header h;
   auto check_iface = [&](const char* iface, const unsigned char* mask, std::string& out) {
-    if (auto name = get_iface(iface, mask)) out = *name;
-    else h.unknown = "interface wildcard";
+    if (auto name = get_iface(iface, mask))
+      out = *name;
+    else
+      h.unknown = "interface wildcard";
   };
   auto check_addr = [&](const void* addr, const void* mask, std::optional<Cidr>& out) {
-    auto c = cidr_from(family, static_cast<const unsigned char*>(addr),
-                       static_cast<const unsigned char*>(mask));
-    if (!c) h.unknown = "non-prefix address mask";
-    else if (c->prefix) out = c;
+    auto c =
+        cidr_from(family, static_cast<const unsigned char*>(addr), static_cast<const unsigned char*>(mask));
+    if (!c)
+      h.unknown = "non-prefix address mask";
+    else if (c->prefix)
+      out = c;
   };
   if (family == Family::V4) {
     const auto* e = static_cast<const ipt_entry*>(entry);
@@ -367,23 +371,21 @@ std::optional<Action> decode_target(Family family, const void* entry, uint16_t t
     for (char& c : chain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return JumpAction{chain};
   }
-  const auto* t = reinterpret_cast<const xt_entry_target*>(
-      static_cast<const unsigned char*>(entry) + target_offset);
+  const auto* t =
+      reinterpret_cast<const xt_entry_target*>(static_cast<const unsigned char*>(entry) + target_offset);
   size_t size = t->u.target_size;
   const auto* as_match = reinterpret_cast<const xt_entry_match*>(t);
   if (name == "REDIRECT" && t->u.user.revision == 0) {
     if (family == Family::V4) {
       const auto* r = part_data<nf_nat_ipv4_multi_range_compat>(as_match, size);
       if (!r || r->rangesize != 1 || r->range[0].flags != NF_NAT_RANGE_PROTO_SPECIFIED ||
-          r->range[0].min.tcp.port != r->range[0].max.tcp.port || r->range[0].min_ip ||
-          r->range[0].max_ip)
+          r->range[0].min.tcp.port != r->range[0].max.tcp.port || r->range[0].min_ip || r->range[0].max_ip)
         return std::nullopt;
       return RedirectAction{ntohs(r->range[0].min.tcp.port)};
     }
     const auto* r = part_data<nf_nat_range>(as_match, size);
     nf_inet_addr zero{};
-    if (!r || r->flags != NF_NAT_RANGE_PROTO_SPECIFIED ||
-        r->min_proto.tcp.port != r->max_proto.tcp.port ||
+    if (!r || r->flags != NF_NAT_RANGE_PROTO_SPECIFIED || r->min_proto.tcp.port != r->max_proto.tcp.port ||
         std::memcmp(&r->min_addr, &zero, sizeof zero) || std::memcmp(&r->max_addr, &zero, sizeof zero))
       return std::nullopt;
     return RedirectAction{ntohs(r->min_proto.tcp.port)};
@@ -391,14 +393,12 @@ std::optional<Action> decode_target(Family family, const void* entry, uint16_t t
   if (name == "TPROXY" && t->u.user.revision == kTproxyRevision) {
     const auto* p = part_data<xt_tproxy_target_info_v1>(as_match, size);
     nf_inet_addr zero{};
-    if (!p || p->mark_mask != 0xffffffff || std::memcmp(&p->laddr, &zero, sizeof zero))
-      return std::nullopt;
+    if (!p || p->mark_mask != 0xffffffff || std::memcmp(&p->laddr, &zero, sizeof zero)) return std::nullopt;
     return TproxyAction{ntohs(p->lport), p->mark_value};
   }
   if (name == "CT" && t->u.user.revision == kCtRevision) {
     const auto* c = part_data<xt_ct_target_info_v1>(as_match, size);
-    if (!c || c->flags || c->ct_events || c->exp_events || c->helper[0] || c->timeout[0])
-      return std::nullopt;
+    if (!c || c->flags || c->ct_events || c->exp_events || c->helper[0] || c->timeout[0]) return std::nullopt;
     return CtZoneAction{c->zone};
   }
   return std::nullopt;
@@ -408,15 +408,15 @@ std::optional<Action> decode_target(Family family, const void* entry, uint16_t t
 
 bool is_plain(Family family, const void* entry) {
   Header h = read_header(family, entry);
-  return h.unknown.empty() && !h.ip.src && !h.ip.dst && h.ip.in.empty() && h.ip.out.empty() &&
-         !h.ip.proto && h.target_offset == header_size(family);
+  return h.unknown.empty() && !h.ip.src && !h.ip.dst && h.ip.in.empty() && h.ip.out.empty() && !h.ip.proto &&
+         h.target_offset == header_size(family);
 }
 
 Result<Rule> decode_rule(Family family, const void* entry, const std::string& target,
                          const std::string& where) {
   auto unknown = [&](const std::string& what) {
-    return fail(ErrorKind::Verify, where + ": meshcap does not write " + what +
-                                       "; run `meshcap apply` to converge");
+    return fail(ErrorKind::Verify,
+                where + ": meshcap does not write " + what + "; run `meshcap apply` to converge");
   };
   Header h = read_header(family, entry);
   if (!h.unknown.empty()) return unknown(h.unknown);
@@ -431,8 +431,7 @@ Result<Rule> decode_rule(Family family, const void* entry, const std::string& ta
   for (size_t off = header_size(family); off < h.target_offset;) {
     const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
     size_t size = m->u.match_size;
-    if (size < sizeof(xt_entry_match) || off + size > h.target_offset)
-      return unknown("a malformed match");
+    if (size < sizeof(xt_entry_match) || off + size > h.target_offset) return unknown("a malformed match");
     std::string name(m->u.user.name, strnlen(m->u.user.name, sizeof m->u.user.name));
     off += size;
     if ((name == "tcp" || name == "udp") && m->u.user.revision == 0) {
@@ -466,7 +465,8 @@ Result<Rule> decode_rule(Family family, const void* entry, const std::string& ta
         extensions.emplace_back(OwnerMatch{false, {o->uid_min}, ""});
       else if (o->match == XT_OWNER_GID && o->gid_min == o->gid_max)
         extensions.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
-      else return unknown("an owner match other than one --uid-owner or --gid-owner id");
+      else
+        return unknown("an owner match other than one --uid-owner or --gid-owner id");
     } else {
       return unknown("match '" + name + "' (revision " + std::to_string(m->u.user.revision) + ")");
     }
@@ -487,8 +487,7 @@ Result<Rule> decode_rule(Family family, const void* entry, const std::string& ta
 EntryBuf reappendable(Family family, const void* entry, const std::string& target) {
   Header h = read_header(family, entry);
   EntryBuf copy(entry, h.next_offset);
-  auto* t = reinterpret_cast<xt_entry_target*>(static_cast<unsigned char*>(copy.data()) +
-                                               h.target_offset);
+  auto* t = reinterpret_cast<xt_entry_target*>(static_cast<unsigned char*>(copy.data()) + h.target_offset);
   if (t->u.user.name[0] == '\0') {
     std::memset(t->u.user.name, 0, sizeof t->u.user.name);
     std::strncpy(t->u.user.name, target.c_str(), sizeof t->u.user.name - 1);

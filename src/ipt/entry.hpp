@@ -35,8 +35,7 @@ size_t header_size(Family family);
 // A rule of the expanded plan as one entry; `chain` and `index` only name the
 // rule in errors. Fails (ErrorKind::Other) on what one entry cannot hold: two
 // source addresses, a set, an address of the other family.
-Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string& chain,
-                             size_t index);
+Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string& chain, size_t index);
 
 // `-j TARGET` with nothing to match: the jump from a built-in chain.
 EntryBuf encode_jump(Family family, const std::string& target);

@@ -5,6 +5,7 @@
 extern "C" {
 #include <libiptc/libip6tc.h>
 }
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,8 +14,6 @@ extern "C" {
 #include <map>
 #include <string>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "ipt/entry.hpp"
 #include "ipt/lock.hpp"
@@ -94,9 +93,7 @@ const Lib kV6{
     [](const void* e, xtc_handle* h) -> const void* {
       return ip6tc_next_rule(static_cast<const ip6t_entry*>(e), h);
     },
-    [](const void* e, xtc_handle* h) {
-      return ip6tc_get_target(static_cast<const ip6t_entry*>(e), h);
-    },
+    [](const void* e, xtc_handle* h) { return ip6tc_get_target(static_cast<const ip6t_entry*>(e), h); },
     [](const char* c, const void* e, xtc_handle* h) {
       return ip6tc_append_entry(c, static_cast<const ip6t_entry*>(e), h);
     },
@@ -117,9 +114,12 @@ constexpr ChainKind kKinds[] = {ChainKind::Nat, ChainKind::Mangle, ChainKind::Ra
 
 const char* table_name(ChainKind k) {
   switch (k) {
-    case ChainKind::Nat: return "nat";
-    case ChainKind::Mangle: return "mangle";
-    case ChainKind::Raw: return "raw";
+    case ChainKind::Nat:
+      return "nat";
+    case ChainKind::Mangle:
+      return "mangle";
+    case ChainKind::Raw:
+      return "raw";
   }
   return "?";
 }
@@ -172,13 +172,13 @@ Result<Opened> open_table(const Lib& lib, ChainKind kind) {
     err = errno;
     if (err != EAGAIN) break;
   }
-  std::string text = std::string(lib.tool) + ": cannot open table " + table_name(kind) + ": " +
-                     lib.strerror(err);
+  std::string text =
+      std::string(lib.tool) + ": cannot open table " + table_name(kind) + ": " + lib.strerror(err);
   if (err == ENOENT || err == ENOPROTOOPT || err == EAFNOSUPPORT || err == EPFNOSUPPORT) {
     bool v6 = lib.family == Family::V6;
-    text += std::string("; this kernel has no legacy ") + lib.tool + " " + table_name(kind) +
-            " table (" + (v6 ? "ip6_tables, ip6table_" : "ip_tables, iptable_") +
-            table_name(kind) + "): use " + (v6 ? "--ipv6 off or " : "") + "--backend nft";
+    text += std::string("; this kernel has no legacy ") + lib.tool + " " + table_name(kind) + " table (" +
+            (v6 ? "ip6_tables, ip6table_" : "ip_tables, iptable_") + table_name(kind) + "): use " +
+            (v6 ? "--ipv6 off or " : "") + "--backend nft";
   }
   return fail(ErrorKind::Kernel, text);
 }
@@ -222,8 +222,8 @@ Held read_held(const Opened& t) {
       std::string target = lib.get_target(e, h);
       if (builtin) {
         if (ours(target))
-          held.jumps.push_back(Jump{name, target, position, is_plain(lib.family, e),
-                                    reappendable(lib.family, e, target)});
+          held.jumps.push_back(
+              Jump{name, target, position, is_plain(lib.family, e), reappendable(lib.family, e, target)});
       } else {
         copy.entries.push_back(reappendable(lib.family, e, target));
         copy.targets.push_back(target);
@@ -250,9 +250,8 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
       bool wanted = std::any_of(want.jumps.begin(), want.jumps.end(), [&](const Jump& w) {
         return w.builtin == j.builtin && w.target == j.target;
       });
-      bool dup = std::any_of(kept.begin(), kept.end(), [&](const Jump* k) {
-        return k->builtin == j.builtin && k->target == j.target;
-      });
+      bool dup = std::any_of(kept.begin(), kept.end(),
+                             [&](const Jump* k) { return k->builtin == j.builtin && k->target == j.target; });
       keep = wanted && !dup;
     }
     (keep ? kept : doomed).push_back(&j);
@@ -290,15 +289,13 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
     spdlog::debug("{}: {} with {} rules", t.what(), c.name, c.entries.size());
     for (size_t i = 0; i < c.entries.size(); ++i)
       if (!lib.append(c.name.c_str(), c.entries[i].data(), h))
-        return tl::unexpected(
-            lib_error(t, "appending rule " + std::to_string(i + 1) + " of " + c.name));
+        return tl::unexpected(lib_error(t, "appending rule " + std::to_string(i + 1) + " of " + c.name));
   }
 
   std::vector<const Jump*> add;
   for (const auto& w : want.jumps) {
-    bool have = std::any_of(kept.begin(), kept.end(), [&](const Jump* k) {
-      return k->builtin == w.builtin && k->target == w.target;
-    });
+    bool have = std::any_of(kept.begin(), kept.end(),
+                            [&](const Jump* k) { return k->builtin == w.builtin && k->target == w.target; });
     if (!have) add.push_back(&w);
   }
   std::sort(add.begin(), add.end(), [](const Jump* a, const Jump* b) { return a->position < b->position; });
@@ -328,8 +325,7 @@ Result<Held> wanted(Family family, const std::vector<const Chain*>& chains) {
       copy.entries.push_back(std::move(*e));
     }
     if (c->hook)
-      want.jumps.push_back(Jump{builtin_name(*c->hook), copy.name, 0, true,
-                                encode_jump(family, copy.name)});
+      want.jumps.push_back(Jump{builtin_name(*c->hook), copy.name, 0, true, encode_jump(family, copy.name)});
     want.chains.push_back(std::move(copy));
   }
   return want;
@@ -370,10 +366,11 @@ Result<void> commit_all(std::vector<Prepared>& tables) {
       auto again = open_table(*done.table.lib, done.table.kind);
       Result<void> ok = again ? Result<void>{} : tl::unexpected(again.error());
       if (ok) ok = converge(*again, read_held(*again), done.before, true);
-      if (ok && !done.table.lib->commit(again->handle.get())) ok = tl::unexpected(lib_error(*again, "commit"));
+      if (ok && !done.table.lib->commit(again->handle.get()))
+        ok = tl::unexpected(lib_error(*again, "commit"));
       if (!ok) {
-        return fail(ErrorKind::Other, text + "; restoring " + done.table.what() +
-                                          " failed too (" + ok.error().message +
+        return fail(ErrorKind::Other, text + "; restoring " + done.table.what() + " failed too (" +
+                                          ok.error().message +
                                           "): state unknown, run `meshcap cleanup` then apply again");
       }
       restored += (restored.empty() ? "" : ", ") + done.table.what();
@@ -461,11 +458,11 @@ class IptablesBackend final : public Backend {
         return fail(ErrorKind::Verify, where + ": the jump to " + j.target +
                                            " has matches of its own; run `meshcap apply` to converge");
       if (j.builtin != "PREROUTING" && j.builtin != "OUTPUT")
-        return fail(ErrorKind::Verify, where + ": meshcap never jumps to " + j.target + " from " +
-                                           j.builtin + "; run `meshcap apply` to converge");
-      if (hooks.count(j.target))
-        return fail(ErrorKind::Verify, where + ": a second jump to " + j.target +
+        return fail(ErrorKind::Verify, where + ": meshcap never jumps to " + j.target + " from " + j.builtin +
                                            "; run `meshcap apply` to converge");
+      if (hooks.count(j.target))
+        return fail(ErrorKind::Verify,
+                    where + ": a second jump to " + j.target + "; run `meshcap apply` to converge");
       hooks[j.target] = j.builtin == "PREROUTING" ? Hook::Prerouting : Hook::Output;
     }
     std::vector<Chain> chains;

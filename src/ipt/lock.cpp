@@ -1,14 +1,13 @@
 #include "ipt/lock.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 namespace meshcap::ipt {
 
@@ -23,22 +22,21 @@ Result<XtablesLock> XtablesLock::acquire(std::chrono::milliseconds wait) {
   if (!fd) {
     int err = errno;
     if (err == ENOENT || err == EROFS) {
-      spdlog::debug("iptables: no {} ({}); going on without the xtables lock", kLockPath,
-                    std::strerror(err));
+      spdlog::debug("iptables: no {} ({}); going on without the xtables lock", kLockPath, std::strerror(err));
       return XtablesLock(sys::UniqueFd());
     }
-    return fail(ErrorKind::Other, std::string("cannot open the xtables lock ") + kLockPath + ": " +
-                                      std::strerror(err));
+    return fail(ErrorKind::Other,
+                std::string("cannot open the xtables lock ") + kLockPath + ": " + std::strerror(err));
   }
   auto deadline = std::chrono::steady_clock::now() + wait;
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR)
-      return fail(ErrorKind::Other, std::string("cannot take the xtables lock ") + kLockPath + ": " +
-                                        std::strerror(errno));
-    if (std::chrono::steady_clock::now() >= deadline)
       return fail(ErrorKind::Other,
-                  std::string("another program (an iptables command?) has held ") + kLockPath +
-                      " for more than " + std::to_string(wait.count()) + " ms; try again");
+                  std::string("cannot take the xtables lock ") + kLockPath + ": " + std::strerror(errno));
+    if (std::chrono::steady_clock::now() >= deadline)
+      return fail(ErrorKind::Other, std::string("another program (an iptables command?) has held ") +
+                                        kLockPath + " for more than " + std::to_string(wait.count()) +
+                                        " ms; try again");
     std::this_thread::sleep_for(kRetryInterval);
   }
   spdlog::debug("iptables: holding {}", kLockPath);

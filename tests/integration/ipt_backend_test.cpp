@@ -2,6 +2,10 @@
 // namespaces. The oracle is iptables itself: after apply, iptables-legacy-save
 // must print exactly what it prints after iptables-legacy-restore --noflush of
 // render_iptables(expand_sets(plan)) in another fresh namespace.
+#include "ipt/ipt_backend.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,10 +18,6 @@
 #include <string>
 #include <vector>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
-#include "ipt/ipt_backend.hpp"
 #include "meshcap/diff.hpp"
 #include "meshcap/expand.hpp"
 #include "meshcap/planner.hpp"
@@ -57,11 +57,11 @@ struct Checks {
   int rc() const { return failures == 0 ? 0 : 1; }
 };
 
-#define REQUIRE_NETNS()                                                           \
-  do {                                                                            \
-    if (!test::can_unshare_net()) MESHCAP_SKIP("cannot create a netns");          \
+#define REQUIRE_NETNS()                                                            \
+  do {                                                                             \
+    if (!test::can_unshare_net()) MESHCAP_SKIP("cannot create a netns");           \
     if (sh("iptables-legacy-save --version >/dev/null 2>&1 && echo ok") != "ok\n") \
-      MESHCAP_SKIP("iptables-legacy-save (test oracle) not installed");           \
+      MESHCAP_SKIP("iptables-legacy-save (test oracle) not installed");            \
   } while (0)
 
 std::string tmp_path(const char* tag) {
@@ -204,8 +204,7 @@ void expect_holds(Checks& c, Backend& b, const Plan& plan, const std::string& or
   auto got = b.observe();
   if (!c.ok(got, what + ": observe")) return;
   c.expect_eq("", diff(tables_of(b.held_form(plan)), *got), what + ": observe() vs held_form(plan)");
-  c.expect(canonical(b.held_form(plan)).tables == canonical(*got).tables,
-           what + ": canonical tables equal");
+  c.expect(canonical(b.held_form(plan)).tables == canonical(*got).tables, what + ": canonical tables equal");
 }
 
 TEST(IptBackend, MatchesIptablesRestoreOfTheExpandedRendering) {
@@ -309,7 +308,8 @@ TEST(IptBackend, ReapplyIsIdempotentAndAChangedConfigReplacesTheRules) {
     };
     c.expect_eq(lines(oracle3), lines(now), "ipv6 off: meshcap's lines as the oracle's");
     auto got = b->observe();
-    if (c.ok(got, "observe")) c.expect_eq("", diff(tables_of(b->held_form(third)), *got), "ipv6 off observed");
+    if (c.ok(got, "observe"))
+      c.expect_eq("", diff(tables_of(b->held_form(third)), *got), "ipv6 off observed");
     return c.rc();
   });
   EXPECT_EQ(rc, 0);
@@ -348,7 +348,8 @@ TEST(IptBackend, LeavesOtherChainsAndRulesAlone) {
         "ip6tables-legacy -t nat -A OUTPUT -d 2001:db8::1 -j RETURN",
         // Listing instantiates a table, so the saves before and after show
         // the same set of tables.
-        "iptables-legacy -t raw -S >/dev/null", "ip6tables-legacy -t mangle -S >/dev/null",
+        "iptables-legacy -t raw -S >/dev/null",
+        "ip6tables-legacy -t mangle -S >/dev/null",
         "ip6tables-legacy -t raw -S >/dev/null",
     };
     for (const char* cmd : setup) c.expect(std::system(cmd) == 0, cmd);
@@ -368,11 +369,10 @@ TEST(IptBackend, LeavesOtherChainsAndRulesAlone) {
     std::string after = saves();
     c.expect(after.find("MESHCAP") == std::string::npos, "nothing of meshcap's left");
     c.expect_eq(before, after, "everything as it was before apply");
-    for (const char* rule : {"-A OTHER -p tcp -m tcp --dport 7 -j RETURN",
-                             "-A OUTPUT -d 192.0.2.1/32 -j OTHER",
-                             "-A PREROUTING -j MARK --set-xmark 0x7/0xffffffff",
-                             "-A OUTPUT -p icmp -j NOTRACK", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
-                             "-A OUTPUT -d 2001:db8::1/128 -j RETURN"})
+    for (const char* rule :
+         {"-A OTHER -p tcp -m tcp --dport 7 -j RETURN", "-A OUTPUT -d 192.0.2.1/32 -j OTHER",
+          "-A PREROUTING -j MARK --set-xmark 0x7/0xffffffff", "-A OUTPUT -p icmp -j NOTRACK",
+          "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT", "-A OUTPUT -d 2001:db8::1/128 -j RETURN"})
       c.expect(after.find(rule) != std::string::npos, std::string("still there: ") + rule);
     return c.rc();
   });
@@ -448,7 +448,8 @@ TEST(IptBackend, ARefusedCommitRestoresTheTablesCommittedBeforeIt) {
     };
     c.expect_eq(meshcap_lines(before), meshcap_lines(after), "meshcap's rules as before");
     auto got = b->observe();
-    if (c.ok(got, "observe")) c.expect_eq("", diff(tables_of(b->held_form(good)), *got), "still the good plan");
+    if (c.ok(got, "observe"))
+      c.expect_eq("", diff(tables_of(b->held_form(good)), *got), "still the good plan");
     return c.rc();
   });
   EXPECT_EQ(rc, 0);
@@ -533,8 +534,8 @@ TEST(IptBackendCli, AppConnectionLandsOnTheOutboundPort) {
   test::NamedNetns pod, peer;
   ASSERT_TRUE(pod.ok() && peer.ok());
   std::string host_end = "mcv" + std::to_string(getpid() % 100000);
-  ASSERT_EQ(test::run_program({"ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0",
-                               "netns", pod.name()})
+  ASSERT_EQ(test::run_program(
+                {"ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", pod.name()})
                 .status,
             0);
   ASSERT_EQ(test::run_program({"ip", "link", "set", host_end, "netns", peer.name()}).status, 0);

@@ -1,6 +1,7 @@
+#include "meshcap/expand.hpp"
+
 #include <gtest/gtest.h>
 
-#include "meshcap/expand.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
 
@@ -12,8 +13,8 @@ Cidr cidr(const char* text) { return *Cidr::parse(text); }
 Plan one_rule(std::vector<Match> matches, Action action = ReturnAction{}) {
   Plan p;
   Table t{Family::V4, {}};
-  t.chains.push_back(Chain{"output", ChainKind::Nat, Hook::Output,
-                           {Rule{std::move(matches), std::move(action), "why"}}});
+  t.chains.push_back(
+      Chain{"output", ChainKind::Nat, Hook::Output, {Rule{std::move(matches), std::move(action), "why"}}});
   p.tables.push_back(std::move(t));
   return p;
 }
@@ -53,13 +54,11 @@ TEST(ExpandSets, PlainRulesStayAsTheyAre) {
 }
 
 TEST(ExpandSets, OneRulePerElementKeepingActionAndNote) {
-  Plan p = one_rule({PortMatch{Proto::Tcp, false, {{80, 80}, {8000, 8100}}, "ports"}},
-                    RedirectAction{15001});
+  Plan p = one_rule({PortMatch{Proto::Tcp, false, {{80, 80}, {8000, 8100}}, "ports"}}, RedirectAction{15001});
   auto got = rules(expand_sets(p));
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].matches, (std::vector<Match>{PortMatch{Proto::Tcp, false, {{80, 80}}, ""}}));
-  EXPECT_EQ(got[1].matches,
-            (std::vector<Match>{PortMatch{Proto::Tcp, false, {{8000, 8100}}, ""}}))
+  EXPECT_EQ(got[1].matches, (std::vector<Match>{PortMatch{Proto::Tcp, false, {{8000, 8100}}, ""}}))
       << "a range is one value";
   for (const auto& r : got) EXPECT_EQ(r.action, Action{RedirectAction{15001}});
   EXPECT_EQ(got[0].note, "why");
@@ -67,20 +66,20 @@ TEST(ExpandSets, OneRulePerElementKeepingActionAndNote) {
 }
 
 TEST(ExpandSets, SeveralSetsGiveTheCrossProductInRuleOrder) {
-  Plan p = one_rule({IifMatch{{"eth0", "eth1"}, "ifs"},
-                     AddrMatch{false, {cidr("10.0.0.0/8"), cidr("192.168.1.1")}, "dst"}},
-                    JumpAction{"inbound"});
+  Plan p = one_rule(
+      {IifMatch{{"eth0", "eth1"}, "ifs"}, AddrMatch{false, {cidr("10.0.0.0/8"), cidr("192.168.1.1")}, "dst"}},
+      JumpAction{"inbound"});
   auto got = rules(expand_sets(p));
   ASSERT_EQ(got.size(), 4u);
   // The entry's -d comes before -i, whatever the plan's order.
-  EXPECT_EQ(got[0].matches, (std::vector<Match>{AddrMatch{false, {cidr("10.0.0.0/8")}, ""},
-                                                IifMatch{{"eth0"}, ""}}));
-  EXPECT_EQ(got[1].matches, (std::vector<Match>{AddrMatch{false, {cidr("192.168.1.1")}, ""},
-                                                IifMatch{{"eth0"}, ""}}));
-  EXPECT_EQ(got[2].matches, (std::vector<Match>{AddrMatch{false, {cidr("10.0.0.0/8")}, ""},
-                                                IifMatch{{"eth1"}, ""}}));
-  EXPECT_EQ(got[3].matches, (std::vector<Match>{AddrMatch{false, {cidr("192.168.1.1")}, ""},
-                                                IifMatch{{"eth1"}, ""}}));
+  EXPECT_EQ(got[0].matches,
+            (std::vector<Match>{AddrMatch{false, {cidr("10.0.0.0/8")}, ""}, IifMatch{{"eth0"}, ""}}));
+  EXPECT_EQ(got[1].matches,
+            (std::vector<Match>{AddrMatch{false, {cidr("192.168.1.1")}, ""}, IifMatch{{"eth0"}, ""}}));
+  EXPECT_EQ(got[2].matches,
+            (std::vector<Match>{AddrMatch{false, {cidr("10.0.0.0/8")}, ""}, IifMatch{{"eth1"}, ""}}));
+  EXPECT_EQ(got[3].matches,
+            (std::vector<Match>{AddrMatch{false, {cidr("192.168.1.1")}, ""}, IifMatch{{"eth1"}, ""}}));
 }
 
 TEST(ExpandSets, MatchesTakeIptablesEntryOrder) {
@@ -92,8 +91,7 @@ TEST(ExpandSets, MatchesTakeIptablesEntryOrder) {
   EXPECT_EQ(got[0].matches,
             (std::vector<Match>{AddrMatch{true, {cidr("127.0.0.6")}, ""},
                                 AddrMatch{false, {cidr("10.0.0.1")}, ""}, OifMatch{{"lo"}, ""},
-                                OwnerMatch{true, {42}, ""},
-                                PortMatch{Proto::Udp, false, {{53, 53}}, ""}}))
+                                OwnerMatch{true, {42}, ""}, PortMatch{Proto::Udp, false, {{53, 53}}, ""}}))
       << "extensions keep plan order (owner before udp here)";
 }
 

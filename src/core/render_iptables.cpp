@@ -115,6 +115,15 @@ std::string target(const Action& a) {
       a);
 }
 
+// nft's tproxy leaves a packet alone when it belongs to a socket that is not
+// transparent (the reply to one of the pod's own outbound connections);
+// iptables' TPROXY drops it instead. Sending only new connections to TPROXY
+// gives the same behaviour: later packets of a diverted connection are
+// addressed to a local address and reach their socket by the normal lookup.
+std::string tproxy_guard(const Action& a) {
+  return std::holds_alternative<TproxyAction>(a) ? " -m state --state NEW" : "";
+}
+
 // Appends one "-A" line per combination of the rule's alternatives.
 void expand(const std::string& chain, const Rule& rule, std::string& out) {
   std::vector<Alternative> combos{{}};
@@ -134,7 +143,7 @@ void expand(const std::string& chain, const Rule& rule, std::string& out) {
     for (Slot slot : {Slot::Src, Slot::Dst, Slot::In, Slot::Out, Slot::Proto, Slot::Module})
       for (const auto& part : combo)
         if (part.slot == slot) line += " " + part.text;
-    out += line + " " + target(rule.action) + "\n";
+    out += line + tproxy_guard(rule.action) + " " + target(rule.action) + "\n";
   }
 }
 

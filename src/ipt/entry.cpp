@@ -6,6 +6,7 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_CT.h>
 #include <linux/netfilter/xt_TPROXY.h>
+#include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_owner.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
@@ -30,6 +31,19 @@ struct overloaded : F... {
 constexpr uint8_t kOwnerRevision = 1;
 constexpr uint8_t kTproxyRevision = 1;
 constexpr uint8_t kCtRevision = 2;
+// `-m state --state NEW` is the conntrack match, revision 3, flagged as the
+// state alias so that iptables-save prints it as written.
+constexpr uint8_t kConntrackRevision = 3;
+
+// render_iptables sends only new connections to TPROXY: nft's tproxy leaves
+// packets of non-transparent sockets alone, iptables' TPROXY would divert
+// (and so drop) the replies to the pod's own outbound connections.
+xt_conntrack_mtinfo3 new_state_guard() {
+  xt_conntrack_mtinfo3 info{};
+  info.match_flags = XT_CONNTRACK_STATE | XT_CONNTRACK_STATE_ALIAS;
+  info.state_mask = XT_CONNTRACK_STATE_BIT(IP_CT_NEW);
+  return info;
+}
 
 // The parts of ipt_ip / ip6t_ip6 meshcap uses, family-neutral.
 struct IpPart {
@@ -295,6 +309,9 @@ Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string&
                match);
     if (!problem.empty()) return fail(ErrorKind::Other, where() + problem);
   }
+  // -m state --state NEW, last, as render_iptables places it
+  if (std::holds_alternative<TproxyAction>(rule.action))
+    append_part(matches, "conntrack", kConntrackRevision, new_state_guard(), false);
   auto target = encode_target(family, rule.action);
   if (!target) return tl::unexpected(target.error());
   return assemble(family, ip, matches, *target);
@@ -427,6 +444,7 @@ Result<Rule> decode_rule(Family family, const void* entry, const std::string& ta
   if (!h.ip.out.empty()) rule.matches.emplace_back(OifMatch{{h.ip.out}, ""});
   std::vector<Match> extensions;
   bool ports = false;
+  bool guarded = false;
   const auto* base = static_cast<const unsigned char*>(entry);
   for (size_t off = header_size(family); off < h.target_offset;) {
     const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
@@ -467,10 +485,19 @@ Result<Rule> decode_rule(Family family, const void* entry, const std::string& ta
         extensions.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
       else
         return unknown("an owner match other than one --uid-owner or --gid-owner id");
+    } else if (name == "conntrack" && m->u.user.revision == kConntrackRevision &&
+               off == h.target_offset && target == "TPROXY") {
+      // The guard encode_rule adds to a TPROXY rule; the action implies it.
+      const auto* c = part_data<xt_conntrack_mtinfo3>(m, size);
+      auto want = new_state_guard();
+      if (!c || std::memcmp(c, &want, sizeof want) != 0)
+        return unknown("a conntrack match other than -m state --state NEW");
+      guarded = true;
     } else {
       return unknown("match '" + name + "' (revision " + std::to_string(m->u.user.revision) + ")");
     }
   }
+  if (target == "TPROXY" && !guarded) return unknown("TPROXY without -m state --state NEW");
   if (h.ip.proto && !ports) {
     if (h.ip.proto != IPPROTO_TCP && h.ip.proto != IPPROTO_UDP)
       return unknown(std::string("-p ") + std::to_string(h.ip.proto));

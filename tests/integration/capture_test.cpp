@@ -16,8 +16,8 @@
 // meshcap apply --verify rules ...`, with the default backend and with
 // --backend iptables) is instantiated unless
 // MESHCAP_WITHOUT_APPLY is defined (see kWithApply below).
-// MESHCAP_CAPTURE_VERBOSE=1 prints every probe and what it got;
-// MESHCAP_CAPTURE_BINARY=/path/meshcap tests another binary.
+// MCTEST_CAPTURE_VERBOSE=1 prints every probe and what it got;
+// MCTEST_CAPTURE_BINARY=/path/meshcap tests another binary.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -348,7 +348,7 @@ TEST_P(Capture, LandsWhereSpecSays) {
   RunResult r = run_scenario(sc, loader);
   ASSERT_TRUE(r.setup_error.empty()) << "flags:" << flags_text(sc) << "\n" << r.setup_error << "\nrules:\n" << r.details;
   int failed = 0;
-  const bool verbose = std::getenv("MESHCAP_CAPTURE_VERBOSE") != nullptr;
+  const bool verbose = std::getenv("MCTEST_CAPTURE_VERBOSE") != nullptr;
   for (const auto& o : r.outcomes) {
     if (verbose) std::printf("  %s\n    -> %s\n", o.probe.c_str(), o.raw.c_str());
     if (o.failure.empty()) continue;

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <ostream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -38,16 +39,19 @@ inline const char* loader_name(Loader l) {
   return "?";
 }
 
+// gtest prints parameters with this (test names in ctest stay readable).
+inline void PrintTo(Loader l, std::ostream* os) { *os << loader_name(l); }
+
 inline std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
   return q + "'";
 }
 
-// MESHCAP_CAPTURE_BINARY overrides the binary under test (e.g. an installed
+// MCTEST_CAPTURE_BINARY overrides the binary under test (e.g. an installed
 // or instrumented build); the default is the one this tree built.
 inline std::string meshcap_binary() {
-  const char* o = std::getenv("MESHCAP_CAPTURE_BINARY");
+  const char* o = std::getenv("MCTEST_CAPTURE_BINARY");
   return o && *o ? o : MESHCAP_BINARY;
 }
 

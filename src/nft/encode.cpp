@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <new>
 
 #include "nft/values.hpp"
@@ -410,26 +411,29 @@ namespace {
 // kElemsPerMessage IPv6 interval elements (~50 bytes each).
 constexpr size_t kMaxMessage = 256 * 1024;
 
+// Builds one message into `scratch` (kMaxMessage bytes, reused for every
+// message and never zero-filled: libmnl/libnftnl write every byte of what
+// they build, padding included) and appends only its aligned length.
 template <class F>
-void append(std::vector<char>& buf, F&& build) {
-  size_t at = buf.size();
-  buf.resize(at + kMaxMessage);
-  nlmsghdr* nlh = build(buf.data() + at);
-  buf.resize(at + NLMSG_ALIGN(nlh->nlmsg_len));
+void append(std::vector<char>& buf, char* scratch, F&& build) {
+  nlmsghdr* nlh = build(scratch);
+  buf.insert(buf.end(), scratch, scratch + NLMSG_ALIGN(nlh->nlmsg_len));
 }
 
 }  // namespace
 
 std::vector<char> build_batch(const std::vector<Message>& messages, uint32_t first_seq) {
   std::vector<char> buf;
+  std::unique_ptr<char[]> scratch_buf(new char[kMaxMessage]);  // not value-initialised on purpose
+  char* scratch = scratch_buf.get();
   uint32_t seq = first_seq;
-  append(buf, [&](char* p) { return nftnl_batch_begin(p, seq++); });
+  append(buf, scratch, [&](char* p) { return nftnl_batch_begin(p, seq++); });
   for (const Message& m : messages) {
     // Every message asks for an ack, so success is confirmed message by
     // message instead of inferred from silence.
     auto flags = static_cast<uint16_t>(m.flags | NLM_F_ACK);
     auto family = static_cast<uint16_t>(nfproto(m.family));
-    append(buf, [&](char* p) {
+    append(buf, scratch, [&](char* p) {
       nlmsghdr* nlh = nftnl_nlmsg_build_hdr(p, m.type, family, flags, seq++);
       std::visit(
           [&](const auto& obj) {
@@ -450,7 +454,7 @@ std::vector<char> build_batch(const std::vector<Message>& messages, uint32_t fir
       return nlh;
     });
   }
-  append(buf, [&](char* p) { return nftnl_batch_end(p, seq++); });
+  append(buf, scratch, [&](char* p) { return nftnl_batch_end(p, seq++); });
   return buf;
 }
 

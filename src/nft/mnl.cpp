@@ -70,6 +70,13 @@ Result<Netlink> Netlink::open() {
   return nl;
 }
 
+char* Netlink::recv_buffer() {
+  // One buffer for the socket's lifetime, not zero-filled: only the bytes
+  // recvmsg returns are read.
+  if (!recv_buf_) recv_buf_.reset(new char[kRecvBuffer]);
+  return recv_buf_.get();
+}
+
 uint32_t Netlink::reserve_seq(uint32_t count) {
   uint32_t first = seq_;
   seq_ += count;
@@ -87,7 +94,7 @@ Result<std::vector<Reply>> Netlink::send_batch(const std::vector<char>& batch) {
     return fail(ErrorKind::Other, std::string("netlink send: ") + std::strerror(errno));
   }
   std::vector<Reply> replies;
-  std::vector<char> buf(kRecvBuffer);
+  char* buf = recv_buffer();
   for (;;) {
     // nfnetlink processes the batch inside sendmsg, so every reply is queued
     // by now; an empty socket means the kernel has said everything.
@@ -95,13 +102,13 @@ Result<std::vector<Reply>> Netlink::send_batch(const std::vector<char>& batch) {
     int ready = poll(&pfd, 1, 0);
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) break;
-    ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+    ssize_t n = mnl_socket_recvfrom(sock_.get(), buf, kRecvBuffer);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail(ErrorKind::Other, std::string("netlink receive: ") + std::strerror(errno));
     }
     int len = static_cast<int>(n);
-    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(nlh, len);
          nlh = mnl_nlmsg_next(nlh, &len)) {
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;
       const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
@@ -113,17 +120,17 @@ Result<std::vector<Reply>> Netlink::send_batch(const std::vector<char>& batch) {
 
 int Netlink::request(const nlmsghdr* req, const std::function<int(const nlmsghdr*)>& on_message) {
   if (mnl_socket_sendto(sock_.get(), req, req->nlmsg_len) < 0) return errno;
-  std::vector<char> buf(kRecvBuffer);
+  char* buf = recv_buffer();
   uint32_t seq = req->nlmsg_seq;
   int callback_error = 0;
   for (;;) {
-    ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+    ssize_t n = mnl_socket_recvfrom(sock_.get(), buf, kRecvBuffer);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
     }
     int len = static_cast<int>(n);
-    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(nlh, len);
          nlh = mnl_nlmsg_next(nlh, &len)) {
       if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) continue;  // stale replies
       if (nlh->nlmsg_type == NLMSG_DONE) {

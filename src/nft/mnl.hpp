@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,9 @@ class Netlink {
 
  private:
   explicit Netlink(MnlSocketPtr sock) : sock_(std::move(sock)) {}
+  char* recv_buffer();
   MnlSocketPtr sock_;
+  std::unique_ptr<char[]> recv_buf_;
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
 };

@@ -120,13 +120,14 @@ Result<void> commit_families(Netlink& nl, const Plan& plan) {
 // GET requests: header plus the object's filter attributes.
 class Request {
  public:
+  // The buffer is not zero-filled: the header and every attribute added
+  // are written whole.
   Request(uint16_t type, Family family, uint16_t flags, uint32_t seq)
-      : buf_(MNL_SOCKET_BUFFER_SIZE),
-        nlh_(nftnl_nlmsg_build_hdr(buf_.data(), type, static_cast<uint16_t>(nfproto(family)), flags, seq)) {}
+      : nlh_(nftnl_nlmsg_build_hdr(buf_, type, static_cast<uint16_t>(nfproto(family)), flags, seq)) {}
   nlmsghdr* nlh() { return nlh_; }
 
  private:
-  std::vector<char> buf_;
+  alignas(nlmsghdr) char buf_[8192];  // MNL_SOCKET_BUFFER_SIZE is not a constant expression
   nlmsghdr* nlh_;
 };
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "nft/decode.hpp"
 #include "nft/encode.hpp"
@@ -226,21 +227,21 @@ class NftBackend final : public Backend {
   const char* name() const override { return "nft"; }
 
   Result<void> apply(const Plan& plan) override {
-    auto nl = Netlink::open();
+    auto nl = socket();
     if (!nl) return tl::unexpected(nl.error());
-    return commit_families(*nl, plan);
+    return commit_families(**nl, plan);
   }
 
   Result<Plan> observe() override {
-    auto nl = Netlink::open();
+    auto nl = socket();
     if (!nl) return tl::unexpected(nl.error());
     for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {
-      auto before = generation(*nl);
+      auto before = generation(**nl);
       if (!before) return tl::unexpected(before.error());
       std::vector<TableDump> dumps;
       int err = 0;
       for (Family f : {Family::V4, Family::V6}) {
-        auto d = dump_table(*nl, f);
+        auto d = dump_table(**nl, f);
         if (!d) {
           err = d.error();
           break;
@@ -251,7 +252,7 @@ class NftBackend final : public Backend {
       if (err) {
         return fail(ErrorKind::Other, std::string("nft: reading meshcap's tables: ") + std::strerror(err));
       }
-      auto after = generation(*nl);
+      auto after = generation(**nl);
       if (!after) return tl::unexpected(after.error());
       if (*after != *before) {
         spdlog::debug("nft: ruleset changed while reading it (generation {} -> {}); reading again", *before,
@@ -270,10 +271,27 @@ class NftBackend final : public Backend {
   }
 
   Result<void> remove() override {
-    auto nl = Netlink::open();
+    auto nl = socket();
     if (!nl) return tl::unexpected(nl.error());
-    return commit_families(*nl, Plan{});
+    return commit_families(**nl, Plan{});
   }
+
+ private:
+  // One nfnetlink socket for the backend's lifetime, opened on first use.
+  // Closing a socket that committed a batch blocks for an RCU grace period
+  // (netlink_release -> nf_tables' transaction-destroy work ->
+  // synchronize_rcu); keeping it open lets the read-back after an apply run
+  // while that grace period elapses, and the wait is paid once, at the end.
+  Result<Netlink*> socket() {
+    if (!nl_) {
+      auto nl = Netlink::open();
+      if (!nl) return tl::unexpected(nl.error());
+      nl_.emplace(std::move(*nl));
+    }
+    return &*nl_;
+  }
+
+  std::optional<Netlink> nl_;
 };
 
 }  // namespace

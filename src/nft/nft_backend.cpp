@@ -22,6 +22,10 @@ namespace {
 // Dumps race with concurrent commits; a changed generation means "read again".
 constexpr int kDumpAttempts = 20;
 
+constexpr const char* kNeedsNetAdmin =
+    "nf_tables refused the change: Operation not permitted; meshcap needs CAP_NET_ADMIN "
+    "(run it as root or add the NET_ADMIN capability); nothing was changed";
+
 bool has_family(const Plan& plan, Family f) {
   return std::any_of(plan.tables.begin(), plan.tables.end(), [&](const Table& t) { return t.family == f; });
 }
@@ -83,6 +87,11 @@ tl::expected<void, BatchFailure> commit(Netlink& nl, const std::vector<Message>&
 
   std::string text = std::strerror(worst->error);
   if (!worst->message.empty()) text += " (kernel: " + worst->message + ")";
+  if (worst->error == EPERM) {
+    // nfnetlink refuses every message of a batch from a sender without
+    // CAP_NET_ADMIN in the namespace's user namespace.
+    return tl::unexpected(BatchFailure{Error{ErrorKind::Kernel, kNeedsNetAdmin}});
+  }
   if (worst->seq <= first || worst->seq > first + count) {
     // The batch itself was refused: nfnetlink has no nf_tables subsystem.
     return tl::unexpected(
@@ -138,6 +147,11 @@ Result<uint32_t> generation(Netlink& nl) {
   if (!gen) throw std::bad_alloc();
   int err = nl.request(
       req.nlh(), [&](const nlmsghdr* nlh) { return nftnl_gen_nlmsg_parse(nlh, gen.get()) < 0 ? EINVAL : 0; });
+  if (err == EPERM) {
+    return fail(ErrorKind::Other,
+                "nft: reading the ruleset generation: Operation not permitted; meshcap needs CAP_NET_ADMIN "
+                "(run it as root or add the NET_ADMIN capability)");
+  }
   if (err)
     return fail(ErrorKind::Other, std::string("nft: reading the ruleset generation: ") + std::strerror(err));
   return nftnl_gen_get_u32(gen.get(), NFTNL_GEN_ID);
@@ -249,6 +263,11 @@ class NftBackend final : public Backend {
         if (*d) dumps.push_back(std::move(**d));
       }
       if (err == EINTR) continue;
+      if (err == EPERM) {
+        return fail(ErrorKind::Other,
+                    "nft: reading meshcap's tables: Operation not permitted; meshcap needs CAP_NET_ADMIN "
+                    "(run it as root or add the NET_ADMIN capability)");
+      }
       if (err) {
         return fail(ErrorKind::Other, std::string("nft: reading meshcap's tables: ") + std::strerror(err));
       }

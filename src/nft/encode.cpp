@@ -7,6 +7,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -257,7 +258,26 @@ SetPtr set_header(Family family, const std::string& name, uint32_t id) {
   return s;
 }
 
-Result<void> encode_set(std::vector<Message>& out, Family family, const NamedSet& ns, uint32_t id) {
+// Upper bound of one message; the largest is a NEWSETELEM chunk of
+// kElemsPerMessage IPv6 interval elements (~50 bytes each).
+constexpr size_t kMaxMessage = 256 * 1024;
+
+// Serialises a chunk of elements into its message's attribute bytes; the
+// header is written again, with its real flags and sequence number, by
+// build_batch. `scratch` holds kMaxMessage bytes and is not zero-filled.
+EncodedElems serialise_elems(Family family, nftnl_set* chunk, size_t count, char* scratch) {
+  nlmsghdr* nlh =
+      nftnl_nlmsg_build_hdr(scratch, NFT_MSG_NEWSETELEM, static_cast<uint16_t>(nfproto(family)), 0, 0);
+  size_t header = nlh->nlmsg_len;
+  nftnl_set_elems_nlmsg_build_payload(nlh, chunk);
+  EncodedElems e;
+  e.attrs.assign(scratch + header, scratch + nlh->nlmsg_len);
+  e.count = count;
+  return e;
+}
+
+Result<void> encode_set(std::vector<Message>& out, Family family, const NamedSet& ns, uint32_t id,
+                        char* scratch) {
   std::string where = table_what(family) + ", set " + ns.name;
   const SetTypeInfo& info = set_type_info(ns.type);
 
@@ -307,7 +327,7 @@ Result<void> encode_set(std::vector<Message>& out, Family family, const NamedSet
     em.flags = NLM_F_CREATE;
     em.family = family;
     em.what = where + ", elements " + std::to_string(first + 1) + "-" + std::to_string(last);
-    em.object = std::move(chunk);
+    em.object = serialise_elems(family, chunk.get(), last - first, scratch);
     out.push_back(std::move(em));
   }
   return {};
@@ -351,6 +371,7 @@ int chain_priority(ChainKind kind) {
 
 Result<std::vector<Message>> encode_apply(const Plan& plan, const std::vector<Family>& families) {
   std::vector<Message> out;
+  std::unique_ptr<char[]> scratch;  // for element chunks; allocated only when a set has elements
   uint32_t next_set_id = 1;
   for (Family family : families) {
     out.push_back(table_message(family, NFT_MSG_NEWTABLE));
@@ -364,7 +385,8 @@ Result<std::vector<Message>> encode_apply(const Plan& plan, const std::vector<Fa
     for (const NamedSet& ns : named_sets(*table)) {
       uint32_t id = next_set_id++;
       ids[ns.name] = SetRef{id};
-      if (auto r = encode_set(out, family, ns, id); !r) return tl::unexpected(r.error());
+      if (!scratch) scratch.reset(new char[kMaxMessage]);
+      if (auto r = encode_set(out, family, ns, id, scratch.get()); !r) return tl::unexpected(r.error());
     }
     for (const Chain& chain : table->chains) out.push_back(chain_message(family, chain));
     for (const Chain& chain : table->chains) {
@@ -407,10 +429,6 @@ std::vector<Message> encode_remove(const std::vector<Family>& families) {
 
 namespace {
 
-// Upper bound of one message; the largest is a NEWSETELEM chunk of
-// kElemsPerMessage IPv6 interval elements (~50 bytes each).
-constexpr size_t kMaxMessage = 256 * 1024;
-
 // Builds one message into `scratch` (kMaxMessage bytes, reused for every
 // message and never zero-filled: libmnl/libnftnl write every byte of what
 // they build, padding included) and appends only its aligned length.
@@ -424,6 +442,14 @@ void append(std::vector<char>& buf, char* scratch, F&& build) {
 
 std::vector<char> build_batch(const std::vector<Message>& messages, uint32_t first_seq) {
   std::vector<char> buf;
+  // Sized once: encoded element chunks exactly, every other message is far
+  // below 1 KiB (a rule is a few hundred bytes).
+  size_t estimate = 2 * 64;
+  for (const Message& m : messages) {
+    const auto* e = std::get_if<EncodedElems>(&m.object);
+    estimate += e ? 64 + e->attrs.size() : 1024;
+  }
+  buf.reserve(estimate);
   std::unique_ptr<char[]> scratch_buf(new char[kMaxMessage]);  // not value-initialised on purpose
   char* scratch = scratch_buf.get();
   uint32_t seq = first_seq;
@@ -444,6 +470,9 @@ std::vector<char> build_batch(const std::vector<Message>& messages, uint32_t fir
               nftnl_chain_nlmsg_build_payload(nlh, obj.get());
             } else if constexpr (std::is_same_v<T, RulePtr>) {
               nftnl_rule_nlmsg_build_payload(nlh, obj.get());
+            } else if constexpr (std::is_same_v<T, EncodedElems>) {
+              std::memcpy(mnl_nlmsg_get_payload_tail(nlh), obj.attrs.data(), obj.attrs.size());
+              nlh->nlmsg_len += static_cast<uint32_t>(obj.attrs.size());
             } else if (m.type == NFT_MSG_NEWSET) {
               nftnl_set_nlmsg_build_payload(nlh, obj.get());
             } else {
@@ -476,6 +505,8 @@ std::string describe(const Message& m) {
           nftnl_chain_snprintf(text.data(), text.size(), obj.get(), NFTNL_OUTPUT_DEFAULT, 0);
         } else if constexpr (std::is_same_v<T, RulePtr>) {
           nftnl_rule_snprintf(text.data(), text.size(), obj.get(), NFTNL_OUTPUT_DEFAULT, 0);
+        } else if constexpr (std::is_same_v<T, EncodedElems>) {
+          std::snprintf(text.data(), text.size(), "%zu elements, %zu bytes", obj.count, obj.attrs.size());
         } else {
           nftnl_set_snprintf(text.data(), text.size(), obj.get(), NFTNL_OUTPUT_DEFAULT, 0);
         }

@@ -14,6 +14,14 @@
 
 namespace meshcap::nft {
 
+// A NEWSETELEM message's attributes, serialised as soon as the chunk was
+// built so its libnftnl element objects (~300 bytes each) can be freed right
+// away instead of all living until the batch is built.
+struct EncodedElems {
+  std::vector<char> attrs;  // the payload after the nfgenmsg header, aligned
+  size_t count = 0;         // elements in it
+};
+
 // One message of a batch, with the plan object it came from so a kernel
 // error on its sequence number can name that object.
 struct Message {
@@ -22,7 +30,7 @@ struct Message {
   Family family = Family::V4;
   std::string what;     // "table ip meshcap, chain output, rule 5 (\"note\")"
   bool tproxy = false;  // the rule holds a tproxy expression (for the error hint)
-  std::variant<TablePtr, ChainPtr, SetPtr, RulePtr> object;
+  std::variant<TablePtr, ChainPtr, SetPtr, RulePtr, EncodedElems> object;
 };
 
 // The body of the apply batch: per family NEWTABLE + DELTABLE (so an existing

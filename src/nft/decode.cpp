@@ -25,11 +25,6 @@ struct SetValues {
   std::vector<uint32_t> ids;
 };
 
-struct RawElem {
-  Bytes key;
-  bool end = false;
-};
-
 // The prefix whose block is exactly [lo, hi], if there is one.
 std::optional<uint8_t> prefix_of(const Bytes& lo, const Bytes& hi) {
   size_t bits = lo.size() * 8;
@@ -42,7 +37,7 @@ std::optional<uint8_t> prefix_of(const Bytes& lo, const Bytes& hi) {
   return static_cast<uint8_t>(p);
 }
 
-Result<SetValues> decode_set(Family family, nftnl_set* s) {
+Result<SetValues> decode_set(Family family, nftnl_set* s, const std::vector<DumpedElem>* dumped) {
   std::string name = nftnl_set_get_str(s, NFTNL_SET_NAME);
   std::string where = std::string("table ") + family_name(family) + " " + kTableName + ", set " + name;
   auto type = set_type_from(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE));
@@ -54,19 +49,18 @@ Result<SetValues> decode_set(Family family, nftnl_set* s) {
   v.type = *type;
   v.interval = (flags & NFT_SET_INTERVAL) != 0;
 
-  std::vector<RawElem> elems;
-  SetElemIterPtr it(nftnl_set_elems_iter_create(s));
-  if (!it) throw std::bad_alloc();
-  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it.get()); e; e = nftnl_set_elems_iter_next(it.get())) {
-    uint32_t len = 0;
-    const auto* key = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
-    uint32_t eflags =
-        nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
-    if (!key || len != set_type_info(v.type).len) {
+  std::vector<DumpedElem> own;
+  if (!dumped) {
+    take_elems(s, own);
+    dumped = &own;
+  }
+  const std::vector<DumpedElem>& elems = *dumped;
+  for (const auto& e : elems) {
+    if (e.len == 0 || e.len != set_type_info(v.type).len) {
       return fail(ErrorKind::Verify, where + ": element with an unexpected key length");
     }
-    elems.push_back(RawElem{Bytes(key, key + len), (eflags & NFT_SET_ELEM_INTERVAL_END) != 0});
   }
+  auto bytes = [](const DumpedElem& e) { return Bytes(e.key.begin(), e.key.begin() + e.len); };
 
   auto add_single = [&](const Bytes& key) {
     switch (v.type) {
@@ -92,22 +86,25 @@ Result<SetValues> decode_set(Family family, nftnl_set* s) {
     }
   };
   if (!v.interval) {
-    for (const auto& e : elems) add_single(e.key);
+    for (const auto& e : elems) add_single(bytes(e));
     return v;
   }
   if (v.type != SetType::InetService && v.type != SetType::Ipv4Addr && v.type != SetType::Ipv6Addr) {
     return fail(ErrorKind::Verify, where + ": interval set of a type meshcap never makes one of");
   }
   // Rebuild ranges from start/end elements (see values.hpp for the layout).
-  std::sort(elems.begin(), elems.end(), [](const RawElem& a, const RawElem& b) {
+  // All keys have the same length here, so comparing all 16 bytes (the
+  // unused tail is zero) orders them as their values.
+  std::vector<DumpedElem> sorted(elems);
+  std::sort(sorted.begin(), sorted.end(), [](const DumpedElem& a, const DumpedElem& b) {
     return a.key < b.key || (a.key == b.key && a.end && !b.end);
   });
-  for (size_t i = 0; i < elems.size(); ++i) {
-    if (elems[i].end) continue;  // the leading zero end element
-    Bytes lo = elems[i].key;
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (sorted[i].end) continue;  // the leading zero end element
+    Bytes lo = bytes(sorted[i]);
     Bytes hi(lo.size(), 0xff);  // open range: up to the top of the key space
-    if (i + 1 < elems.size() && elems[i + 1].end) {
-      hi = elems[i + 1].key;
+    if (i + 1 < sorted.size() && sorted[i + 1].end) {
+      hi = bytes(sorted[i + 1]);
       for (size_t k = hi.size(); k-- > 0;) {  // one past the range -> its last value
         if (hi[k]-- != 0) break;
       }
@@ -389,11 +386,32 @@ class RuleDecoder {
 
 }  // namespace
 
-Result<Table> decode_table(const TableDump& dump) {
+void take_elems(nftnl_set* set, std::vector<DumpedElem>& out) {
+  SetElemIterPtr it(nftnl_set_elems_iter_create(set));
+  if (!it) throw std::bad_alloc();
+  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it.get()); e; e = nftnl_set_elems_iter_next(it.get())) {
+    DumpedElem d;
+    uint32_t len = 0;
+    const auto* key = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
+    d.len = key ? len : 0;
+    if (key && len <= d.key.size()) std::copy(key, key + len, d.key.begin());
+    uint32_t eflags =
+        nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
+    d.end = (eflags & NFT_SET_ELEM_INTERVAL_END) != 0;
+    out.push_back(d);
+  }
+}
+
+Result<Table> decode_table(const TableDump& dump, const DumpedElems* elems) {
   std::string table = std::string("table ") + family_name(dump.family) + " " + kTableName;
   std::map<std::string, SetValues> sets;
   for (const auto& s : dump.sets) {
-    auto v = decode_set(dump.family, s.get());
+    const std::vector<DumpedElem>* dumped = nullptr;
+    if (elems) {
+      if (auto it = elems->find(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)); it != elems->end())
+        dumped = &it->second;
+    }
+    auto v = decode_set(dump.family, s.get(), dumped);
     if (!v) return tl::unexpected(v.error());
     sets.emplace(nftnl_set_get_str(s.get(), NFTNL_SET_NAME), std::move(*v));
   }

@@ -3,6 +3,10 @@
 // chain and rule, so `meshcap check` fails readably instead of guessing.
 #pragma once
 
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "meshcap/plan.hpp"
@@ -20,6 +24,23 @@ struct TableDump {
   std::vector<RulePtr> rules;
 };
 
-Result<Table> decode_table(const TableDump& dump);
+// One set element as read back: its key (at most 16 bytes: an IPv6 address
+// or an interface name; a longer key keeps only its length) and whether it
+// ends an interval. Plain values, so a 10,000-element dump need not keep a
+// libnftnl object (~300 bytes) per element.
+struct DumpedElem {
+  std::array<uint8_t, 16> key{};
+  uint32_t len = 0;
+  bool end = false;
+};
+// Elements by set name, when read apart from the sets' libnftnl objects.
+using DumpedElems = std::map<std::string, std::vector<DumpedElem>>;
+
+// Appends the elements `set` holds to `out`.
+void take_elems(nftnl_set* set, std::vector<DumpedElem>& out);
+
+// A set's elements come from `elems` when it names the set, otherwise from
+// the set object itself.
+Result<Table> decode_table(const TableDump& dump, const DumpedElems* elems = nullptr);
 
 }  // namespace meshcap::nft

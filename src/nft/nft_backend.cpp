@@ -159,7 +159,12 @@ Result<uint32_t> generation(Netlink& nl) {
 
 // Reads meshcap's table of one family; nullopt when absent; EINTR when a
 // dump was interrupted by a concurrent change.
-tl::expected<std::optional<TableDump>, int> dump_table(Netlink& nl, Family family) {
+struct FamilyDump {
+  TableDump table;
+  DumpedElems elems;  // by set name, as plain values (see DumpedElem)
+};
+
+tl::expected<std::optional<FamilyDump>, int> dump_table(Netlink& nl, Family family) {
   {
     Request req(NFT_MSG_GETTABLE, family, 0, nl.reserve_seq(1));
     TablePtr t(nftnl_table_alloc());
@@ -169,7 +174,8 @@ tl::expected<std::optional<TableDump>, int> dump_table(Netlink& nl, Family famil
     if (err == ENOENT || err == EAFNOSUPPORT) return std::nullopt;
     if (err) return tl::unexpected(err);
   }
-  TableDump dump;
+  FamilyDump out;
+  TableDump& dump = out.table;
   dump.family = family;
   auto mine = [&](const char* table, uint32_t fam) {
     return table && std::strcmp(table, kTableName) == 0 && fam == nfproto(family);
@@ -196,8 +202,15 @@ tl::expected<std::optional<TableDump>, int> dump_table(Netlink& nl, Family famil
     nftnl_set_set_str(filter.get(), NFTNL_SET_TABLE, kTableName);
     nftnl_set_set_str(filter.get(), NFTNL_SET_NAME, nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
     nftnl_set_elems_nlmsg_build_payload(req.nlh(), filter.get());
+    // Each dump message is parsed into a throwaway set and converted right
+    // away, so at most one message's libnftnl elements are alive at a time.
+    auto& elems = out.elems[nftnl_set_get_str(s.get(), NFTNL_SET_NAME)];
     int err = nl.request(req.nlh(), [&](const nlmsghdr* nlh) {
-      return nftnl_set_elems_nlmsg_parse(nlh, s.get()) < 0 ? EINVAL : 0;
+      SetPtr chunk(nftnl_set_alloc());
+      if (!chunk) throw std::bad_alloc();
+      if (nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) < 0) return EINVAL;
+      take_elems(chunk.get(), elems);
+      return 0;
     });
     if (err) return tl::unexpected(err);
   }
@@ -233,7 +246,7 @@ tl::expected<std::optional<TableDump>, int> dump_table(Netlink& nl, Family famil
     });
     if (err) return tl::unexpected(err);
   }
-  return dump;
+  return out;
 }
 
 class NftBackend final : public Backend {
@@ -252,7 +265,7 @@ class NftBackend final : public Backend {
     for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {
       auto before = generation(**nl);
       if (!before) return tl::unexpected(before.error());
-      std::vector<TableDump> dumps;
+      std::vector<FamilyDump> dumps;
       int err = 0;
       for (Family f : {Family::V4, Family::V6}) {
         auto d = dump_table(**nl, f);
@@ -280,7 +293,7 @@ class NftBackend final : public Backend {
       }
       Plan plan;
       for (const auto& d : dumps) {
-        auto t = decode_table(d);
+        auto t = decode_table(d.table, &d.elems);
         if (!t) return tl::unexpected(t.error());
         plan.tables.push_back(std::move(*t));
       }

@@ -148,6 +148,10 @@ inline constexpr const char* kTableName = "meshcap";
 // The iptables chain name for a plan chain: "output" -> "MESHCAP_OUTPUT".
 std::string iptables_chain_name(const std::string& chain);
 
+// The names nft (and iptables' -p) use: "tcp"/"udp"; "ipv4_addr", "uid"...
+const char* proto_name(Proto p);
+const char* set_type_name(SetType t);
+
 // Every named set of a table, once each, in order of first use.
 std::vector<NamedSet> named_sets(const Table& table);
 

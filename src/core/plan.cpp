@@ -12,6 +12,20 @@ std::string iptables_chain_name(const std::string& chain) {
   return out;
 }
 
+const char* proto_name(Proto p) { return p == Proto::Tcp ? "tcp" : "udp"; }
+
+const char* set_type_name(SetType t) {
+  switch (t) {
+    case SetType::Ifname: return "ifname";
+    case SetType::Ipv4Addr: return "ipv4_addr";
+    case SetType::Ipv6Addr: return "ipv6_addr";
+    case SetType::InetService: return "inet_service";
+    case SetType::Uid: return "uid";
+    case SetType::Gid: return "gid";
+  }
+  return "?";
+}
+
 namespace {
 
 template <class... F>

@@ -104,15 +104,20 @@ class FamilyPlanner {
     }
   }
 
+  // Inbound means arriving from outside the pod on an interface not excluded.
+  void inbound_entry(std::vector<Rule>& r) const {
+    r.push_back(rule({iif("lo")}, ReturnAction{}, "inbound: only traffic arriving from outside the pod"));
+    if (!c_.exclude_interfaces.empty())
+      r.push_back(rule({iif_set(c_.exclude_interfaces, "exclude_interfaces")}, ReturnAction{},
+                       "inbound 1: excluded interface"));
+  }
+
   Chain prerouting() const {
     Chain ch{"prerouting", ChainKind::Nat, Hook::Prerouting, {}};
     bool redirect_inbound = c_.inbound_mode == InboundMode::Redirect && !c_.inbound_ports.empty();
     if (c_.virt_interfaces.empty() && !redirect_inbound) return ch;
     auto& r = ch.rules;
-    r.push_back(rule({iif("lo")}, ReturnAction{}, "inbound: only traffic arriving from outside the pod"));
-    if (!c_.exclude_interfaces.empty())
-      r.push_back(rule({iif_set(c_.exclude_interfaces, "exclude_interfaces")}, ReturnAction{},
-                       "inbound 1: excluded interface"));
+    inbound_entry(r);
     if (!c_.virt_interfaces.empty())
       r.push_back(rule({iif_set(c_.virt_interfaces, "virt_interfaces"), tcp()},
                        RedirectAction{c_.outbound_port},
@@ -140,10 +145,7 @@ class FamilyPlanner {
   Chain tproxy() const {
     Chain ch{"inbound_tproxy", ChainKind::Mangle, Hook::Prerouting, {}};
     auto& r = ch.rules;
-    r.push_back(rule({iif("lo")}, ReturnAction{}, "inbound: only traffic arriving from outside the pod"));
-    if (!c_.exclude_interfaces.empty())
-      r.push_back(rule({iif_set(c_.exclude_interfaces, "exclude_interfaces")}, ReturnAction{},
-                       "inbound 1: excluded interface"));
+    inbound_entry(r);
     if (!c_.virt_interfaces.empty())
       r.push_back(rule({iif_set(c_.virt_interfaces, "virt_interfaces")}, ReturnAction{},
                        "inbound 2: virt interface, redirected in prerouting"));

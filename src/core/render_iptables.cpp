@@ -24,8 +24,6 @@ struct overloaded : F... {
 // multiport takes at most 15 ports, a range counting as two.
 constexpr size_t kMultiportSlots = 15;
 
-const char* proto_name(Proto p) { return p == Proto::Tcp ? "tcp" : "udp"; }
-
 // Where an option goes in the rule line; Module parts keep plan order.
 enum class Slot { Src, Dst, In, Out, Proto, Module };
 struct Part {

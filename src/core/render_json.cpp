@@ -14,25 +14,11 @@ struct overloaded : F... {
   using F::operator()...;
 };
 
-const char* proto_name(Proto p) { return p == Proto::Tcp ? "tcp" : "udp"; }
-
 const char* kind_name(ChainKind k) {
   switch (k) {
     case ChainKind::Nat: return "nat";
     case ChainKind::Mangle: return "mangle";
     case ChainKind::Raw: return "raw";
-  }
-  return "?";
-}
-
-const char* set_type_name(SetType t) {
-  switch (t) {
-    case SetType::Ifname: return "ifname";
-    case SetType::Ipv4Addr: return "ipv4_addr";
-    case SetType::Ipv6Addr: return "ipv6_addr";
-    case SetType::InetService: return "inet_service";
-    case SetType::Uid: return "uid";
-    case SetType::Gid: return "gid";
   }
   return "?";
 }

@@ -27,20 +27,6 @@ std::string hex_mark(uint32_t mark) {
   return buf;
 }
 
-const char* proto_name(Proto p) { return p == Proto::Tcp ? "tcp" : "udp"; }
-
-const char* set_type_name(SetType t) {
-  switch (t) {
-    case SetType::Ifname: return "ifname";
-    case SetType::Ipv4Addr: return "ipv4_addr";
-    case SetType::Ipv6Addr: return "ipv6_addr";
-    case SetType::InetService: return "inet_service";
-    case SetType::Uid: return "uid";
-    case SetType::Gid: return "gid";
-  }
-  return "?";
-}
-
 // The elements of a match, as nft writes set elements or a single value.
 std::vector<std::string> element_texts(const Match& m) {
   std::vector<std::string> out;

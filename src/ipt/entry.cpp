@@ -485,8 +485,8 @@ Result<Rule> decode_rule(Family family, const void* entry, const std::string& ta
         extensions.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
       else
         return unknown("an owner match other than one --uid-owner or --gid-owner id");
-    } else if (name == "conntrack" && m->u.user.revision == kConntrackRevision &&
-               off == h.target_offset && target == "TPROXY") {
+    } else if (name == "conntrack" && m->u.user.revision == kConntrackRevision && off == h.target_offset &&
+               target == "TPROXY") {
       // The guard encode_rule adds to a TPROXY rule; the action implies it.
       const auto* c = part_data<xt_conntrack_mtinfo3>(m, size);
       auto want = new_state_guard();

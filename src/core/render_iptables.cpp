@@ -1,11 +1,11 @@
-// Plan -> iptables-restore input. iptables has no named sets, so a set-backed
-// match becomes several rules; the planner keeps set elements disjoint, which
-// makes the expansion exact even for jumps (a packet matches one copy at most).
-// Within a rule, options follow iptables-save's order (-s -d -i -o -p, then
-// -m matches in plan order) so the text compares line by line with a save.
+// Plan -> iptables-restore input: the plan as iptables holds it (expand_sets:
+// one rule per set element, the same rules the libiptc backend programs), with
+// options in iptables-save's order so the text compares line by line with a
+// save.
 #include <cstdio>
 #include <string>
 
+#include "meshcap/expand.hpp"
 #include "meshcap/render.hpp"
 
 namespace meshcap {
@@ -21,77 +21,38 @@ struct overloaded : F... {
   using F::operator()...;
 };
 
-// multiport takes at most 15 ports, a range counting as two.
-constexpr size_t kMultiportSlots = 15;
-
-// Where an option goes in the rule line; Module parts keep plan order.
-enum class Slot { Src, Dst, In, Out, Proto, Module };
-struct Part {
-  Slot slot;
-  std::string text;
-};
-using Alternative = std::vector<Part>;  // one way a match can be met
-
 std::string port_text(const PortRange& r) {
   return std::to_string(r.first) + (r.single() ? "" : ":" + std::to_string(r.last));
 }
 
-// Every alternative of one match; a rule is the cross product of its matches.
-std::vector<Alternative> alternatives(const Match& m) {
-  std::vector<Alternative> alts;
-  std::visit(
-      overloaded{
-          [&](const IifMatch& x) {
-            for (const auto& n : x.names) alts.push_back({{Slot::In, "-i " + n}});
-          },
-          [&](const OifMatch& x) {
-            for (const auto& n : x.names) alts.push_back({{Slot::Out, "-o " + n}});
-          },
-          [&](const ProtoMatch& x) {
-            alts.push_back({{Slot::Proto, std::string("-p ") + proto_name(x.proto)}});
-          },
-          [&](const PortMatch& x) {
-            std::string p = proto_name(x.proto);
-            if (x.set.empty()) {
-              for (const auto& r : x.ports)
-                alts.push_back({{Slot::Proto, "-p " + p},
-                                {Slot::Module, "-m " + p + (x.source ? " --sport " : " --dport ") +
-                                                   port_text(r)}});
-              return;
-            }
-            std::string list;
-            size_t used = 0;
-            auto flush = [&] {
-              if (list.empty()) return;
-              alts.push_back({{Slot::Proto, "-p " + p},
-                              {Slot::Module, std::string("-m multiport ") +
-                                                 (x.source ? "--sports " : "--dports ") + list}});
-              list.clear();
-              used = 0;
-            };
-            for (const auto& r : x.ports) {
-              size_t cost = r.single() ? 1 : 2;
-              if (used + cost > kMultiportSlots) flush();
-              list += (list.empty() ? "" : ",") + port_text(r);
-              used += cost;
-            }
-            flush();
-          },
-          [&](const AddrMatch& x) {
-            for (const auto& c : x.cidrs)
-              alts.push_back({{x.source ? Slot::Src : Slot::Dst,
-                               (x.source ? "-s " : "-d ") + c.addr_string() + "/" +
-                                   std::to_string(c.prefix)}});
-          },
-          [&](const OwnerMatch& x) {
-            for (auto id : x.ids)
-              alts.push_back({{Slot::Module, std::string("-m owner ") +
-                                                 (x.gid ? "--gid-owner " : "--uid-owner ") +
-                                                 std::to_string(id)}});
-          },
-      },
-      m);
-  return alts;
+// One single-valued match (expand_sets has already split the sets) as
+// iptables options. A port match brings its -p, which must stand before the
+// match extensions, so options come back in two groups.
+struct Options {
+  std::string head;  // -s -d -i -o -p
+  std::string tail;  // -m ...
+};
+
+void append(Options& o, const Match& m) {
+  std::visit(overloaded{
+                 [&](const IifMatch& x) { o.head += " -i " + x.names.at(0); },
+                 [&](const OifMatch& x) { o.head += " -o " + x.names.at(0); },
+                 [&](const ProtoMatch& x) { o.head += std::string(" -p ") + proto_name(x.proto); },
+                 [&](const PortMatch& x) {
+                   std::string p = proto_name(x.proto);
+                   o.head += " -p " + p;
+                   o.tail += " -m " + p + (x.source ? " --sport " : " --dport ") + port_text(x.ports.at(0));
+                 },
+                 [&](const AddrMatch& x) {
+                   const Cidr& c = x.cidrs.at(0);
+                   o.head += (x.source ? " -s " : " -d ") + c.addr_string() + "/" + std::to_string(c.prefix);
+                 },
+                 [&](const OwnerMatch& x) {
+                   o.tail += std::string(" -m owner ") + (x.gid ? "--gid-owner " : "--uid-owner ") +
+                             std::to_string(x.ids.at(0));
+                 },
+             },
+             m);
 }
 
 std::string target(const Action& a) {
@@ -122,27 +83,12 @@ std::string tproxy_guard(const Action& a) {
   return std::holds_alternative<TproxyAction>(a) ? " -m state --state NEW" : "";
 }
 
-// Appends one "-A" line per combination of the rule's alternatives.
-void expand(const std::string& chain, const Rule& rule, std::string& out) {
-  std::vector<Alternative> combos{{}};
-  for (const auto& m : rule.matches) {
-    std::vector<Alternative> next;
-    for (const auto& combo : combos)
-      for (const auto& alt : alternatives(m)) {
-        Alternative joined = combo;
-        joined.insert(joined.end(), alt.begin(), alt.end());
-        next.push_back(std::move(joined));
-      }
-    combos = std::move(next);
-  }
-  for (const auto& combo : combos) {
-    std::string line = "-A " + chain;
-    // The planner never pairs a port match with a ProtoMatch, so one -p at most.
-    for (Slot slot : {Slot::Src, Slot::Dst, Slot::In, Slot::Out, Slot::Proto, Slot::Module})
-      for (const auto& part : combo)
-        if (part.slot == slot) line += " " + part.text;
-    out += line + tproxy_guard(rule.action) + " " + target(rule.action) + "\n";
-  }
+// One "-A" line of an expanded rule; expand_sets already put its matches in
+// iptables-save's order.
+std::string rule_line(const std::string& chain, const Rule& rule) {
+  Options o;
+  for (const auto& m : rule.matches) append(o, m);
+  return "-A " + chain + o.head + o.tail + tproxy_guard(rule.action) + " " + target(rule.action) + "\n";
 }
 
 const char* table_name(ChainKind k) {
@@ -184,7 +130,7 @@ void render_family(const Plan& plan, Family f, std::string& out) {
       std::string name = iptables_chain_name(c->name);
       for (const auto& r : c->rules) {
         if (!r.note.empty()) out += render_note(r.note);
-        expand(name, r, out);
+        out += rule_line(name, r);
       }
     }
     out += "COMMIT\n";
@@ -195,10 +141,11 @@ void render_family(const Plan& plan, Family f, std::string& out) {
 
 std::string render_iptables(const Plan& plan, std::optional<Family> only) {
   std::string out;
+  Plan expanded = expand_sets(plan);
   for (Family f : {Family::V4, Family::V6}) {
     if (only && *only != f) continue;
     if (!out.empty()) out += "\n";
-    render_family(plan, f, out);
+    render_family(expanded, f, out);
   }
   out += render_ip_commands(plan, only);
   return out;

@@ -38,7 +38,7 @@ check_no_skips "$log"
 
 echo "== unit tests under ASan+UBSan"
 cmake -S . -B build-asan -DMESHCAP_WERROR=ON -DMESHCAP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-asan -j"$jobs"
+cmake --build build-asan -j"$jobs" --target unit_tests
 ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 check_no_skips "$log"

@@ -220,6 +220,7 @@ Result<std::vector<unsigned char>> encode_target(Family family, const Action& ac
 }  // namespace
 
 void EntryBuf::append(const void* bytes, size_t n) {
+  if (n == 0) return;  // an empty vector's data() may be null, which memcpy must not see
   size_t at = words_.size();
   words_.resize(at + (n + 7) / 8);
   std::memcpy(words_.data() + at, bytes, n);

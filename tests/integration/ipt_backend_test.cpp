@@ -22,39 +22,20 @@
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
 #include "support/named_netns.hpp"
+#include "support/child_checks.hpp"
 #include "support/netns.hpp"
 
 namespace meshcap {
 namespace {
 
+using test::Checks;
+using test::read_file;
 using test::run_in_new_netns;
+using test::tmp_path;
+using test::write_file;
 using test::sh;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// gtest assertions do not cross the fork, so children count failures and
-// say why on stderr; the parent asserts on the exit status.
-struct Checks {
-  int failures = 0;
-  void expect(bool ok, const std::string& what) {
-    if (!ok) {
-      ++failures;
-      std::cerr << "FAILED: " << what << "\n";
-    }
-  }
-  void expect_eq(const std::string& want, const std::string& got, const std::string& what) {
-    if (want != got) {
-      ++failures;
-      std::cerr << "FAILED: " << what << "\n" << diff_lines(want, got) << "\n";
-    }
-  }
-  template <class T>
-  bool ok(const Result<T>& r, const std::string& what) {
-    if (!r) expect(false, what + ": " + r.error().message);
-    return bool(r);
-  }
-  int rc() const { return failures == 0 ? 0 : 1; }
-};
 
 #define REQUIRE_NETNS()                                                            \
   do {                                                                             \
@@ -63,20 +44,6 @@ struct Checks {
       MESHCAP_SKIP("iptables-legacy-save (test oracle) not installed");            \
   } while (0)
 
-std::string tmp_path(const char* tag) {
-  char name[] = "/tmp/meshcap-ipt-XXXXXX";
-  int fd = mkstemp(name);
-  if (fd >= 0) close(fd);
-  std::remove(name);
-  return std::string(name) + "-" + tag;
-}
-void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // "[12:720]" -> "[0:0]": built-in chains count the namespace's own packets.
 std::string zero_counters(const std::string& line) {

@@ -23,6 +23,7 @@
 #include "meshcap/render.hpp"
 #include "support/named_netns.hpp"
 #include "support/child_checks.hpp"
+#include "support/configs.hpp"
 #include "support/netns.hpp"
 
 namespace meshcap {
@@ -119,7 +120,7 @@ std::string saves_via_restore(const Plan& plan) {
   return text;
 }
 
-Cidr cidr(const char* text) { return *Cidr::parse(text); }
+using test::cidr;
 
 Config dual_stack() {
   Config c;
@@ -127,21 +128,7 @@ Config dual_stack() {
   return c;
 }
 
-Config everything_redirect() {
-  Config c = dual_stack();
-  c.proxy_uids = {1337, 1338};
-  c.proxy_gids = {1337, 2000};
-  c.exclude_interfaces = {"eth9", "veth1"};
-  c.virt_interfaces = {"vnet0"};
-  c.exclude_inbound_ports = {{15020, 15021}, {15090, 15090}};
-  c.exclude_outbound_ports = {{3306, 3306}, {6000, 6100}};
-  c.include_outbound_ports = {{8080, 8080}, {9000, 9100}};
-  c.exclude_outbound_cidrs = {cidr("10.96.0.1"), cidr("fd00:96::/64")};
-  c.outbound_cidrs = {false, {cidr("10.0.0.0/8"), cidr("192.168.0.0/16"), cidr("fd00::/8")}};
-  c.capture_dns = true;
-  c.dns_servers = {cidr("10.96.0.10"), cidr("fd00:96::a")};
-  return c;
-}
+Config everything_redirect() { return test::everything_on(); }
 
 Config tproxy() {
   Config c = dual_stack();

@@ -1,4 +1,5 @@
 #include "meshcap/expand.hpp"
+#include "support/configs.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +9,8 @@
 namespace meshcap {
 namespace {
 
-Cidr cidr(const char* text) { return *Cidr::parse(text); }
+using test::cidr;
+using test::everything_on;
 
 Plan one_rule(std::vector<Match> matches, Action action = ReturnAction{}) {
   Plan p;
@@ -120,22 +122,6 @@ TEST(ExpandSets, KeepsNonNetfilterState) {
   }
 }
 
-Config everything_on() {
-  Config c;
-  c.ipv6 = Ipv6Mode::On;
-  c.proxy_uids = {1337, 1338};
-  c.proxy_gids = {1337, 2000};
-  c.exclude_interfaces = {"eth9", "veth1"};
-  c.virt_interfaces = {"vnet0"};
-  c.exclude_inbound_ports = {{15020, 15021}, {15090, 15090}};
-  c.exclude_outbound_ports = {{3306, 3306}, {6000, 6100}};
-  c.include_outbound_ports = {{8080, 8080}, {9000, 9100}};
-  c.exclude_outbound_cidrs = {cidr("10.96.0.1"), cidr("fd00:96::/64")};
-  c.outbound_cidrs = {false, {cidr("10.0.0.0/8"), cidr("192.168.0.0/16"), cidr("fd00::/8")}};
-  c.capture_dns = true;
-  c.dns_servers = {cidr("10.96.0.10"), cidr("fd00:96::a")};
-  return c;
-}
 
 TEST(ExpandSets, PlannerPlansBecomeSingleValued) {
   for (bool tproxy : {false, true}) {

@@ -38,12 +38,7 @@ using test::sh;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-#define REQUIRE_NETNS()                                                            \
-  do {                                                                             \
-    if (!test::can_unshare_net()) MESHCAP_SKIP("cannot create a netns");           \
-    if (sh("iptables-legacy-save --version >/dev/null 2>&1 && echo ok") != "ok\n") \
-      MESHCAP_SKIP("iptables-legacy-save (test oracle) not installed");            \
-  } while (0)
+#define REQUIRE_NETNS() MESHCAP_REQUIRE_NETNS_AND("iptables-legacy-save")
 
 
 // "[12:720]" -> "[0:0]": built-in chains count the namespace's own packets.

@@ -37,12 +37,7 @@ using test::tmp_path;
 using test::write_file;
 using test::sh;
 
-#define REQUIRE_NETNS()                                                  \
-  do {                                                                   \
-    if (!test::can_unshare_net()) MESHCAP_SKIP("cannot create a netns"); \
-    if (sh("nft --version >/dev/null 2>&1 && echo ok") != "ok\n")        \
-      MESHCAP_SKIP("nft binary (test oracle) not installed");            \
-  } while (0)
+#define REQUIRE_NETNS() MESHCAP_REQUIRE_NETNS_AND("nft")
 
 
 // `nft --debug=netlink list table`: the expressions and set elements exactly

@@ -24,6 +24,15 @@ namespace meshcap::test {
     GTEST_SKIP() << (reason);                                      \
   } while (0)
 
+// Skips (fails under CI) unless namespaces can be made and the oracle tool
+// answers `tool --version`.
+#define MESHCAP_REQUIRE_NETNS_AND(tool)                                                     \
+  do {                                                                                      \
+    if (!::meshcap::test::can_unshare_net()) MESHCAP_SKIP("cannot create a netns");         \
+    if (::meshcap::test::sh(std::string(tool) + " --version >/dev/null 2>&1 && echo ok") != "ok\n") \
+      MESHCAP_SKIP(std::string(tool) + " (test oracle) not installed");                     \
+  } while (0)
+
 // Runs `body` in a child process inside a new network namespace with lo up.
 // The child's exit status is body's return value; gtest assertions in the
 // child do not propagate, so bodies return non-zero (and print why) on failure.

@@ -1,6 +1,10 @@
 #include "app/cli.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <sstream>
@@ -8,6 +12,7 @@
 #include <utility>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 namespace meshcap::app {
 namespace {
@@ -25,29 +30,9 @@ constexpr CommandInfo kCommands[] = {
     {"cleanup", Command::Cleanup, "Remove everything meshcap installed"},
 };
 
-const char* metavar(std::string_view flag) {
-  static const std::map<std::string_view, const char*> names = {
-      {"outbound-port", "PORT"},         {"inbound-port", "PORT"},
-      {"proxy-uid", "UIDS"},             {"proxy-gid", "GIDS"},
-      {"inbound-ports", "PORTS"},        {"exclude-inbound-ports", "PORTS"},
-      {"outbound-cidrs", "CIDRS"},       {"exclude-outbound-cidrs", "CIDRS"},
-      {"exclude-outbound-ports", "PORTS"}, {"include-outbound-ports", "PORTS"},
-      {"exclude-interfaces", "NAMES"},   {"virt-interfaces", "NAMES"},
-      {"inbound-mode", "MODE"},          {"dns-port", "PORT"},
-      {"dns-servers", "ADDRS"},          {"tproxy-mark", "MARK"},
-      {"tproxy-table", "TABLE"},         {"ipv6", "MODE"},
-      {"backend", "NAME"},               {"netns", "PATH"},
-      {"verify", "MODE"},                {"format", "FORMAT"},
-      {"family", "4|6"},                 {"log-level", "LEVEL"},
-      {"log-format", "FORMAT"},
-  };
-  auto it = names.find(flag);
-  return it == names.end() ? "VALUE" : it->second;
-}
-
-std::string usage(const SettingInfo& s) {
-  std::string text = std::string("--") + s.flag;
-  if (!s.is_switch) text += std::string(" ") + metavar(s.flag);
+std::string usage(const Setting& s) {
+  std::string text = "--" + std::string(s.flag);
+  if (!is_switch(s)) text += " " + std::string(s.metavar);
   return text;
 }
 
@@ -65,16 +50,16 @@ std::string help_text(const CommandInfo* command) {
           << "\n";
     out << "\n";
   }
-  out << "Flags (each may also be set by its environment variable; a flag overrides it):\n";
+  out << "Flags (each may also be set by its environment variable, or by its camelCase key in\n"
+         "the --config file; a flag overrides its variable, and both override the file):\n";
   size_t width = 0;
   for (const auto& s : settings()) width = std::max(width, usage(s).size());
   auto line = [&](const std::string& left, const std::string& right) {
     out << "  " << left << std::string(width + 3 - left.size(), ' ') << right << "\n";
   };
-  for (const auto& s : settings()) {
-    std::string def = *s.default_text ? s.default_text : "none";
-    line(usage(s), std::string(s.help) + " [env: " + env_name(s.flag) + "] [default: " + def + "]");
-  }
+  for (const auto& s : settings())
+    line(usage(s), std::string(s.help) + " [env: " + env_name(s.flag) + "] [default: " +
+                       shown_default(s) + "]");
   line("-h, --help", "Show this help");
   if (!command) line("--version", "Print the version");
   return out.str();
@@ -95,10 +80,11 @@ SettingOptions add_settings(CLI::App& app) {
   app.allow_extras();  // so we can name the stray arguments ourselves
   SettingOptions options;
   for (const auto& s : settings()) {
-    auto name = std::string("--") + s.flag;
-    auto* option = s.is_switch ? app.add_flag(name) : app.add_option(name)->type_name(metavar(s.flag));
+    auto name = "--" + std::string(s.flag);
+    auto* option =
+        is_switch(s) ? app.add_flag(name) : app.add_option(name)->type_name(std::string(s.metavar));
     option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    options.emplace_back(s.flag, option);
+    options.emplace_back(std::string(s.flag), option);
   }
   return options;
 }
@@ -120,7 +106,7 @@ Result<Invocation> parse_command_line(int argc, const char* const* argv,
   Invocation inv;
 
   std::map<std::string, std::string> flag_of_env;
-  for (const auto& s : settings()) flag_of_env[env_name(s.flag)] = s.flag;
+  for (const auto& s : settings()) flag_of_env[env_name(s.flag)] = std::string(s.flag);
   for (const auto& [name, value] : env) {
     if (name.rfind("MESHCAP_", 0) != 0) continue;
     if (auto it = flag_of_env.find(name); it != flag_of_env.end())
@@ -161,12 +147,13 @@ Result<Invocation> parse_command_line(int argc, const char* const* argv,
     inv.output = help_text(chosen.empty() ? nullptr : command_named(chosen.front()->get_name()));
     return inv;
   } catch (const CLI::ParseError& e) {
-    return bad_command_line(std::string("bad command line: ") + e.what());
+    return bad_command_line("bad command line: " + printable(e.what(), true, 200));
   }
 
   if (auto stray = app.remaining(true); !stray.empty()) {
-    const auto& first = stray.front();
-    if (first.rfind("-", 0) == 0) return bad_command_line("unknown flag " + first);
+    const auto& raw_first = stray.front();
+    const std::string first = printable(raw_first);
+    if (raw_first.rfind("-", 0) == 0) return bad_command_line("unknown flag " + first);
     if (app.get_subcommands().empty())
       return bad_command_line("unknown command \"" + first + "\" (commands: apply, check, cleanup)");
     return bad_command_line("unexpected argument \"" + first + "\"");
@@ -185,6 +172,115 @@ Result<Invocation> parse_command_line(int argc, const char* const* argv,
     take(options, inv.raw);
   }
   return inv;
+}
+
+namespace {
+
+// The whole file, or why it cannot be read.
+Result<std::string> read_file(const std::string& path, const std::string& named) {
+  auto cannot = [&](int err) {
+    return fail(ErrorKind::BadInput, "invalid configuration: cannot read " + named + ": " +
+                                         std::strerror(err));
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cannot(errno);
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return cannot(err);
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+// The config file as JSON; `named` says where its name came from
+// ("--config /etc/meshcap.json").
+Result<nlohmann::json> read_json_file(const std::string& path, const std::string& named) {
+  auto text = read_file(path, named);
+  if (!text) return tl::unexpected(text.error());
+  try {
+    return nlohmann::json::parse(*text);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string why = e.what();
+    if (auto end = why.find("] "); why.rfind("[json.exception", 0) == 0 && end != std::string::npos)
+      why.erase(0, end + 2);
+    return fail(ErrorKind::BadInput,
+                "invalid configuration: " + named + " is not valid JSON: " + printable(why, true, 200));
+  }
+}
+
+Origin file_origin(const std::string& path) {
+  auto name = printable(path);
+  return Origin{name, name + ": ", false};
+}
+
+// The config file's path and how to name it in messages; nullopt: no file.
+std::optional<std::pair<std::string, std::string>> config_file_of(const RawSettings& raw) {
+  auto it = raw.find("config");
+  if (it == raw.end() || it->second.value.empty()) return std::nullopt;
+  return std::pair{it->second.value, it->second.source + " " + printable(it->second.value)};
+}
+
+}  // namespace
+
+Result<void> add_config_file(Invocation& inv) {
+  auto file = config_file_of(inv.raw);
+  if (!file) return {};
+  auto doc = read_json_file(file->first, file->second);
+  if (!doc) return tl::unexpected(doc.error());
+  auto raw = raw_from_json(*doc, file_origin(file->first));
+  if (!raw) return tl::unexpected(raw.error());
+  // Only what flags and variables left unset comes from the file.
+  inv.raw.merge(*raw);
+  return {};
+}
+
+Result<Invocation> read_invocation(int argc, const char* const* argv,
+                                   const std::map<std::string, std::string>& env) {
+  auto inv = parse_command_line(argc, argv, env);
+  if (!inv || inv->exit_now) return inv;
+  if (auto added = add_config_file(*inv); !added) return tl::unexpected(added.error());
+  return inv;
+}
+
+LogFormat log_format_of(const RawSettings& raw) {
+  auto it = raw.find("log-format");
+  if (it == raw.end()) return LogFormat::Text;
+  auto config = parse_config({*it});
+  return config ? config->log_format : LogFormat::Text;
+}
+
+LogFormat log_format_hint(int argc, const char* const* argv,
+                          const std::map<std::string, std::string>& env) {
+  RawSettings raw;
+  for (const char* key : {"log-format", "config"}) {
+    if (auto it = env.find(env_name(key)); it != env.end()) raw[key] = RawValue{it->second, it->first};
+    // The last --key VALUE or --key=VALUE, as CLI11 would take it.
+    std::string flag = "--" + std::string(key);
+    for (int i = 1; i < argc; ++i) {
+      std::string_view arg = argv[i];
+      if (arg == flag && i + 1 < argc)
+        raw[key] = RawValue{argv[i + 1], flag};
+      else if (arg.rfind(flag + "=", 0) == 0)
+        raw[key] = RawValue{std::string(arg.substr(flag.size() + 1)), flag};
+    }
+  }
+  if (auto file = config_file_of(raw); file && !raw.count("log-format")) {
+    auto doc = read_json_file(file->first, file->second);
+    if (doc && doc->is_object() && doc->contains("logFormat")) {
+      nlohmann::json only = {{"logFormat", (*doc)["logFormat"]}};
+      if (auto from_file = raw_from_json(only, file_origin(file->first))) raw.merge(*from_file);
+    }
+  }
+  return log_format_of(raw);
 }
 
 std::map<std::string, std::string> environment() {

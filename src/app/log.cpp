@@ -1,18 +1,29 @@
 #include "app/log.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
-#include <mutex>
+#include <memory>
+#include <string>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace meshcap::app {
 
 namespace {
+
+std::string level_name(const spdlog::details::log_msg& msg) {
+  auto name = spdlog::level::to_string_view(msg.level);
+  return std::string(name.data(), name.size());
+}
+
+// A message may carry user bytes (a flag, a path): printable() escapes
+// whatever is not UTF-8 as \xNN, so stderr is valid UTF-8 in both formats.
+std::string payload(const spdlog::details::log_msg& msg) {
+  return printable(std::string_view(msg.payload.data(), msg.payload.size()), false, SIZE_MAX);
+}
 
 // One JSON object per line; the message is escaped by nlohmann::json, which a
 // pattern-based formatter could not do.
@@ -22,13 +33,21 @@ class JsonStderrSink : public spdlog::sinks::base_sink<spdlog::details::null_mut
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch());
     nlohmann::json line = {
         {"ts", static_cast<double>(ms.count()) / 1000.0},
-        {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
-                              spdlog::level::to_string_view(msg.level).size())},
+        {"level", level_name(msg)},
         {"logger", "meshcap"},
-        {"msg", std::string(msg.payload.data(), msg.payload.size())},
+        {"msg", payload(msg)},
     };
     auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::fprintf(stderr, "%s\n", text.c_str());
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
+// "meshcap error: ..." lines.
+class TextStderrSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::fprintf(stderr, "meshcap %s: %s\n", level_name(msg).c_str(), payload(msg).c_str());
   }
   void flush_() override { std::fflush(stderr); }
 };
@@ -40,19 +59,17 @@ void install(std::shared_ptr<spdlog::sinks::sink> sink, spdlog::level::level_enu
   spdlog::set_default_logger(std::move(logger));
 }
 
-std::shared_ptr<spdlog::sinks::sink> text_sink() {
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
-  sink->set_pattern("meshcap %l: %v");
-  return sink;
-}
-
 }  // namespace
 
-void setup_default_logging() { install(text_sink(), spdlog::level::info); }
+void setup_default_logging() { setup_logging(LogFormat::Text, "info"); }
 
 void setup_logging(LogFormat format, const std::string& level) {
-  install(format == LogFormat::Json ? std::make_shared<JsonStderrSink>() : text_sink(),
-          spdlog::level::from_str(level));
+  std::shared_ptr<spdlog::sinks::sink> sink;
+  if (format == LogFormat::Json)
+    sink = std::make_shared<JsonStderrSink>();
+  else
+    sink = std::make_shared<TextStderrSink>();
+  install(std::move(sink), spdlog::level::from_str(level));
 }
 
 }  // namespace meshcap::app

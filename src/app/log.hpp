@@ -8,7 +8,8 @@
 
 namespace meshcap::app {
 
-// Text or one JSON object per line, at the given level name.
+// Text or one JSON object per line, at the given level name. Either way
+// stderr stays valid UTF-8: bytes that are not are written as \xNN.
 void setup_logging(LogFormat format, const std::string& level);
 
 // Before the configuration is known: plain text at info.

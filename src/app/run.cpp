@@ -161,8 +161,11 @@ int report(const Error& e) {
 }  // namespace
 
 int run(int argc, char** argv) {
-  setup_default_logging();
-  auto inv = parse_command_line(argc, argv, environment());
+  auto env = environment();
+  auto inv = read_invocation(argc, argv, env);
+  // In json mode every line is JSON from the first, so the log format is
+  // settled, as far as the input allows, before anything is reported.
+  setup_logging(inv ? log_format_of(inv->raw) : log_format_hint(argc, argv, env), "info");
   if (!inv) return report(inv.error());
   if (inv->exit_now) {
     std::cout << inv->output << std::flush;

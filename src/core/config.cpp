@@ -1,58 +1,85 @@
-// Turns RawSettings (text plus where it came from) into a validated Config.
-// Every problem is collected, so one run tells the user everything to fix.
+// Turns RawSettings (text plus where it came from) into a validated Config,
+// through the one table of settings. Every problem is collected, so one run
+// tells the user everything to fix; each is bounded, so a 100,000-item list
+// still gives a short message.
 #include "meshcap/config.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <set>
 #include <string_view>
 #include <utility>
 
 namespace meshcap {
 
-const std::vector<SettingInfo>& settings() {
-  static const std::vector<SettingInfo> all = {
-      {"outbound-port", "15001", "Port of the proxy's outbound listener", false},
-      {"inbound-port", "15006", "Port of the proxy's inbound listener", false},
-      {"proxy-uid", "1337", "User ids of the proxy, exempt from capture (list)", false},
-      {"proxy-gid", "the proxy uids", "Group ids of the proxy, exempt from capture (list)", false},
-      {"inbound-ports", "*", "Inbound ports to capture: * for all, or a list", false},
-      {"exclude-inbound-ports", "", "Inbound ports never captured (list)", false},
-      {"outbound-cidrs", "*", "Outbound destinations to capture: * for all, or a list", false},
-      {"exclude-outbound-cidrs", "", "Outbound destinations never captured (list)", false},
-      {"exclude-outbound-ports", "", "Outbound destination ports never captured (list)", false},
-      {"include-outbound-ports", "", "Outbound destination ports always captured (list)", false},
-      {"exclude-interfaces", "", "Interfaces whose traffic is never captured (list)", false},
-      {"virt-interfaces", "", "Interfaces whose inbound traffic is treated as outbound (list)",
-       false},
-      {"inbound-mode", "redirect", "How inbound traffic is captured: redirect or tproxy", false},
-      {"capture-dns", "false", "Capture DNS queries (port 53) to the DNS port", true},
-      {"dns-port", "15053", "Port of the proxy's DNS listener (UDP and TCP)", false},
-      {"dns-servers", "all", "Capture DNS only to these resolvers (list)", false},
-      {"tproxy-mark", "1337", "Packet mark for tproxy mode (decimal or 0x hex)", false},
-      {"tproxy-table", "133", "Routing table for tproxy mode", false},
-      {"ipv6", "auto", "Program IPv6: auto (when enabled in the namespace), on or off", false},
-      {"backend", "auto", "Netfilter backend: auto, nft or iptables", false},
-      {"netns", "the current namespace", "Network namespace to program (a path)", false},
-      {"verify", "rules", "Verification after apply: rules, traffic or none", false},
-      {"dry-run", "false", "Print the plan and touch nothing", true},
-      {"format", "nft", "Dry-run output: nft, iptables or json", false},
-      {"family", "both", "Dry-run output of only this family: 4 or 6", false},
-      {"log-level", "info", "Log level: trace, debug, info, warn, error or off", false},
-      {"log-format", "text", "Log format: text or json (one object a line)", false},
-  };
-  return all;
-}
-
-std::string env_name(const std::string& flag) {
-  std::string name = "MESHCAP_";
-  for (char c : flag)
-    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return name;
-}
-
 namespace {
+
+constexpr size_t kQuoteLimit = 64;    // bytes of a value quoted in a message
+constexpr size_t kShownPerList = 3;   // bad items named per list; the rest are counted
+
+// Length of the valid UTF-8 sequence of two to four bytes at s[i], or 0.
+size_t utf8_length(std::string_view s, size_t i) {
+  auto at = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned char c = at(0), lo = 0x80, hi = 0xbf;
+  size_t n = 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;  // overlong
+    if (c == 0xed) hi = 0x9f;  // surrogates
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;  // overlong
+    if (c == 0xf4) hi = 0x8f;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > s.size() || at(1) < lo || at(1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (at(k) < 0x80 || at(k) > 0xbf) return 0;
+  return n;
+}
+
+// printable()'s escaping; `quote` also escapes " and \ for a quoted value.
+void escape_to(std::string& out, std::string_view s, bool one_line, bool quote) {
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < s.size();) {
+    char c = s[i];
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      if (size_t n = utf8_length(s, i)) {
+        out.append(s.substr(i, n));
+        i += n;
+        continue;
+      }
+    } else if (quote && (c == '"' || c == '\\')) {
+      out += '\\';
+      out += c;
+      ++i;
+      continue;
+    } else if (!(u < 0x20 || u == 0x7f) || (!one_line && (c == '\n' || c == '\t'))) {
+      out += c;
+      ++i;
+      continue;
+    }
+    out += "\\x";
+    out += hex[u >> 4];
+    out += hex[u & 0xf];
+    ++i;
+  }
+}
+
+std::string length_note(size_t bytes) { return " (" + std::to_string(bytes) + " bytes)"; }
+
+// Quotes a value for an error message: escaped, and cut when long.
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  escape_to(out, s.substr(0, kQuoteLimit), true, true);
+  return s.size() > kQuoteLimit ? out + "...\"" + length_note(s.size()) : out + "\"";
+}
 
 // The reason a single value was refused, phrased to follow the quoted value:
 // `"abc" is not a port (1-65535)`.
@@ -72,26 +99,6 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-// Quotes a value for an error message; escapes keep the message on one line.
-std::string quoted(std::string_view s) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 // Decimal, or hex with a 0x prefix when `hex_ok`; no sign, no spaces.
@@ -253,18 +260,40 @@ std::vector<std::string_view> split(std::string_view s) {
   }
 }
 
-bool is_known(const std::string& key) {
-  const auto& all = settings();
-  return std::any_of(all.begin(), all.end(), [&](const auto& s) { return key == s.flag; });
+
+}  // namespace
+
+std::string printable(std::string_view text, bool one_line, size_t limit) {
+  std::string out;
+  escape_to(out, text.substr(0, limit), one_line, false);
+  return text.size() > limit ? out + "..." + length_note(text.size()) : out;
 }
 
-// Reads settings one by one, collecting every problem instead of stopping.
+namespace detail {
+
+// Reads the settings of the table one by one, each from its given text or its
+// default, collecting every problem instead of stopping.
 class Reader {
  public:
   explicit Reader(const RawSettings& raw) : raw_(raw) {
+    size_t unknown = 0;
     for (const auto& [key, value] : raw_)
-      if (!is_known(key)) problems_.push_back(source(key) + " is not a known setting");
+      if (!find_setting(key) && ++unknown <= kShownPerList)
+        problems_.push_back(printable(source(key)) + " is not a known setting");
+    if (unknown > kShownPerList)
+      problems_.push_back("and " + std::to_string(unknown - kShownPerList) +
+                          " more unknown settings");
   }
+
+  // Makes `s` the setting that scalar(), list() and all_or_list() read.
+  void start(const Setting& s) {
+    key_ = std::string(s.flag);
+    auto it = raw_.find(key_);
+    given_ = it == raw_.end() ? nullptr : &it->second;
+    default_ = s.default_text;
+  }
+  bool given() const { return given_ != nullptr; }
+  std::string_view text() const { return given_ ? std::string_view(given_->value) : default_; }
 
   bool ok(const std::string& key) const { return failed_.count(key) == 0; }
 
@@ -275,31 +304,24 @@ class Reader {
   }
 
   template <class T, class F>
-  void scalar(const std::string& key, T& out, F parse) {
-    auto it = raw_.find(key);
-    if (it == raw_.end()) return;
-    auto v = parse(trim(it->second.value));
+  void scalar(T& out, F parse) {
+    auto v = parse(trim(text()));
     if (v)
       out = *v;
     else
-      problem(key, quoted(it->second.value) + " " + v.error());
+      problem(key_, quoted(text()) + " " + v.error());
   }
 
   template <class T, class F>
-  void list(const std::string& key, std::vector<T>& out, F parse_item) {
-    auto it = raw_.find(key);
-    if (it == raw_.end()) return;
-    if (auto items = items_of<T>(key, it->second.value, parse_item)) out = std::move(*items);
+  void list(std::vector<T>& out, F parse_item) {
+    if (auto items = items_of<T>(parse_item, false)) out = std::move(*items);
   }
 
   template <class T, class F>
-  void all_or_list(const std::string& key, AllOr<T>& out, F parse_item) {
-    auto it = raw_.find(key);
-    if (it == raw_.end()) return;
-    const auto& text = it->second.value;
-    if (trim(text) == "*") {
+  void all_or_list(AllOr<T>& out, F parse_item) {
+    if (trim(text()) == "*") {
       out = {true, {}};
-    } else if (auto items = items_of<T>(key, text, parse_item)) {
+    } else if (auto items = items_of<T>(parse_item, true)) {
       out = {false, std::move(*items)};
     }
   }
@@ -312,42 +334,54 @@ class Reader {
   const std::vector<std::string>& problems() const { return problems_; }
 
  private:
+  // The list is quoted once (cut when long) and at most kShownPerList bad
+  // items are named, the rest counted: linear time, a bounded message.
   template <class T, class F>
-  std::optional<std::vector<T>> items_of(const std::string& key, const std::string& text,
-                                         F parse_item) {
+  std::optional<std::vector<T>> items_of(F parse_item, bool star_ok) {
+    const std::string where = quoted(text()) + ": ";
     std::vector<T> out;
-    bool good = true;
-    auto item_problem = [&](std::string what) {
-      problem(key, quoted(text) + ": " + what);
-      good = false;
+    size_t bad_items = 0;
+    bool empty_seen = false;
+    auto item_problem = [&](const std::string& what) {
+      if (++bad_items <= kShownPerList) problem(key_, where + what);
     };
-    bool empty_reported = false;
-    for (auto item : split(text)) {
+    for (auto item : split(text())) {
       if (item.empty()) {
-        if (!empty_reported) item_problem("has an empty item (a stray comma)");
-        empty_reported = true;
+        if (!empty_seen) item_problem("has an empty item (a stray comma)");
+        empty_seen = true;
       } else if (item == "*") {
-        item_problem(key == "inbound-ports" || key == "outbound-cidrs"
-                         ? "\"*\" (everything) must be the only item"
-                         : "\"*\" (everything) is only allowed for --inbound-ports and "
-                           "--outbound-cidrs");
+        item_problem(star_ok ? "\"*\" (everything) must be the only item"
+                             : "\"*\" (everything) is only allowed for --inbound-ports and "
+                               "--outbound-cidrs");
       } else if (auto v = parse_item(item)) {
         out.push_back(*v);
       } else {
         item_problem(quoted(item) + " " + v.error());
       }
     }
-    if (!good) return std::nullopt;
+    if (bad_items > kShownPerList)
+      problem(key_, where + "and " + std::to_string(bad_items - kShownPerList) + " more bad items");
+    if (bad_items > 0) return std::nullopt;
     normalise(out);
     return out;
   }
 
   const RawSettings& raw_;
+  std::string key_;
+  const RawValue* given_ = nullptr;
+  std::string_view default_;
   std::vector<std::string> problems_;
   std::set<std::string> failed_;
 };
 
-// Configurations that would send the proxy's traffic back to itself (SPEC §6).
+}  // namespace detail
+
+namespace {
+
+using detail::Reader;
+
+// Configurations that would send the proxy's traffic back to itself (the
+// bad-input rules of docs/commands.md).
 void refuse_loops(Reader& r, const Config& c) {
   bool ids_ok = r.ok("proxy-uid") && r.ok("proxy-gid");
   bool captures_outbound = !c.outbound_cidrs.empty() || !c.include_outbound_ports.empty() ||
@@ -400,63 +434,171 @@ void refuse_loops(Reader& r, const Config& c) {
   }
 }
 
+
 }  // namespace
 
-Result<Config> parse_config(const RawSettings& raw) {
-  Config c;
-  Reader r(raw);
+// The one table. Capture settings come first (--outbound-port through --ipv6,
+// tproxy mark and table among them): they are also the CNI `capture` keys and
+// the meshcap.io/ annotations.
+const std::vector<Setting>& settings() {
+  using V = ValueType;
+  using S = Scope;
+  static const std::vector<Setting> all = {
+      {"outbound-port", "PORT", V::Number, S::Capture, "15001", "",
+       "Port of the proxy's outbound listener",
+       [](Reader& r, Config& c) { r.scalar(c.outbound_port, parse_port); }},
+      {"inbound-port", "PORT", V::Number, S::Capture, "15006", "",
+       "Port of the proxy's inbound listener",
+       [](Reader& r, Config& c) { r.scalar(c.inbound_port, parse_port); }},
+      {"proxy-uid", "UIDS", V::List, S::Capture, "1337", "",
+       "User ids of the proxy, exempt from capture (list)",
+       [](Reader& r, Config& c) { r.list(c.proxy_uids, parse_uid); }},
+      // Read after --proxy-uid: unless given, the gids are the uids.
+      {"proxy-gid", "GIDS", V::List, S::Capture, "", "the proxy uids",
+       "Group ids of the proxy, exempt from capture (list)",
+       [](Reader& r, Config& c) {
+         if (r.given())
+           r.list(c.proxy_gids, parse_gid);
+         else
+           c.proxy_gids = c.proxy_uids;
+       }},
+      {"inbound-ports", "PORTS", V::List, S::Capture, "*", "",
+       "Inbound ports to capture: * for all, or a list",
+       [](Reader& r, Config& c) { r.all_or_list(c.inbound_ports, parse_range); }},
+      {"exclude-inbound-ports", "PORTS", V::List, S::Capture, "", "",
+       "Inbound ports never captured (list)",
+       [](Reader& r, Config& c) { r.list(c.exclude_inbound_ports, parse_range); }},
+      {"outbound-cidrs", "CIDRS", V::List, S::Capture, "*", "",
+       "Outbound destinations to capture: * for all, or a list",
+       [](Reader& r, Config& c) { r.all_or_list(c.outbound_cidrs, parse_cidr); }},
+      {"exclude-outbound-cidrs", "CIDRS", V::List, S::Capture, "", "",
+       "Outbound destinations never captured (list)",
+       [](Reader& r, Config& c) { r.list(c.exclude_outbound_cidrs, parse_cidr); }},
+      {"exclude-outbound-ports", "PORTS", V::List, S::Capture, "", "",
+       "Outbound destination ports never captured (list)",
+       [](Reader& r, Config& c) { r.list(c.exclude_outbound_ports, parse_range); }},
+      {"include-outbound-ports", "PORTS", V::List, S::Capture, "", "",
+       "Outbound destination ports always captured (list)",
+       [](Reader& r, Config& c) { r.list(c.include_outbound_ports, parse_range); }},
+      {"exclude-interfaces", "NAMES", V::List, S::Capture, "", "",
+       "Interfaces whose traffic is never captured (list)",
+       [](Reader& r, Config& c) { r.list(c.exclude_interfaces, parse_ifname); }},
+      {"virt-interfaces", "NAMES", V::List, S::Capture, "", "",
+       "Interfaces whose inbound traffic is treated as outbound (list)",
+       [](Reader& r, Config& c) { r.list(c.virt_interfaces, parse_ifname); }},
+      {"inbound-mode", "MODE", V::Word, S::Capture, "redirect", "",
+       "How inbound traffic is captured: redirect or tproxy",
+       [](Reader& r, Config& c) {
+         r.scalar(c.inbound_mode, enum_parser<InboundMode>({{"redirect", InboundMode::Redirect},
+                                                            {"tproxy", InboundMode::Tproxy}}));
+       }},
+      {"capture-dns", "", V::Switch, S::Capture, "false", "",
+       "Capture DNS queries (port 53) to the DNS port",
+       [](Reader& r, Config& c) { r.scalar(c.capture_dns, parse_bool); }},
+      {"dns-port", "PORT", V::Number, S::Capture, "15053", "",
+       "Port of the proxy's DNS listener (UDP and TCP)",
+       [](Reader& r, Config& c) { r.scalar(c.dns_port, parse_port); }},
+      {"dns-servers", "ADDRS", V::List, S::Capture, "", "all",
+       "Capture DNS only to these resolvers (list)",
+       [](Reader& r, Config& c) { r.list(c.dns_servers, parse_cidr); }},
+      {"tproxy-mark", "MARK", V::Number, S::Capture, "1337", "",
+       "Packet mark for tproxy mode (decimal or 0x hex)",
+       [](Reader& r, Config& c) { r.scalar(c.tproxy_mark, parse_mark); }},
+      {"tproxy-table", "TABLE", V::Number, S::Capture, "133", "",
+       "Routing table for tproxy mode",
+       [](Reader& r, Config& c) { r.scalar(c.tproxy_table, parse_table); }},
+      {"ipv6", "MODE", V::Word, S::Capture, "auto", "",
+       "Program IPv6: auto (when enabled in the namespace), on or off",
+       [](Reader& r, Config& c) {
+         r.scalar(c.ipv6, enum_parser<Ipv6Mode>({{"auto", Ipv6Mode::Auto},
+                                                 {"on", Ipv6Mode::On},
+                                                 {"off", Ipv6Mode::Off},
+                                                 {"true", Ipv6Mode::On},
+                                                 {"false", Ipv6Mode::Off}}));
+       }},
+      {"backend", "NAME", V::Word, S::Run, "auto", "", "Netfilter backend: auto, nft or iptables",
+       [](Reader& r, Config& c) {
+         r.scalar(c.backend, enum_parser<BackendKind>({{"auto", BackendKind::Auto},
+                                                       {"nft", BackendKind::Nft},
+                                                       {"iptables", BackendKind::Iptables}}));
+       }},
+      {"netns", "PATH", V::Path, S::Run, "", "the current namespace",
+       "Network namespace to program (a path)",
+       [](Reader& r, Config& c) { r.scalar(c.netns, parse_netns); }},
+      {"verify", "MODE", V::Word, S::Run, "rules", "",
+       "Verification after apply: rules, traffic or none",
+       [](Reader& r, Config& c) {
+         r.scalar(c.verify, enum_parser<VerifyMode>({{"rules", VerifyMode::Rules},
+                                                     {"traffic", VerifyMode::Traffic},
+                                                     {"none", VerifyMode::None}}));
+       }},
+      {"dry-run", "", V::Switch, S::Run, "false", "", "Print the plan and touch nothing",
+       [](Reader& r, Config& c) { r.scalar(c.dry_run, parse_bool); }},
+      {"format", "FORMAT", V::Word, S::Run, "nft", "", "Dry-run output: nft, iptables or json",
+       [](Reader& r, Config& c) {
+         r.scalar(c.format, enum_parser<OutputFormat>({{"nft", OutputFormat::Nft},
+                                                       {"iptables", OutputFormat::Iptables},
+                                                       {"json", OutputFormat::Json}}));
+       }},
+      {"family", "4|6", V::Number, S::Run, "", "both",
+       "Dry-run output of only this family: 4 or 6",
+       [](Reader& r, Config& c) { r.scalar(c.family, parse_family); }},
+      {"log-level", "LEVEL", V::Word, S::Run, "info", "",
+       "Log level: trace, debug, info, warn, error or off",
+       [](Reader& r, Config& c) {
+         r.scalar(c.log_level, enum_parser<std::string>({{"trace", "trace"},
+                                                         {"debug", "debug"},
+                                                         {"info", "info"},
+                                                         {"warn", "warn"},
+                                                         {"error", "error"},
+                                                         {"off", "off"}}));
+       }},
+      {"log-format", "FORMAT", V::Word, S::Run, "text", "",
+       "Log format: text or json (one object a line)",
+       [](Reader& r, Config& c) {
+         r.scalar(c.log_format,
+                  enum_parser<LogFormat>({{"text", LogFormat::Text}, {"json", LogFormat::Json}}));
+       }},
+      // The app reads the file into RawSettings before parse_config() runs.
+      {"config", "FILE", V::Path, S::Source, "", "none",
+       "JSON file of settings keyed by their camelCase names (outboundPort); flags and "
+       "variables override it",
+       [](Reader&, Config&) {}},
+  };
+  return all;
+}
 
-  r.scalar("outbound-port", c.outbound_port, parse_port);
-  r.scalar("inbound-port", c.inbound_port, parse_port);
-  r.list("proxy-uid", c.proxy_uids, parse_uid);
-  c.proxy_gids = c.proxy_uids;
-  r.list("proxy-gid", c.proxy_gids, parse_gid);
-  r.all_or_list("inbound-ports", c.inbound_ports, parse_range);
-  r.list("exclude-inbound-ports", c.exclude_inbound_ports, parse_range);
-  r.all_or_list("outbound-cidrs", c.outbound_cidrs, parse_cidr);
-  r.list("exclude-outbound-cidrs", c.exclude_outbound_cidrs, parse_cidr);
-  r.list("exclude-outbound-ports", c.exclude_outbound_ports, parse_range);
-  r.list("include-outbound-ports", c.include_outbound_ports, parse_range);
-  r.list("exclude-interfaces", c.exclude_interfaces, parse_ifname);
-  r.list("virt-interfaces", c.virt_interfaces, parse_ifname);
-  r.scalar("inbound-mode", c.inbound_mode,
-           enum_parser<InboundMode>({{"redirect", InboundMode::Redirect},
-                                     {"tproxy", InboundMode::Tproxy}}));
-  r.scalar("capture-dns", c.capture_dns, parse_bool);
-  r.scalar("dns-port", c.dns_port, parse_port);
-  r.list("dns-servers", c.dns_servers, parse_cidr);
-  r.scalar("tproxy-mark", c.tproxy_mark, parse_mark);
-  r.scalar("tproxy-table", c.tproxy_table, parse_table);
-  r.scalar("ipv6", c.ipv6,
-           enum_parser<Ipv6Mode>({{"auto", Ipv6Mode::Auto},
-                                  {"on", Ipv6Mode::On},
-                                  {"off", Ipv6Mode::Off},
-                                  {"true", Ipv6Mode::On},
-                                  {"false", Ipv6Mode::Off}}));
-  r.scalar("backend", c.backend,
-           enum_parser<BackendKind>({{"auto", BackendKind::Auto},
-                                     {"nft", BackendKind::Nft},
-                                     {"iptables", BackendKind::Iptables}}));
-  r.scalar("netns", c.netns, parse_netns);
-  r.scalar("verify", c.verify,
-           enum_parser<VerifyMode>({{"rules", VerifyMode::Rules},
-                                    {"traffic", VerifyMode::Traffic},
-                                    {"none", VerifyMode::None}}));
-  r.scalar("dry-run", c.dry_run, parse_bool);
-  r.scalar("format", c.format,
-           enum_parser<OutputFormat>({{"nft", OutputFormat::Nft},
-                                      {"iptables", OutputFormat::Iptables},
-                                      {"json", OutputFormat::Json}}));
-  r.scalar("family", c.family, parse_family);
-  r.scalar("log-level", c.log_level,
-           enum_parser<std::string>({{"trace", "trace"},
-                                     {"debug", "debug"},
-                                     {"info", "info"},
-                                     {"warn", "warn"},
-                                     {"error", "error"},
-                                     {"off", "off"}}));
-  r.scalar("log-format", c.log_format,
-           enum_parser<LogFormat>({{"text", LogFormat::Text}, {"json", LogFormat::Json}}));
+namespace {
+
+// Every setting of the table, given or at its default.
+Config read_all(Reader& r) {
+  Config c{Config::Unset{}};
+  for (const auto& s : settings()) {
+    r.start(s);
+    s.read(r, c);
+  }
+  return c;
+}
+
+const Config& defaults() {
+  static const Config d = [] {
+    const RawSettings none;
+    Reader r(none);
+    Config c = read_all(r);
+    // A default that does not parse is a bug in the table (config_test reads them all).
+    if (!r.problems().empty()) std::abort();
+    return c;
+  }();
+  return d;
+}
+
+}  // namespace
+
+Config::Config() : Config(defaults()) {}
+
+Result<Config> parse_config(const RawSettings& raw) {
+  Reader r(raw);
+  Config c = read_all(r);
 
   refuse_loops(r, c);
   if (r.ok("family") && r.ok("ipv6") && c.family == Family::V6 && c.ipv6 == Ipv6Mode::Off)

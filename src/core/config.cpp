@@ -334,33 +334,41 @@ class Reader {
   const std::vector<std::string>& problems() const { return problems_; }
 
  private:
-  // The list is quoted once (cut when long) and at most kShownPerList bad
-  // items are named, the rest counted: linear time, a bounded message.
+  // A short list is quoted whole; in a long one each bad item is named by its
+  // position. At most kShownPerList bad items are named and the rest counted:
+  // linear time and a bounded message.
   template <class T, class F>
   std::optional<std::vector<T>> items_of(F parse_item, bool star_ok) {
-    const std::string where = quoted(text()) + ": ";
+    const auto items = split(text());
+    const bool whole = text().size() <= kQuoteLimit;
+    const std::string list = whole ? quoted(text()) : "";
     std::vector<T> out;
     size_t bad_items = 0;
     bool empty_seen = false;
-    auto item_problem = [&](const std::string& what) {
-      if (++bad_items <= kShownPerList) problem(key_, where + what);
+    auto item_problem = [&](size_t i, const std::string& what) {
+      if (++bad_items > kShownPerList) return;
+      problem(key_, (whole ? list : "item " + std::to_string(i + 1) + " of " +
+                                        std::to_string(items.size())) +
+                        ": " + what);
     };
-    for (auto item : split(text())) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto item = items[i];
       if (item.empty()) {
-        if (!empty_seen) item_problem("has an empty item (a stray comma)");
+        if (!empty_seen) item_problem(i, "has an empty item (a stray comma)");
         empty_seen = true;
       } else if (item == "*") {
-        item_problem(star_ok ? "\"*\" (everything) must be the only item"
-                             : "\"*\" (everything) is only allowed for --inbound-ports and "
-                               "--outbound-cidrs");
+        item_problem(i, star_ok ? "\"*\" (everything) must be the only item"
+                                : "\"*\" (everything) is only allowed for --inbound-ports and "
+                                  "--outbound-cidrs");
       } else if (auto v = parse_item(item)) {
         out.push_back(*v);
       } else {
-        item_problem(quoted(item) + " " + v.error());
+        item_problem(i, quoted(item) + " " + v.error());
       }
     }
     if (bad_items > kShownPerList)
-      problem(key_, where + "and " + std::to_string(bad_items - kShownPerList) + " more bad items");
+      problem(key_, (whole ? list + ": and " : std::string("has ")) +
+                        std::to_string(bad_items - kShownPerList) + " more bad items");
     if (bad_items > 0) return std::nullopt;
     normalise(out);
     return out;

@@ -165,8 +165,8 @@ TEST(CliTest, HelpListsEveryFlagVariableAndDefault) {
     auto inv = parse_ok(args);
     EXPECT_TRUE(inv.exit_now);
     for (const auto& s : settings()) {
-      std::string def = *s.default_text ? s.default_text : "none";
-      EXPECT_THAT(inv.output, HasSubstr(std::string("--") + s.flag)) << s.flag;
+      std::string def = shown_default(s);
+      EXPECT_THAT(inv.output, HasSubstr("--" + std::string(s.flag))) << s.flag;
       EXPECT_THAT(inv.output, HasSubstr("[env: " + env_name(s.flag) + "] [default: " + def + "]"))
           << s.flag;
     }

@@ -7,6 +7,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace meshcap {
 namespace {
@@ -462,6 +463,260 @@ TEST(ConfigTest, LoopChecksSkipSettingsThatFailed) {
 TEST(ConfigTest, SourceDefaultsToTheFlagName) {
   auto message = parse_bad(RawSettings{{"dns-port", RawValue{"x", ""}}});
   EXPECT_THAT(message, HasSubstr("--dns-port \"x\""));
+}
+
+// ---- The settings table --------------------------------------------------
+
+bool valid_utf8(const std::string& s) {
+  try {
+    (void)nlohmann::json(s).dump();  // the strict handler throws on invalid UTF-8
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
+TEST(SettingsTable, CaptureSettingsAreOutboundPortThroughIpv6) {
+  std::vector<std::string> capture;
+  for (const auto& s : settings())
+    if (s.scope == Scope::Capture) capture.emplace_back(s.flag);
+  EXPECT_EQ(capture, (std::vector<std::string>{
+                         "outbound-port", "inbound-port", "proxy-uid", "proxy-gid", "inbound-ports",
+                         "exclude-inbound-ports", "outbound-cidrs", "exclude-outbound-cidrs",
+                         "exclude-outbound-ports", "include-outbound-ports", "exclude-interfaces",
+                         "virt-interfaces", "inbound-mode", "capture-dns", "dns-port", "dns-servers",
+                         "tproxy-mark", "tproxy-table", "ipv6"}));
+  for (const char* never : {"netns", "verify", "dry-run", "format", "family", "log-level",
+                            "log-format", "backend", "config"}) {
+    ASSERT_NE(find_setting(never), nullptr) << never;
+    EXPECT_NE(find_setting(never)->scope, Scope::Capture) << never;
+  }
+  EXPECT_EQ(find_setting("config")->scope, Scope::Source);
+  EXPECT_EQ(find_setting("no-such"), nullptr);
+}
+
+TEST(SettingsTable, NamesAreDerivedFromTheFlag) {
+  EXPECT_EQ(json_key("outbound-port"), "outboundPort");
+  EXPECT_EQ(json_key("exclude-outbound-cidrs"), "excludeOutboundCidrs");
+  EXPECT_EQ(json_key("ipv6"), "ipv6");
+  EXPECT_EQ(json_key("tproxy-mark"), "tproxyMark");
+  EXPECT_EQ(annotation_name("exclude-inbound-ports"), "meshcap.io/exclude-inbound-ports");
+  std::set<std::string> keys;
+  for (const auto& s : settings()) {
+    EXPECT_TRUE(keys.insert(json_key(s.flag)).second) << s.flag;
+    EXPECT_EQ(is_switch(s), s.metavar.empty()) << s.flag;
+  }
+}
+
+// The defaults are the table's texts read by the settings' own parsers, so
+// Config{} and an empty parse are one value; words describe only texts that
+// would not say it themselves.
+TEST(SettingsTable, DefaultsComeFromTheTable) {
+  auto parsed = parse_ok({});
+  Config constructed;
+  EXPECT_EQ(parsed.outbound_port, constructed.outbound_port);
+  EXPECT_EQ(parsed.proxy_gids, constructed.proxy_gids);
+  EXPECT_EQ(parsed.dns_port, constructed.dns_port);
+  EXPECT_EQ(parsed.log_level, constructed.log_level);
+  for (const auto& s : settings()) {
+    if (!s.default_words.empty()) continue;
+    EXPECT_EQ(shown_default(s), s.default_text.empty() ? "empty" : std::string(s.default_text));
+  }
+  EXPECT_EQ(shown_default(*find_setting("proxy-gid")), "the proxy uids");
+  EXPECT_EQ(shown_default(*find_setting("exclude-inbound-ports")), "empty");
+  EXPECT_EQ(shown_default(*find_setting("outbound-port")), "15001");
+}
+
+// ---- Bounded messages ------------------------------------------------------
+
+std::string bad_items(size_t n) {
+  std::string list;
+  for (size_t i = 0; i < n; ++i) list += (i ? ",bad" : "bad") + std::to_string(i);
+  return list;
+}
+
+TEST(BoundedMessages, TwelveThousandBadItemsGiveAShortMessage) {
+  auto message = parse_bad(flags({{"exclude-outbound-cidrs", bad_items(12000)}}));
+  EXPECT_LT(message.size(), 1024u) << message.size();
+  EXPECT_THAT(message, HasSubstr("--exclude-outbound-cidrs item 1 of 12000: \"bad0\" " +
+                                 std::string("is not an IPv4 or IPv6 address or CIDR")));
+  EXPECT_THAT(message, HasSubstr("item 3 of 12000: \"bad2\""));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("bad3")));
+  EXPECT_THAT(message, HasSubstr("--exclude-outbound-cidrs has 11997 more bad items"));
+}
+
+TEST(BoundedMessages, AShortListIsQuotedWholeAndCounted) {
+  auto message = parse_bad(flags({{"exclude-inbound-ports", "1,a,,b,c,d"}}));
+  EXPECT_THAT(message, HasSubstr("--exclude-inbound-ports \"1,a,,b,c,d\": \"a\" is not a port"));
+  EXPECT_THAT(message, HasSubstr("\"1,a,,b,c,d\": has an empty item"));
+  EXPECT_THAT(message, HasSubstr("\"1,a,,b,c,d\": \"b\" is not a port"));
+  EXPECT_THAT(message, HasSubstr("\"1,a,,b,c,d\": and 2 more bad items"));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("\"c\"")));
+}
+
+TEST(BoundedMessages, EveryListSettingAtOnceStaysBounded) {
+  RawSettings raw;
+  for (const auto& s : settings())
+    if (s.type == ValueType::List) raw[std::string(s.flag)] = RawValue{bad_items(5000), ""};
+  auto message = parse_bad(raw);
+  EXPECT_LT(message.size(), 16u * 1024) << message.size();
+}
+
+TEST(BoundedMessages, LongValuesAreCut) {
+  std::string huge(1 << 20, '7');
+  auto message = parse_bad(flags({{"outbound-port", huge}, {"netns", "x" + huge}}));
+  EXPECT_LT(message.size(), 512u);
+  EXPECT_THAT(message, HasSubstr("...\" (1048576 bytes) is not a port"));
+  EXPECT_THAT(message, HasSubstr("(1048577 bytes) is not an absolute path"));
+}
+
+TEST(BoundedMessages, UnknownSettingsAreCounted) {
+  RawSettings raw;
+  for (int i = 0; i < 10000; ++i) raw["bogus" + std::to_string(i)] = RawValue{"1", ""};
+  auto message = parse_bad(raw);
+  EXPECT_LT(message.size(), 512u);
+  EXPECT_THAT(message, HasSubstr("and 9997 more unknown settings"));
+}
+
+TEST(BoundedMessages, UserBytesAreEscapedToValidUtf8) {
+  auto message = parse_bad(flags({{"outbound-port", "\xff\x80 caf\xc3\xa9 \xed\xa0\x80"},
+                                  {"inbound-mode", "a\xc3"}}));
+  EXPECT_TRUE(valid_utf8(message)) << message;
+  EXPECT_THAT(message, HasSubstr("\"\\xff\\x80 caf\xc3\xa9 \\xed\\xa0\\x80\" is not a port"));
+  EXPECT_THAT(message, HasSubstr("\"a\\xc3\""));
+  EXPECT_EQ(printable("ok\n\xf0\x9f\x98\x80\x01", false), "ok\n\xf0\x9f\x98\x80\\x01");
+  EXPECT_EQ(printable("a\nb"), "a\\x0ab");
+  EXPECT_EQ(printable("abcdef", true, 3), "abc... (6 bytes)");
+  EXPECT_TRUE(valid_utf8(printable("\xe2\x82\xac\xe2\x82\xac", true, 4)));  // cut inside a character
+}
+
+// ---- Settings as JSON (config file, CNI capture object, annotations) ------
+
+RawSettings json_ok(const char* text, const Origin& origin = {"capture", "capture.", true}) {
+  auto raw = raw_from_json(nlohmann::json::parse(text), origin);
+  EXPECT_TRUE(raw.has_value()) << (raw ? "" : raw.error().message);
+  return raw ? *raw : RawSettings{};
+}
+
+std::string json_bad(const char* text, const Origin& origin = {"capture", "capture.", true}) {
+  auto raw = raw_from_json(nlohmann::json::parse(text), origin);
+  EXPECT_FALSE(raw.has_value());
+  if (raw) return "";
+  EXPECT_EQ(raw.error().kind, ErrorKind::BadInput);
+  EXPECT_EQ(raw.error().message.find('\n'), std::string::npos);
+  return raw.error().message;
+}
+
+TEST(JsonSettings, NumbersListsAndSwitchesInEitherForm) {
+  auto raw = json_ok(R"({"outboundPort": 15011, "inboundPort": "15016",
+                         "excludeInboundPorts": [15020, "15021", "8000-8100"],
+                         "excludeOutboundCidrs": "10.0.0.0/8, 192.168.0.0/16",
+                         "proxyUid": 1000, "proxyGid": [], "captureDns": true,
+                         "ipv6": false, "tproxyMark": "0x10", "inboundMode": "tproxy"})");
+  EXPECT_EQ(raw.at("outbound-port").value, "15011");
+  EXPECT_EQ(raw.at("outbound-port").source, "capture.outboundPort");
+  EXPECT_EQ(raw.at("exclude-inbound-ports").value,
+            "15020,15021,8000-8100");
+  auto c = parse_ok(raw);
+  EXPECT_EQ(c.outbound_port, 15011);
+  EXPECT_EQ(c.inbound_port, 15016);
+  EXPECT_EQ(c.exclude_inbound_ports, (std::vector{pr(8000, 8100), pr(15020, 15021)}));
+  EXPECT_EQ(c.exclude_outbound_cidrs, (std::vector{cidr("10.0.0.0/8"), cidr("192.168.0.0/16")}));
+  EXPECT_EQ(c.proxy_uids, std::vector<uint32_t>{1000});
+  EXPECT_TRUE(c.proxy_gids.empty());
+  EXPECT_TRUE(c.capture_dns);
+  EXPECT_EQ(c.ipv6, Ipv6Mode::Off);
+  EXPECT_EQ(c.tproxy_mark, 16u);
+  EXPECT_EQ(c.inbound_mode, InboundMode::Tproxy);
+}
+
+TEST(JsonSettings, ValuesAreJudgedByParseConfigUnderTheirKey) {
+  auto c = parse_config(json_ok(R"({"outboundPort": 0, "dnsPort": 1.5, "inboundPorts": [80, -1]})"));
+  ASSERT_FALSE(c);
+  EXPECT_THAT(c.error().message, HasSubstr("capture.outboundPort \"0\" is not a port"));
+  EXPECT_THAT(c.error().message, HasSubstr("capture.dnsPort \"1.5\" is not a port"));
+  EXPECT_THAT(c.error().message, HasSubstr("capture.inboundPorts \"80,-1\": \"-1\" is not a port"));
+}
+
+TEST(JsonSettings, CaptureObjectRefusesOtherSettings) {
+  EXPECT_THAT(json_bad(R"({"netns": "/x", "logLevel": "debug"})"),
+              HasSubstr("capture.netns is not a capture setting"));
+  EXPECT_THAT(json_bad(R"({"backend": "nft"})"), HasSubstr("capture.backend is not a capture setting"));
+  // A config file may hold them.
+  Origin file{"/etc/m.json", "/etc/m.json: ", false};
+  auto raw = json_ok(R"({"netns": "/x", "dryRun": true, "family": 4, "logFormat": "json"})", file);
+  EXPECT_EQ(raw.at("netns").source, "/etc/m.json: netns");
+  auto c = parse_ok(raw);
+  EXPECT_TRUE(c.dry_run);
+  EXPECT_EQ(c.family, Family::V4);
+  EXPECT_EQ(c.log_format, LogFormat::Json);
+}
+
+TEST(JsonSettings, UnknownKeysWrongTypesAndConfigAreRefused) {
+  Origin file{"/etc/m.json", "/etc/m.json: ", false};
+  EXPECT_THAT(json_bad(R"({"outboundPorts": 1})", file),
+              HasSubstr("/etc/m.json: outboundPorts is not a known setting"));
+  EXPECT_THAT(json_bad(R"({"outbound-port": 1})", file), HasSubstr("outbound-port is not a known setting"));
+  EXPECT_THAT(json_bad(R"({"config": "/other.json"})", file),
+              HasSubstr("/etc/m.json: config cannot be set here (only --config or MESHCAP_CONFIG)"));
+  EXPECT_THAT(json_bad(R"({"outboundPort": null})"),
+              HasSubstr("capture.outboundPort must be a number or a string, not null"));
+  EXPECT_THAT(json_bad(R"({"outboundPort": true})"), HasSubstr("not a boolean"));
+  EXPECT_THAT(json_bad(R"({"outboundPort": [1]})"), HasSubstr("not an array"));
+  EXPECT_THAT(json_bad(R"({"excludeInboundPorts": {"a": 1}})"),
+              HasSubstr("capture.excludeInboundPorts must be an array or a comma-separated string, not an object"));
+  EXPECT_THAT(json_bad(R"({"excludeInboundPorts": [[80]]})"), HasSubstr("capture.excludeInboundPorts must be"));
+  EXPECT_THAT(json_bad(R"({"excludeInboundPorts": ["80,90"]})"), HasSubstr("without commas"));
+  EXPECT_THAT(json_bad(R"({"captureDns": 1})"), HasSubstr("capture.captureDns must be a boolean or a string"));
+  EXPECT_THAT(json_bad(R"({"inboundMode": 1})"), HasSubstr("capture.inboundMode must be a string"));
+  EXPECT_THAT(json_bad(R"([1, 2])"), HasSubstr("capture must be a JSON object of settings, not an array"));
+  // Every problem at once.
+  auto message = json_bad(R"({"a": 1, "outboundPort": null, "netns": "/x"})");
+  EXPECT_THAT(message, HasSubstr("capture.a is not a known setting"));
+  EXPECT_THAT(message, HasSubstr("capture.outboundPort must be"));
+  EXPECT_THAT(message, HasSubstr("capture.netns is not a capture setting"));
+}
+
+TEST(JsonSettings, ManyProblemsStayBounded) {
+  nlohmann::json object = nlohmann::json::object();
+  for (int i = 0; i < 10000; ++i) object["bogus" + std::to_string(i)] = i;
+  object[std::string("\xff", 1)] = 1;
+  auto raw = raw_from_json(object, {"capture", "capture.", true});
+  ASSERT_FALSE(raw);
+  EXPECT_LT(raw.error().message.size(), 512u);
+  EXPECT_THAT(raw.error().message, HasSubstr("and 9998 more problems"));
+  EXPECT_TRUE(valid_utf8(raw.error().message));
+}
+
+TEST(JsonSettings, AnnotationsOfCaptureSettings) {
+  auto raw = raw_from_annotations(nlohmann::json::parse(R"({
+      "meshcap.io/capture": "enabled",
+      "meshcap.io/exclude-inbound-ports": "15020,15021",
+      "meshcap.io/outbound-port": "15011",
+      "sidecar.istio.io/status": "{}",
+      "example.com/other": "x"})"));
+  ASSERT_TRUE(raw) << raw.error().message;
+  EXPECT_EQ(raw->size(), 2u);
+  EXPECT_EQ(raw->at("exclude-inbound-ports").value, "15020,15021");
+  EXPECT_EQ(raw->at("outbound-port").source, "annotation meshcap.io/outbound-port");
+  EXPECT_EQ(parse_ok(*raw).outbound_port, 15011);
+
+  auto bad_value = parse_config(*raw_from_annotations(
+      nlohmann::json::parse(R"({"meshcap.io/dns-port": "dns"})")));
+  ASSERT_FALSE(bad_value);
+  EXPECT_THAT(bad_value.error().message,
+              HasSubstr("annotation meshcap.io/dns-port \"dns\" is not a port"));
+
+  for (const char* text : {R"({"meshcap.io/netns": "/x"})", R"({"meshcap.io/outboundPort": "1"})",
+                           R"({"meshcap.io/bogus": "1"})"}) {
+    auto refused = raw_from_annotations(nlohmann::json::parse(text));
+    ASSERT_FALSE(refused) << text;
+    EXPECT_THAT(refused.error().message, HasSubstr("is not a meshcap capture setting")) << text;
+  }
+  auto not_string = raw_from_annotations(nlohmann::json::parse(R"({"meshcap.io/dns-port": 53})"));
+  ASSERT_FALSE(not_string);
+  EXPECT_THAT(not_string.error().message,
+              HasSubstr("annotation meshcap.io/dns-port must be a string, not a number"));
 }
 
 }  // namespace

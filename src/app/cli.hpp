@@ -44,8 +44,7 @@ Result<Invocation> read_invocation(int argc, const char* const* argv,
 LogFormat log_format_of(const RawSettings& raw);
 // The same when read_invocation() failed: --log-format from argv, else
 // MESHCAP_LOG_FORMAT, else logFormat of the --config / MESHCAP_CONFIG file.
-LogFormat log_format_hint(int argc, const char* const* argv,
-                          const std::map<std::string, std::string>& env);
+LogFormat log_format_hint(int argc, const char* const* argv, const std::map<std::string, std::string>& env);
 
 // The process environment, from ::environ.
 std::map<std::string, std::string> environment();

@@ -3,9 +3,8 @@
 // `capture` object and the pod's annotations.
 #include <algorithm>
 #include <cctype>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "meshcap/config.hpp"
 
@@ -19,8 +18,7 @@ const Setting* find_setting(std::string_view flag) {
 
 std::string env_name(std::string_view flag) {
   std::string name = "MESHCAP_";
-  for (char c : flag)
-    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : flag) name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return name;
 }
 
@@ -60,8 +58,7 @@ class Problems {
   bool empty() const { return count_ == 0; }
   tl::unexpected<Error> error() const {
     std::string more;
-    if (count_ > kShownProblems)
-      more = "; and " + std::to_string(count_ - kShownProblems) + " more problems";
+    if (count_ > kShownProblems) more = "; and " + std::to_string(count_ - kShownProblems) + " more problems";
     return fail(ErrorKind::BadInput, "invalid configuration: " + shown_ + more);
   }
 
@@ -137,8 +134,7 @@ std::optional<std::string> text_of(ValueType type, const nlohmann::json& j) {
 Result<RawSettings> raw_from_json(const nlohmann::json& object, const Origin& origin) {
   if (!object.is_object())
     return fail(ErrorKind::BadInput, "invalid configuration: " + origin.name +
-                                         " must be a JSON object of settings, not " +
-                                         type_name(object));
+                                         " must be a JSON object of settings, not " + type_name(object));
   std::map<std::string, const Setting*> by_key;
   for (const auto& s : settings()) by_key[json_key(s.flag)] = &s;
 
@@ -153,8 +149,8 @@ Result<RawSettings> raw_from_json(const nlohmann::json& object, const Origin& or
     }
     const Setting& s = *it->second;
     if (s.scope == Scope::Source) {
-      problems.add(name + " cannot be set here (only --" + std::string(s.flag) + " or " +
-                   env_name(s.flag) + ")");
+      problems.add(name + " cannot be set here (only --" + std::string(s.flag) + " or " + env_name(s.flag) +
+                   ")");
     } else if (origin.capture_only && s.scope != Scope::Capture) {
       problems.add(name + " is not a capture setting");
     } else if (auto text = text_of(s.type, value)) {

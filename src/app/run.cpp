@@ -173,10 +173,10 @@ Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind) {
     if (!legacy) return tl::unexpected(legacy.error());
     if (!nft) {
       kind = BackendKind::Iptables;
-      spdlog::debug("--backend auto: iptables, this kernel has no nf_tables");
+      spdlog::info("--backend auto: iptables, this kernel has no nf_tables");
     } else if (*legacy) {
       kind = BackendKind::Iptables;
-      spdlog::debug("--backend auto: iptables, the namespace already uses legacy iptables ({})", **legacy);
+      spdlog::info("--backend auto: iptables, the namespace already uses legacy iptables ({})", **legacy);
     } else {
       kind = BackendKind::Nft;
       spdlog::debug("--backend auto: nft");

@@ -39,8 +39,8 @@ class Composed final : public Backend {
     if (!undo_) return {};
     Undo undo = std::move(*undo_);
     undo_ = std::nullopt;
-    auto tables = undo.tables && !undo.tables->tables.empty() ? netfilter_->apply(*undo.tables)
-                                                              : netfilter_->remove();
+    auto tables =
+        undo.tables && !undo.tables->tables.empty() ? netfilter_->apply(*undo.tables) : netfilter_->remove();
     if (!tables) return tables;
     return routing_->undo();
   }

@@ -36,8 +36,8 @@ Result<NetnsLock> lock_netns(std::chrono::milliseconds timeout) {
   // The socket belongs to the namespace of the thread that creates it.
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd)
-    return fail(ErrorKind::Other, std::string("taking this namespace's meshcap lock: socket: ") +
-                                      std::strerror(errno));
+    return fail(ErrorKind::Other,
+                std::string("taking this namespace's meshcap lock: socket: ") + std::strerror(errno));
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     int err = try_bind(fd.get());

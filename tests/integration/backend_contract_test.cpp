@@ -56,21 +56,23 @@ struct Kernel {
                 return std::move(*made);
               },
               [] {
-                test::sh("nft add table inet other && "
-                         "nft add chain inet other c '{ type filter hook output priority 0; }' && "
-                         "nft add rule inet other c tcp dport 22 counter accept && "
-                         "iptables-legacy -t nat -A OUTPUT -p tcp --dport 2222 -j RETURN && "
-                         "ip6tables-legacy -t mangle -N ADMIN && "
-                         "ip rule add fwmark 7 lookup 77 priority 100 && "
-                         "ip route add local 10.9.0.0/16 dev lo table 77");
+                test::sh(
+                    "nft add table inet other && "
+                    "nft add chain inet other c '{ type filter hook output priority 0; }' && "
+                    "nft add rule inet other c tcp dport 22 counter accept && "
+                    "iptables-legacy -t nat -A OUTPUT -p tcp --dport 2222 -j RETURN && "
+                    "ip6tables-legacy -t mangle -N ADMIN && "
+                    "ip rule add fwmark 7 lookup 77 priority 100 && "
+                    "ip route add local 10.9.0.0/16 dev lo table 77");
               },
               [] {
-                return test::sh("nft list table inet other; "
-                                // Rules and user chains: the tables themselves
-                                // stay once created, empty, in legacy iptables.
-                                "(iptables-legacy-save; ip6tables-legacy-save) | grep -E '^(-A|:[^ ]+ - )' | "
-                                "grep -v MESHCAP | uniq; "
-                                "ip rule show | grep -v 'lookup 133'; ip route show table 77");
+                return test::sh(
+                    "nft list table inet other; "
+                    // Rules and user chains: the tables themselves
+                    // stay once created, empty, in legacy iptables.
+                    "(iptables-legacy-save; ip6tables-legacy-save) | grep -E '^(-A|:[^ ]+ - )' | "
+                    "grep -v MESHCAP | uniq; "
+                    "ip rule show | grep -v 'lookup 133'; ip route show table 77");
               }};
       return body(ctx);
     });

@@ -132,11 +132,13 @@ std::string sorted_text(const Plan& plan) {
   std::sort(sorted.tables.begin(), sorted.tables.end(),
             [](const Table& a, const Table& b) { return a.family < b.family; });
   for (auto& t : sorted.tables)
-    std::sort(t.chains.begin(), t.chains.end(), [](const Chain& a, const Chain& b) { return a.name < b.name; });
+    std::sort(t.chains.begin(), t.chains.end(),
+              [](const Chain& a, const Chain& b) { return a.name < b.name; });
   std::istringstream in(render_nft(sorted));
   std::string out, line;
   while (std::getline(in, line)) {
-    bool preamble = line.starts_with("delete table ") || (line.starts_with("table ") && line.ends_with(" {}"));
+    bool preamble =
+        line.starts_with("delete table ") || (line.starts_with("table ") && line.ends_with(" {}"));
     if (!preamble && !line.empty()) out += line + "\n";
   }
   return out;

@@ -18,10 +18,10 @@ struct FakeNamespace {
   Plan routing;                        // policy_rules, local_routes, lo_addresses only
 
   // Injected failures; each fires once.
-  bool refuse_next_commit = false;        // the next netfilter apply fails (ErrorKind::Kernel)
-  bool refuse_next_routing = false;       // the next routing apply fails (ErrorKind::Kernel)
+  bool refuse_next_commit = false;          // the next netfilter apply fails (ErrorKind::Kernel)
+  bool refuse_next_routing = false;         // the next routing apply fails (ErrorKind::Kernel)
   bool lose_a_rule_on_next_commit = false;  // the commit succeeds but its last rule is missing
-  int applies = 0;                        // netfilter applies that changed something
+  int applies = 0;                          // netfilter applies that changed something
 
   // What `--backend auto` resolves to.
   BackendKind auto_choice = BackendKind::Nft;

@@ -1,12 +1,13 @@
 // The Backend composition (routing first, then the netfilter commit, one
 // undo) over the in-memory namespace of tests/support/fake_backend.hpp.
-#include <algorithm>
+#include "support/fake_backend.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "meshcap/diff.hpp"
 #include "meshcap/planner.hpp"
-#include "support/fake_backend.hpp"
 
 namespace meshcap {
 namespace {

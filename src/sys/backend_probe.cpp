@@ -1,14 +1,16 @@
 #include "sys/backend_probe.hpp"
 
+// clang-format off
 // glibc's netinet/in.h before any linux/ header that would define the same.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <linux/netlink.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+// clang-format on
 
 #include <cerrno>
 #include <cstring>

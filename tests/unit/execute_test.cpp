@@ -28,13 +28,16 @@ class Execute : public ::testing::Test {
   }
   static Config tproxy() { return config(15001, InboundMode::Tproxy); }
 
-  Result<void> run(Command command, Config c, BackendKind kind = BackendKind::Nft) {
+  // Other test processes take the same lock (of the runner's namespace) at
+  // the same time, briefly: wait for them as meshcap would.
+  Result<void> run(Command command, Config c, BackendKind kind = BackendKind::Nft,
+                   std::chrono::milliseconds lock_timeout = sys::kLockTimeout) {
     app::Invocation inv;
     inv.command = command;
     c.backend = kind;
     Environment env;
     env.make_backend = [this](BackendKind k) -> Result<std::unique_ptr<Backend>> { return ns_.backend(k); };
-    env.lock_timeout = std::chrono::milliseconds(200);
+    env.lock_timeout = lock_timeout;
     return app::execute(inv, c, env);
   }
   static int exit_of(const Result<void>& r) { return r ? 0 : exit_code(r.error().kind); }
@@ -153,26 +156,28 @@ TEST_F(Execute, CleanupRemovesEverythingButTheLoAddressAndIsIdempotent) {
 }
 
 TEST_F(Execute, AHeldLockIsExit1WithAWayForward) {
-  auto held = sys::lock_netns(std::chrono::milliseconds(0));
+  auto held = sys::lock_netns();
   ASSERT_TRUE(held) << held.error().message;
-  auto r = run(Command::Apply, config());
+  constexpr std::chrono::milliseconds kShort{200};
+  auto r = run(Command::Apply, config(), BackendKind::Nft, kShort);
   ASSERT_EQ(exit_of(r), 1);
   EXPECT_THAT(r.error().message, HasSubstr("another meshcap holds this namespace's lock"));
   EXPECT_THAT(r.error().message, HasSubstr("try again"));
   EXPECT_EQ(ns_.applies, 0) << "nothing is touched without the lock";
-  EXPECT_EQ(exit_of(run(Command::Check, config())), 1);
-  EXPECT_EQ(exit_of(run(Command::Cleanup, config())), 1);
+  EXPECT_THAT(r.error().message, HasSubstr("waited 0.2 s"));
+  EXPECT_EQ(exit_of(run(Command::Check, config(), BackendKind::Nft, kShort)), 1);
+  EXPECT_EQ(exit_of(run(Command::Cleanup, config(), BackendKind::Nft, kShort)), 1);
 }
 
 TEST_F(Execute, TheLockIsFreeAgainAfterARun) {
   ASSERT_TRUE(run(Command::Apply, config()));
-  auto again = sys::lock_netns(std::chrono::milliseconds(0));
+  auto again = sys::lock_netns();
   EXPECT_TRUE(again) << again.error().message;
 }
 
 TEST_F(Execute, DryRunNeedsNeitherLockNorBackend) {
-  auto held = sys::lock_netns(std::chrono::milliseconds(0));
-  ASSERT_TRUE(held);
+  auto held = sys::lock_netns();
+  ASSERT_TRUE(held) << held.error().message;
   app::Invocation inv;
   Config c = config();
   c.dry_run = true;

@@ -219,6 +219,26 @@ TEST_P(ConcurrentApplies, SerialiseAndEndInOneCompleteConfiguration) {
   }
 }
 
+TEST_P(ConcurrentApplies, ApplyRacingCleanupEndsFullyAppliedOrFullyClean) {
+  const std::string backend = GetParam();
+  for (int repetition = 0; repetition < 10; ++repetition) {
+    Outcome applied, cleaned;
+    std::thread a([&] { applied = meshcap({"apply", "--backend", backend, "--inbound-mode", "tproxy"}); });
+    std::thread c([&] { cleaned = meshcap({"cleanup", "--backend", backend}); });
+    a.join();
+    c.join();
+    EXPECT_EQ(applied.status, 0) << applied.err;
+    EXPECT_EQ(cleaned.status, 0) << cleaned.err;
+    bool rules = ns_.ruleset().find("meshcap") != std::string::npos ||
+                 ns_.exec({"iptables-legacy-save"}).out.find("MESHCAP") != std::string::npos;
+    bool routing = ns_.exec({"ip", "-4", "rule", "show"}).out.find("lookup 133") != std::string::npos;
+    EXPECT_EQ(rules, routing) << "tproxy rules and their routing go together, repetition " << repetition;
+    if (rules) {
+      EXPECT_EQ(meshcap({"check", "--backend", backend, "--inbound-mode", "tproxy"}).status, 0);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ConcurrentApplies, ::testing::Values("nft", "iptables"));
 
 // A process holding meshcap's lock of the namespace, as another meshcap run

@@ -140,7 +140,11 @@ Result<std::optional<std::string>> family_user() {
   auto names = listed(F::kNames);
   if (names.empty()) return std::nullopt;
   UniqueFd fd(socket(F::kFamily, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
-  if (!fd) return tl::unexpected(read_error(F::kWhat, "tables", "socket", errno));
+  if (!fd) {
+    Error e = read_error(F::kWhat, "tables", "socket", errno);
+    if (errno == EPERM) e.message += "; reading them needs CAP_NET_RAW (add NET_RAW, or pass --backend nft)";
+    return tl::unexpected(e);
+  }
   for (const char* table : kTables) {
     if (!names.count(table)) continue;
     auto read = read_table<F>(fd.get(), table);

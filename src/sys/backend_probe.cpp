@@ -141,8 +141,9 @@ Result<std::optional<std::string>> family_user() {
   if (names.empty()) return std::nullopt;
   UniqueFd fd(socket(F::kFamily, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
   if (!fd) {
-    Error e = read_error(F::kWhat, "tables", "socket", errno);
-    if (errno == EPERM) e.message += "; reading them needs CAP_NET_RAW (add NET_RAW, or pass --backend nft)";
+    int err = errno;
+    Error e = read_error(F::kWhat, "tables", "socket", err);
+    if (err == EPERM) e.message += "; reading them needs CAP_NET_RAW (add NET_RAW, or pass --backend nft)";
     return tl::unexpected(e);
   }
   for (const char* table : kTables) {

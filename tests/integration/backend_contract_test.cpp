@@ -23,6 +23,9 @@ struct Ctx {
   std::function<std::unique_ptr<Backend>()> make;
   std::function<void()> add_foreign;
   std::function<std::string()> foreign;
+  // Makes the next netfilter commit fail; only the fake can (a real kernel
+  // is made to refuse with a plan it cannot hold).
+  std::function<void()> refuse_next_commit;
 };
 using Body = std::function<int(Ctx&)>;
 
@@ -38,7 +41,8 @@ struct Fake {
             [&] {
               auto it = ns.tables.find("someone-else");
               return it == ns.tables.end() ? std::string() : diff(Plan{}, it->second);
-            }};
+            },
+            [&] { ns.refuse_next_commit = true; }};
     return body(ctx);
   }
 };
@@ -73,7 +77,8 @@ struct Kernel {
                     "(iptables-legacy-save; ip6tables-legacy-save) | grep -E '^(-A|:[^ ]+ - )' | "
                     "grep -v MESHCAP | uniq; "
                     "ip rule show | grep -v 'lookup 133'; ip route show table 77");
-              }};
+              },
+              nullptr};
       return body(ctx);
     });
   }
@@ -221,6 +226,13 @@ TYPED_TEST(BackendContract, AKernelRefusalRollsTheRoutingStateBackToo) {
               if (c.ok(after, "observe after")) {
                 c.expect_eq("", diff(*before, *after), "the namespace holds what it held before");
                 c.expect(after->policy_rules.empty(), "no policy rule of the refused plan is left");
+              }
+              if (ctx.refuse_next_commit) {
+                ctx.refuse_next_commit();
+                c.expect(!b->apply(tproxy_plan()), "an injected refusal fails");
+                auto injected = b->observe();
+                if (c.ok(injected, "observe after the injected refusal"))
+                  c.expect_eq("", diff(*before, *injected), "an injected refusal leaves what was there");
               }
               return c.rc();
             }),

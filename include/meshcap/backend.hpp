@@ -1,17 +1,22 @@
-// A backend translates the netfilter part of a plan into one kernel API.
+// A backend holds everything meshcap owns in a network namespace: the
+// netfilter tables of a plan, through one kernel API, and the routing state
+// (tproxy policy rules, local routes, the ::6 address on lo). It is always the
+// one composition below, so the order of a transaction is written once.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "meshcap/plan.hpp"
 #include "meshcap/result.hpp"
 
 namespace meshcap {
 
-class Backend {
+// The netfilter half: plan.tables through one kernel API (nft, iptables).
+class NetfilterBackend {
  public:
-  virtual ~Backend() = default;
+  virtual ~NetfilterBackend() = default;
   virtual const char* name() const = 0;
   // Replaces meshcap's tables with plan.tables in one atomic step: afterwards
   // the kernel holds exactly the new rules, or (on error) exactly what it held.
@@ -26,19 +31,56 @@ class Backend {
   virtual Plan held_form(const Plan& plan) const { return plan; }
 };
 
-// Applies to an in-memory copy, all or nothing; fail_next_apply makes the next
-// apply fail as the kernel would, leaving the copy as it was.
-class FakeBackend : public Backend {
+// The routing half: plan.policy_rules, plan.local_routes, plan.lo_addresses.
+class RoutingState {
  public:
-  const char* name() const override { return "fake"; }
-  Result<void> apply(const Plan& plan) override;
-  Result<Plan> observe() override;
-  Result<void> remove() override;
-  std::string dump() const;  // sorted text of what it holds
-  bool fail_next_apply = false;
-
- private:
-  Plan held_;
+  virtual ~RoutingState() = default;
+  // Converges on the plan's routing state; on error it has changed nothing.
+  virtual Result<void> apply(const Plan& plan) = 0;
+  // Undoes what the last successful apply() changed, and nothing else.
+  virtual Result<void> undo() = 0;
+  // Only policy_rules, local_routes and lo_addresses are filled.
+  virtual Result<Plan> observe() = 0;
+  // Removes meshcap's rules and routes; nothing to remove is success.
+  virtual Result<void> remove() = 0;
 };
+
+// meshcap's state held by a netfilter backend other than the one in use
+// (e.g. legacy iptables chains left from a run with --backend iptables).
+struct Stray {
+  std::string backend;  // "nft", "iptables"
+  Plan held;            // its tables, as that backend holds them
+};
+
+// The whole plan, one transaction.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  // Routing first, then the netfilter commit; when the commit fails the
+  // routing change is rolled back, so on error the namespace holds what it
+  // held before (ErrorKind::Kernel for a refusal).
+  virtual Result<void> apply(const Plan& plan) = 0;
+  // Puts back what the last successful apply() changed: the routing state
+  // and the tables as they were before it (a failed verification).
+  virtual Result<void> undo() = 0;
+  // Tables and routing state, as the namespace holds them.
+  virtual Result<Plan> observe() = 0;
+  // Removes all of meshcap's state from this backend and the routing.
+  virtual Result<void> remove() = 0;
+  // held_form of the netfilter backend; routing state is held as planned.
+  virtual Plan held_form(const Plan& plan) const = 0;
+  // meshcap's tables in the other netfilter backends, one Stray per backend
+  // that holds any.
+  virtual Result<std::vector<Stray>> strays() = 0;
+  // Removes meshcap's tables from the other netfilter backends.
+  virtual Result<void> remove_strays() = 0;
+};
+
+// The one Backend: `netfilter` is the backend in use, `others` are the ones
+// whose meshcap state strays()/remove_strays() look at.
+std::unique_ptr<Backend> compose(std::unique_ptr<NetfilterBackend> netfilter,
+                                 std::vector<std::unique_ptr<NetfilterBackend>> others,
+                                 std::unique_ptr<RoutingState> routing);
 
 }  // namespace meshcap

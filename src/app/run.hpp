@@ -1,9 +1,36 @@
 // The top layer: wires the command line to the core and the kernel backends,
-// logs, and maps every error to its exit code (SPEC §5).
+// logs, and maps every error to its exit code (docs/commands.md).
 #pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "app/cli.hpp"
+#include "meshcap/backend.hpp"
+#include "meshcap/config.hpp"
+#include "sys/lock.hpp"
 
 namespace meshcap::app {
 
 int run(int argc, char** argv);
+
+// Makes the Backend a run uses, in the namespace the run has entered;
+// BackendKind::Auto is the factory's to resolve.
+using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(BackendKind)>;
+
+// The kernel's backends: nft or iptables with the other as the stray one,
+// and the routing state; auto asks the namespace (src/sys/backend_probe.hpp).
+Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind);
+
+// What execute() runs against; tests substitute a fake namespace and a short
+// wait for the lock.
+struct Environment {
+  BackendFactory make_backend = kernel_backend;
+  std::chrono::milliseconds lock_timeout = sys::kLockTimeout;
+};
+
+// One command (apply, check, cleanup or a dry run) with a parsed config.
+Result<void> execute(const Invocation& inv, Config config, const Environment& env = {});
 
 }  // namespace meshcap::app

@@ -411,7 +411,7 @@ Result<void> converge_all(const Plan& expanded) {
   return commit_all(tables);
 }
 
-class IptablesBackend final : public Backend {
+class IptablesBackend final : public NetfilterBackend {
  public:
   const char* name() const override { return "iptables"; }
 
@@ -486,6 +486,6 @@ class IptablesBackend final : public Backend {
 }  // namespace
 }  // namespace ipt
 
-std::unique_ptr<Backend> make_iptables_backend() { return std::make_unique<ipt::IptablesBackend>(); }
+std::unique_ptr<NetfilterBackend> make_iptables_backend() { return std::make_unique<ipt::IptablesBackend>(); }
 
 }  // namespace meshcap

@@ -14,6 +14,6 @@ namespace meshcap {
 // failed commit puts the tables committed before it back as they were.
 // observe() reads the MESHCAP_* chains back; remove() deletes them and their
 // jumps everywhere, absent or not. All three hold /run/xtables.lock.
-std::unique_ptr<Backend> make_iptables_backend();
+std::unique_ptr<NetfilterBackend> make_iptables_backend();
 
 }  // namespace meshcap

@@ -13,6 +13,7 @@
 #include "nft/encode.hpp"
 #include "nft/mnl.hpp"
 #include "nft/values.hpp"
+#include "sys/features.hpp"
 
 namespace meshcap {
 
@@ -21,10 +22,6 @@ namespace {
 
 // Dumps race with concurrent commits; a changed generation means "read again".
 constexpr int kDumpAttempts = 20;
-
-constexpr const char* kNeedsNetAdmin =
-    "nf_tables refused the change: Operation not permitted; meshcap needs CAP_NET_ADMIN "
-    "(run it as root or add the NET_ADMIN capability); nothing was changed";
 
 bool has_family(const Plan& plan, Family f) {
   return std::any_of(plan.tables.begin(), plan.tables.end(), [&](const Table& t) { return t.family == f; });
@@ -90,7 +87,9 @@ tl::expected<void, BatchFailure> commit(Netlink& nl, const std::vector<Message>&
   if (worst->error == EPERM) {
     // nfnetlink refuses every message of a batch from a sender without
     // CAP_NET_ADMIN in the namespace's user namespace.
-    return tl::unexpected(BatchFailure{Error{ErrorKind::Kernel, kNeedsNetAdmin}});
+    return tl::unexpected(BatchFailure{
+        Error{ErrorKind::Kernel, std::string("nf_tables refused the change: Operation not permitted; ") +
+                                     sys::kNeedsNetAdmin + "; nothing was changed"}});
   }
   if (worst->seq <= first || worst->seq > first + count) {
     // The batch itself was refused: nfnetlink has no nf_tables subsystem.
@@ -149,8 +148,8 @@ Result<uint32_t> generation(Netlink& nl) {
       req.nlh(), [&](const nlmsghdr* nlh) { return nftnl_gen_nlmsg_parse(nlh, gen.get()) < 0 ? EINVAL : 0; });
   if (err == EPERM) {
     return fail(ErrorKind::Other,
-                "nft: reading the ruleset generation: Operation not permitted; meshcap needs CAP_NET_ADMIN "
-                "(run it as root or add the NET_ADMIN capability)");
+                std::string("nft: reading the ruleset generation: Operation not permitted; ") +
+                    sys::kNeedsNetAdmin);
   }
   if (err)
     return fail(ErrorKind::Other, std::string("nft: reading the ruleset generation: ") + std::strerror(err));
@@ -249,7 +248,7 @@ tl::expected<std::optional<FamilyDump>, int> dump_table(Netlink& nl, Family fami
   return out;
 }
 
-class NftBackend final : public Backend {
+class NftBackend final : public NetfilterBackend {
  public:
   const char* name() const override { return "nft"; }
 
@@ -278,8 +277,8 @@ class NftBackend final : public Backend {
       if (err == EINTR) continue;
       if (err == EPERM) {
         return fail(ErrorKind::Other,
-                    "nft: reading meshcap's tables: Operation not permitted; meshcap needs CAP_NET_ADMIN "
-                    "(run it as root or add the NET_ADMIN capability)");
+                    std::string("nft: reading meshcap's tables: Operation not permitted; ") +
+                        sys::kNeedsNetAdmin);
       }
       if (err) {
         return fail(ErrorKind::Other, std::string("nft: reading meshcap's tables: ") + std::strerror(err));
@@ -329,6 +328,6 @@ class NftBackend final : public Backend {
 }  // namespace
 }  // namespace nft
 
-std::unique_ptr<Backend> make_nft_backend() { return std::make_unique<nft::NftBackend>(); }
+std::unique_ptr<NetfilterBackend> make_nft_backend() { return std::make_unique<nft::NftBackend>(); }
 
 }  // namespace meshcap

@@ -10,6 +10,6 @@ namespace meshcap {
 // apply() replaces `table ip meshcap` and `table ip6 meshcap` in one netlink
 // batch (add + delete + add again, so it converges whatever was there);
 // observe() reads them back into a Plan; remove() deletes both, absent or not.
-std::unique_ptr<Backend> make_nft_backend();
+std::unique_ptr<NetfilterBackend> make_nft_backend();
 
 }  // namespace meshcap

@@ -4,6 +4,10 @@
 
 namespace meshcap::sys {
 
+// The one way forward for EPERM from the kernel, appended to its message.
+inline constexpr const char* kNeedsNetAdmin =
+    "meshcap needs CAP_NET_ADMIN (run it as root or add the NET_ADMIN capability)";
+
 // True when IPv6 can carry captured traffic in the current network namespace:
 // /proc/sys/net/ipv6 exists (no ipv6.disable=1 on the kernel command line),
 // conf/all/disable_ipv6 is 0, and conf/lo/disable_ipv6 is 0. `lo` counts

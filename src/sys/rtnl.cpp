@@ -177,7 +177,7 @@ Error kernel_error(const std::string& doing, Family family, const NlFailure& f) 
   if (family == Family::V6 && (f.err == EAFNOSUPPORT || !ipv6_enabled()))
     msg += "; IPv6 is disabled in this namespace, use --ipv6 off";
   else if (f.err == EPERM)
-    msg += "; meshcap needs CAP_NET_ADMIN";
+    msg += std::string("; ") + kNeedsNetAdmin;
   return Error{ErrorKind::Kernel, msg};
 }
 

@@ -1,6 +1,10 @@
 // The meshcap binary against a real kernel, each test in its own namespace:
 // apply/check/cleanup, exit codes, --netns, logging, no exec, atomicity.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <thread>
@@ -10,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/named_netns.hpp"
+#include "sys/lock.hpp"
 
 namespace meshcap {
 namespace {
@@ -108,8 +113,9 @@ TEST_F(ApplyCli, OtherTablesAndIptablesChainsAreUntouched) {
   ASSERT_EQ(ns_.exec({"iptables-legacy", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "--dport", "2222", "-j", "RETURN"}).status, 0);
   auto other_before = ns_.exec({"nft", "list", "table", "inet", "other"}).out;
   auto ipt_before = iptables_save();
+  // --backend nft: with a legacy rule in place, auto would pick iptables.
   for (auto cmd : {"apply", "apply", "cleanup"}) {
-    ASSERT_EQ(meshcap({cmd, "--exclude-outbound-cidrs", "10.0.0.0/8"}).status, 0) << cmd;
+    ASSERT_EQ(meshcap({cmd, "--backend", "nft", "--exclude-outbound-cidrs", "10.0.0.0/8"}).status, 0) << cmd;
     EXPECT_EQ(ns_.exec({"nft", "list", "table", "inet", "other"}).out, other_before) << cmd;
     auto ipt = iptables_save();
     // iptables-save stamps the time; compare the rules only.
@@ -187,36 +193,234 @@ TEST_F(ApplyCli, TproxyRoutingStateIsProgrammedAndCleanedUp) {
   EXPECT_EQ(ns_.exec({"ip", "-4", "route", "show", "table", "133"}).out, "");
 }
 
-TEST_F(ApplyCli, ConcurrentAppliesEndInOneCompleteConfiguration) {
+// Runs `apply` 10 times at once with 10 configs, for one backend.
+class ConcurrentApplies : public ApplyCli, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ConcurrentApplies, SerialiseAndEndInOneCompleteConfiguration) {
   constexpr int kRuns = 10;
-  auto config = [](int i) {
-    return std::vector<std::string>{"--outbound-port", std::to_string(20000 + i), "--exclude-outbound-ports",
-                                    std::to_string(30000 + i)};
+  const std::string backend = GetParam();
+  auto config = [&](const char* command, int i) {
+    return std::vector<std::string>{command, "--backend", backend, "--outbound-port", std::to_string(20000 + i),
+                                    "--exclude-outbound-ports", std::to_string(30000 + i),
+                                    "--inbound-mode", i % 2 ? "tproxy" : "redirect"};
   };
-  std::vector<std::thread> threads;
-  std::vector<int> status(kRuns, -1);
-  for (int i = 0; i < kRuns; ++i)
-    threads.emplace_back([&, i] {
-      auto args = config(i);
-      args.insert(args.begin(), "apply");
-      status[static_cast<size_t>(i)] = meshcap(args).status;
-    });
-  for (auto& t : threads) t.join();
-  // A run may fail verification if another replaced its rules in between,
-  // but never half-programmed: exactly one config is complete in the kernel.
-  for (int s : status) EXPECT_TRUE(s == 0 || s == 4) << s;
-  int accepted = 0;
-  for (int i = 0; i < kRuns; ++i) {
-    auto args = config(i);
-    args.insert(args.begin(), "check");
-    accepted += meshcap(args).status == 0;
+  for (int repetition = 0; repetition < 20; ++repetition) {
+    std::vector<std::thread> threads;
+    std::vector<Outcome> runs(kRuns);
+    for (int i = 0; i < kRuns; ++i)
+      threads.emplace_back([&, i] { runs[static_cast<size_t>(i)] = meshcap(config("apply", i)); });
+    for (auto& t : threads) t.join();
+    // The lock serialises them: each run programs and verifies its own
+    // config before the next one starts.
+    for (const auto& r : runs) EXPECT_EQ(r.status, 0) << r.err;
+    int accepted = 0;
+    for (int i = 0; i < kRuns; ++i) accepted += meshcap(config("check", i)).status == 0;
+    EXPECT_EQ(accepted, 1) << "repetition " << repetition;
   }
-  EXPECT_EQ(accepted, 1);
-  auto rules = ns_.ruleset();
-  size_t tables = 0;
-  for (size_t p = rules.find("table ip meshcap"); p != std::string::npos; p = rules.find("table ip meshcap", p + 1))
-    ++tables;
-  EXPECT_EQ(tables, 1u);
+}
+
+TEST_P(ConcurrentApplies, ApplyRacingCleanupEndsFullyAppliedOrFullyClean) {
+  const std::string backend = GetParam();
+  for (int repetition = 0; repetition < 10; ++repetition) {
+    Outcome applied, cleaned;
+    std::thread a([&] { applied = meshcap({"apply", "--backend", backend, "--inbound-mode", "tproxy"}); });
+    std::thread c([&] { cleaned = meshcap({"cleanup", "--backend", backend}); });
+    a.join();
+    c.join();
+    EXPECT_EQ(applied.status, 0) << applied.err;
+    EXPECT_EQ(cleaned.status, 0) << cleaned.err;
+    bool rules = ns_.ruleset().find("meshcap") != std::string::npos ||
+                 ns_.exec({"iptables-legacy-save"}).out.find("MESHCAP") != std::string::npos;
+    bool routing = ns_.exec({"ip", "-4", "rule", "show"}).out.find("lookup 133") != std::string::npos;
+    EXPECT_EQ(rules, routing) << "tproxy rules and their routing go together, repetition " << repetition;
+    if (rules) {
+      EXPECT_EQ(meshcap({"check", "--backend", backend, "--inbound-mode", "tproxy"}).status, 0);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConcurrentApplies, ::testing::Values("nft", "iptables"));
+
+// A process holding meshcap's lock of the namespace, as another meshcap run
+// would: it enters the namespace and binds the abstract socket.
+class LockHolder {
+ public:
+  explicit LockHolder(const std::string& netns_path) {
+    int ready[2];
+    if (pipe(ready) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(ready[0]);
+      int fd = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(1);
+      auto lock = sys::lock_netns(std::chrono::milliseconds(0));
+      if (!lock) _exit(2);
+      (void)!write(ready[1], "x", 1);
+      pause();
+      _exit(0);
+    }
+    close(ready[1]);
+    char c;
+    ok_ = pid_ > 0 && read(ready[0], &c, 1) == 1;
+    close(ready[0]);
+  }
+  ~LockHolder() { release(SIGKILL); }
+  bool ok() const { return ok_; }
+  void release(int signal) {
+    if (pid_ <= 0) return;
+    kill(pid_, signal);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool ok_ = false;
+};
+
+TEST_F(ApplyCli, ASecondRunWaitsForTheLockAndThenSucceeds) {
+  LockHolder holder(ns_.path());
+  ASSERT_TRUE(holder.ok());
+  auto start = std::chrono::steady_clock::now();
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    holder.release(SIGTERM);
+  });
+  auto o = meshcap({"apply"});
+  release.join();
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_GE(waited, std::chrono::milliseconds(1400)) << "apply must wait for the holder";
+  EXPECT_THAT(ns_.ruleset(), HasSubstr("table ip meshcap"));
+}
+
+TEST_F(ApplyCli, TheLockDiesWithAKilledHolderAndBelongsToTheNamespace) {
+  {
+    NamedNetns other;
+    ASSERT_TRUE(other.ok());
+    LockHolder elsewhere(other.path());
+    ASSERT_TRUE(elsewhere.ok());
+    auto o = meshcap({"apply"});
+    EXPECT_EQ(o.status, 0) << "another namespace's lock is no obstacle: " << o.err;
+  }
+  LockHolder holder(ns_.path());
+  ASSERT_TRUE(holder.ok());
+  holder.release(SIGKILL);
+  auto start = std::chrono::steady_clock::now();
+  auto o = meshcap({"check"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2)) << "kill -9 frees the lock";
+}
+
+TEST_F(ApplyCli, ALockHeldLongerThanTenSecondsIsExit1) {
+  ASSERT_TRUE(meshcap({"apply"}).status == 0);
+  auto before = ns_.ruleset();
+  LockHolder holder(ns_.path());
+  ASSERT_TRUE(holder.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto o = meshcap({"cleanup"});
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(o.status, 1) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("another meshcap holds this namespace's lock (waited 10 s); try again"));
+  EXPECT_EQ(ns_.ruleset(), before) << "nothing is touched without the lock";
+  EXPECT_EQ(meshcap({"apply", "--dry-run"}).status, 0) << "a dry run takes no lock";
+}
+
+// --backend auto and the other backend's leftovers.
+class Backends : public ApplyCli {
+ protected:
+  // The lines of iptables-legacy-save and ip6tables-legacy-save that are
+  // meshcap's.
+  std::string legacy_meshcap_lines() {
+    std::string out;
+    for (const char* tool : {"iptables-legacy-save", "ip6tables-legacy-save"}) {
+      std::stringstream in(ns_.exec({tool}).out);
+      for (std::string l; std::getline(in, l);)
+        if (l.find("MESHCAP") != std::string::npos) out += l + "\n";
+    }
+    return out;
+  }
+  bool nft_holds_meshcap() { return ns_.ruleset().find("meshcap") != std::string::npos; }
+  std::string applied_by(const Outcome& o) {
+    for (const char* b : {"nft", "iptables"})
+      if (o.err.find(std::string("via ") + b + " (") != std::string::npos) return b;
+    return "?";
+  }
+};
+
+TEST_F(Backends, AutoPicksNftInAnEmptyNamespace) {
+  auto o = meshcap({"apply"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(applied_by(o), "nft") << o.err;
+  EXPECT_TRUE(nft_holds_meshcap());
+  EXPECT_EQ(legacy_meshcap_lines(), "");
+  EXPECT_EQ(ns_.exec({"cat", "/proc/net/ip_tables_names", "/proc/net/ip6_tables_names"}).out, "")
+      << "probing must not create legacy tables";
+}
+
+TEST_F(Backends, AutoPicksIptablesWhereLegacyRulesExist) {
+  for (auto rule : {std::vector<std::string>{"iptables-legacy", "-t", "filter", "-A", "INPUT", "-j", "ACCEPT"},
+                    std::vector<std::string>{"ip6tables-legacy", "-t", "mangle", "-N", "ADMIN"}}) {
+    NamedNetns ns;
+    ASSERT_TRUE(ns.ok());
+    ASSERT_EQ(ns.exec(rule).status, 0);
+    auto args = std::vector<std::string>{MESHCAP_BINARY, "apply"};
+    auto o = ns.exec(args);
+    ASSERT_EQ(o.status, 0) << o.err;
+    EXPECT_EQ(applied_by(o), "iptables") << rule[0] << " " << rule[4] << "\n" << o.err;
+    EXPECT_THAT(o.err, HasSubstr("already uses legacy iptables"));
+    EXPECT_THAT(ns.ruleset(), Not(HasSubstr("meshcap")));
+  }
+}
+
+TEST_F(Backends, MeshcapsOwnLegacyChainsDoNotMakeAutoPickIptables) {
+  ASSERT_EQ(meshcap({"apply", "--backend", "iptables", "--inbound-mode", "tproxy"}).status, 0);
+  auto o = meshcap({"apply", "--inbound-mode", "tproxy"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(applied_by(o), "nft") << o.err;
+}
+
+TEST_F(Backends, ApplyWithOneBackendAfterTheOtherLeavesOnlyItsRules) {
+  ASSERT_EQ(meshcap({"apply", "--backend", "nft", "--inbound-mode", "tproxy"}).status, 0);
+  ASSERT_TRUE(nft_holds_meshcap());
+  auto o = meshcap({"apply", "--backend", "iptables", "--inbound-mode", "tproxy"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("removed meshcap's 22 rules for ip+ip6 from the nft backend"));
+  EXPECT_FALSE(nft_holds_meshcap()) << ns_.ruleset();
+  EXPECT_NE(legacy_meshcap_lines(), "");
+  EXPECT_EQ(meshcap({"check", "--backend", "iptables", "--inbound-mode", "tproxy"}).status, 0);
+
+  o = meshcap({"apply", "--backend", "nft", "--inbound-mode", "tproxy"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("from the iptables backend"));
+  EXPECT_EQ(legacy_meshcap_lines(), "");
+  EXPECT_TRUE(nft_holds_meshcap());
+  EXPECT_EQ(meshcap({"check", "--backend", "nft", "--inbound-mode", "tproxy"}).status, 0);
+}
+
+TEST_F(Backends, CheckFailsNamingTheOtherBackendsMeshcapState) {
+  // nft's copy from an older run, iptables' from this one.
+  ASSERT_EQ(meshcap({"apply", "--backend", "iptables"}).status, 0);
+  auto script = meshcap({"apply", "--dry-run", "--format", "nft"});
+  ASSERT_EQ(ns_.exec({"nft", "-f", "-"}, {}, script.out).status, 0);
+  auto o = meshcap({"check", "--backend", "iptables"});
+  EXPECT_EQ(o.status, 4) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("the nft backend still holds"));
+
+  ASSERT_EQ(meshcap({"cleanup"}).status, 0);
+  EXPECT_FALSE(nft_holds_meshcap());
+  EXPECT_EQ(legacy_meshcap_lines(), "");
+
+  ASSERT_EQ(meshcap({"apply", "--backend", "nft"}).status, 0);
+  auto v4 = meshcap({"apply", "--dry-run", "--format", "iptables", "--family", "4"});
+  ASSERT_EQ(ns_.exec({"iptables-legacy-restore", "--noflush"}, {}, v4.out).status, 0);
+  o = meshcap({"check", "--backend", "nft"});
+  EXPECT_EQ(o.status, 4) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("the iptables backend still holds"));
+  EXPECT_THAT(o.err, Not(HasSubstr("does not hold the intended rules")));
+  EXPECT_EQ(meshcap({"apply", "--backend", "nft"}).status, 0);
+  EXPECT_EQ(meshcap({"check", "--backend", "nft"}).status, 0) << "apply converged";
+  EXPECT_EQ(legacy_meshcap_lines(), "");
 }
 
 TEST_F(ApplyCli, JsonLogsAndDebugShowsTheBatch) {

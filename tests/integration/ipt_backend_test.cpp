@@ -160,7 +160,7 @@ Plan tables_of(const Plan& plan) {
 
 // Applies `plan`, then checks the saves against the oracle and observe()
 // against held_form(plan).
-void expect_holds(Checks& c, Backend& b, const Plan& plan, const std::string& oracle,
+void expect_holds(Checks& c, NetfilterBackend& b, const Plan& plan, const std::string& oracle,
                   const std::string& what) {
   if (!c.ok(b.apply(plan), what + ": apply")) return;
   c.expect_eq(oracle, saves(), what + ": iptables-legacy-save after apply");

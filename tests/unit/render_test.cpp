@@ -368,7 +368,7 @@ TEST(RenderIptables, FamilySelectionAndJumps) {
             "# === IPv4: iptables-restore --noflush ===\n"
             "*nat\n"
             ":MESHCAP_OUTPUT - [0:0]\n"
-            "-A OUTPUT -j MESHCAP_OUTPUT\n"
+            "-A OUTPUT -m comment --comment meshcap -j MESHCAP_OUTPUT\n"
             "# why\n"
             "-A MESHCAP_OUTPUT -p tcp -j REDIRECT --to-ports 15001\n"
             "COMMIT\n");

@@ -125,6 +125,9 @@ struct Opened {
 // use, so asking libiptc would create them; this file does not.
 bool table_exists(const Lib& lib, ChainKind kind) {
   std::ifstream in(lib.names_file);
+  // The file is root's alone (0440): a non-root process with NET_ADMIN cannot
+  // tell, and opens the table, instantiating it empty if it was not there.
+  if (!in) return true;
   std::string line;
   while (std::getline(in, line))
     if (line == table_name(kind)) return true;

@@ -31,8 +31,8 @@ bool iptables_owned_chain(std::string_view name);
 // "output"); nullopt for a name meshcap never created.
 std::optional<std::string> plan_chain_name(std::string_view iptables_name);
 
-const char* iptables_table_name(ChainKind kind);       // nat, mangle, raw
-const char* iptables_builtin_chain(Hook hook);         // PREROUTING, OUTPUT
+const char* iptables_table_name(ChainKind kind);  // nat, mangle, raw
+const char* iptables_builtin_chain(Hook hook);    // PREROUTING, OUTPUT
 
 // A rule as one iptables entry holds it. Every match holds exactly one value
 // and no set, in entry order (-s, -d, -i, -o, a bare -p, then the extensions

@@ -19,8 +19,8 @@ constexpr std::string_view kPrefix = "MESHCAP_";
 
 // The planner's chains in the order lift_iptables lists them, then the
 // retired ones.
-const char* const kPlanChains[] = {"prerouting", "output",         "inbound_tproxy", "raw_output",
-                                   "raw_prerouting", "inbound",    "tproxy"};
+const char* const kPlanChains[] = {"prerouting",     "output",  "inbound_tproxy", "raw_output",
+                                   "raw_prerouting", "inbound", "tproxy"};
 
 // Where a match sits in an iptables entry; extensions keep plan order.
 int slot(const Match& m) {
@@ -67,21 +67,20 @@ std::vector<std::vector<Match>> alternatives(const Match& match, Family family) 
     for (auto& m : ms) out.push_back({std::move(m)});
     return out;
   };
-  return std::visit(
-      overloaded{
-          [&](const IifMatch& x) { return wrap(each(x, &IifMatch::names)); },
-          [&](const OifMatch& x) { return wrap(each(x, &OifMatch::names)); },
-          [&](const ProtoMatch&) { return std::vector<std::vector<Match>>{{match}}; },
-          [&](const PortMatch& x) { return wrap(each(x, &PortMatch::ports)); },
-          [&](const AddrMatch& x) {
-            auto out = wrap(each(x, &AddrMatch::cidrs));
-            for (auto& alt : out)
-              if (whole_family(std::get<AddrMatch>(alt[0]), family)) alt.clear();
-            return out;
-          },
-          [&](const OwnerMatch& x) { return wrap(each(x, &OwnerMatch::ids)); },
-      },
-      match);
+  return std::visit(overloaded{
+                        [&](const IifMatch& x) { return wrap(each(x, &IifMatch::names)); },
+                        [&](const OifMatch& x) { return wrap(each(x, &OifMatch::names)); },
+                        [&](const ProtoMatch&) { return std::vector<std::vector<Match>>{{match}}; },
+                        [&](const PortMatch& x) { return wrap(each(x, &PortMatch::ports)); },
+                        [&](const AddrMatch& x) {
+                          auto out = wrap(each(x, &AddrMatch::cidrs));
+                          for (auto& alt : out)
+                            if (whole_family(std::get<AddrMatch>(alt[0]), family)) alt.clear();
+                          return out;
+                        },
+                        [&](const OwnerMatch& x) { return wrap(each(x, &OwnerMatch::ids)); },
+                    },
+                    match);
 }
 
 std::string upper(std::string_view s) {
@@ -161,9 +160,12 @@ std::optional<std::string> plan_chain_name(std::string_view iptables_name) {
 
 const char* iptables_table_name(ChainKind kind) {
   switch (kind) {
-    case ChainKind::Nat: return "nat";
-    case ChainKind::Mangle: return "mangle";
-    case ChainKind::Raw: return "raw";
+    case ChainKind::Nat:
+      return "nat";
+    case ChainKind::Mangle:
+      return "mangle";
+    case ChainKind::Raw:
+      return "raw";
   }
   return "?";
 }

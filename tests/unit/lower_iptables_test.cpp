@@ -116,7 +116,8 @@ TEST(LowerIptables, AWholeFamilyAddressIsNoMatch) {
     ASSERT_EQ(got.size(), 1u) << any;
     EXPECT_EQ(got[0].matches, (std::vector<Match>{ProtoMatch{Proto::Tcp}})) << any;
     // Inside a set with other elements, only the /0 copy loses its match.
-    Plan s = one_rule({AddrMatch{true, {cidr(any), cidr(f == Family::V4 ? "10.0.0.1" : "fd00::1")}, "src"}}, {}, f);
+    Cidr other = cidr(f == Family::V4 ? "10.0.0.1" : "fd00::1");
+    Plan s = one_rule({AddrMatch{true, {cidr(any), other}, "src"}}, {}, f);
     auto two = rules(lower_iptables(s));
     ASSERT_EQ(two.size(), 2u) << any;
     EXPECT_TRUE(two[0].matches.empty()) << any;
@@ -180,7 +181,8 @@ TEST(LowerIptables, OwnedChainNamesAreExact) {
   for (bool tproxy : {false, true}) {
     c.inbound_mode = tproxy ? InboundMode::Tproxy : InboundMode::Redirect;
     for (const auto& t : make_plan(c).tables)
-      for (const auto& ch : t.chains) EXPECT_TRUE(iptables_owned_chain(iptables_chain_name(ch.name))) << ch.name;
+      for (const auto& ch : t.chains)
+        EXPECT_TRUE(iptables_owned_chain(iptables_chain_name(ch.name))) << ch.name;
   }
 }
 

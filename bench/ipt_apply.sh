@@ -11,7 +11,7 @@
 #                  `meshcap apply --dry-run --format iptables --family 4`
 #   apply-noverify meshcap apply --backend iptables --ipv6 off --verify none
 #   apply          the same with the default read-back verification
-# and prints the median wall time of each, plus the peak RSS of one apply and
+# and prints the median wall and CPU time of each, plus the peak RSS of one apply and
 # of one dry run (/usr/bin/time -v).
 set -euo pipefail
 
@@ -27,17 +27,25 @@ echo "$hosts" >"$TMP/hosts"
 "$M" apply --dry-run --format iptables --family 4 --exclude-outbound-cidrs "$hosts" >"$TMP/rules"
 echo "meshcap: $M; $N excluded hosts; $(grep -c '^-A' "$TMP/rules") iptables rules; $RUNS runs each"
 
-# Milliseconds of one command in a fresh namespace.
+# "wall_ms cpu_ms" of one command in a fresh namespace (cpu = user + sys of
+# the command: on a loaded machine the wall time mostly measures the queue).
 timed() {
-  unshare --net bash -c '
-    ip link set lo up
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-    t1=$(date +%s%N)
-    echo $(((t1 - t0) / 1000))' bash "$@"
+  unshare --net bash -c 'ip link set lo up; exec python3 -c "
+import os, sys, time
+t0 = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, ru = os.wait4(pid, 0)
+wall = (time.monotonic() - t0) * 1000
+print(\"%.2f %.2f\" % (wall, (ru.ru_utime + ru.ru_stime) * 1000))
+sys.exit(os.waitstatus_to_exitcode(status))
+" "$@"' bash "$@" || { echo "failed: $*" >&2; exit 1; }
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.1f ms", v[int((NR + 1) / 2)] / 1000 }'; }
+# Median of column $1.
+median() { awk -v c="$1" '{ print $c }' | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f ms", v[int((NR + 1) / 2)] }'; }
 
 for case in restore apply-noverify apply; do : >"$TMP/$case"; done
 for ((i = 0; i < RUNS; i++)); do
@@ -46,7 +54,7 @@ for ((i = 0; i < RUNS; i++)); do
   timed "$M" apply --backend iptables --ipv6 off --exclude-outbound-cidrs "$hosts" >>"$TMP/apply"
 done
 for case in restore apply-noverify apply; do
-  printf '%-15s median %s\n' "$case" "$(median <"$TMP/$case")"
+  printf '%-15s median wall %s, cpu %s\n' "$case" "$(median 1 <"$TMP/$case")" "$(median 2 <"$TMP/$case")"
 done
 
 rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ { print $2 " KiB" }'; }

@@ -145,7 +145,8 @@ struct Plan {
 };
 
 inline constexpr const char* kTableName = "meshcap";
-// The iptables chain name for a plan chain: "output" -> "MESHCAP_OUTPUT".
+// The iptables chain name for a plan chain: "output" -> "MESHCAP_OUTPUT"
+// (defined with the rest of the iptables naming, meshcap/lower_iptables.hpp).
 std::string iptables_chain_name(const std::string& chain);
 
 // The names nft (and iptables' -p) use: "tcp"/"udp"; "ipv4_addr", "uid"...

@@ -1,16 +1,9 @@
 #include "meshcap/plan.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <type_traits>
 
 namespace meshcap {
-
-std::string iptables_chain_name(const std::string& chain) {
-  std::string out = "MESHCAP_";
-  for (char c : chain) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 const char* proto_name(Proto p) { return p == Proto::Tcp ? "tcp" : "udp"; }
 

@@ -6,6 +6,7 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_CT.h>
 #include <linux/netfilter/xt_TPROXY.h>
+#include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_owner.h>
 #include <linux/netfilter/xt_tcpudp.h>
@@ -13,7 +14,6 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
 #include <algorithm>
-#include <cctype>
 #include <optional>
 
 namespace meshcap::ipt {
@@ -35,9 +35,7 @@ constexpr uint8_t kCtRevision = 2;
 // state alias so that iptables-save prints it as written.
 constexpr uint8_t kConntrackRevision = 3;
 
-// render_iptables sends only new connections to TPROXY: nft's tproxy leaves
-// packets of non-transparent sockets alone, iptables' TPROXY would divert
-// (and so drop) the replies to the pod's own outbound connections.
+// IptRule::new_only, `-m state --state NEW`.
 xt_conntrack_mtinfo3 new_state_guard() {
   xt_conntrack_mtinfo3 info{};
   info.match_flags = XT_CONNTRACK_STATE | XT_CONNTRACK_STATE_ALIAS;
@@ -180,7 +178,7 @@ Result<std::vector<unsigned char>> encode_target(Family family, const Action& ac
   std::vector<unsigned char> out;
   std::visit(overloaded{
                  [&](const ReturnAction&) { out = standard_target("RETURN"); },
-                 [&](const JumpAction& a) { out = standard_target(iptables_chain_name(a.chain)); },
+                 [&](const JumpAction& a) { out = standard_target(a.chain); },
                  [&](const RedirectAction& a) {
                    // -j REDIRECT --to-ports PORT
                    if (family == Family::V4) {
@@ -228,7 +226,7 @@ void EntryBuf::append(const void* bytes, size_t n) {
 
 size_t header_size(Family family) { return family == Family::V4 ? sizeof(ipt_entry) : sizeof(ip6t_entry); }
 
-Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string& chain, size_t index) {
+Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::string& chain, size_t index) {
   IpPart ip;
   std::vector<unsigned char> matches;
   std::string problem;
@@ -311,15 +309,27 @@ Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string&
     if (!problem.empty()) return fail(ErrorKind::Other, where() + problem);
   }
   // -m state --state NEW, last, as render_iptables places it
-  if (std::holds_alternative<TproxyAction>(rule.action))
+  if (rule.new_only)
     append_part(matches, "conntrack", kConntrackRevision, new_state_guard(), false);
   auto target = encode_target(family, rule.action);
   if (!target) return tl::unexpected(target.error());
   return assemble(family, ip, matches, *target);
 }
 
+namespace {
+
+std::vector<unsigned char> jump_mark() {
+  xt_comment_info info{};
+  std::strncpy(info.comment, kIptablesJumpComment, sizeof info.comment - 1);
+  std::vector<unsigned char> out;
+  append_part(out, "comment", 0, info, false);
+  return out;
+}
+
+}  // namespace
+
 EntryBuf encode_jump(Family family, const std::string& target) {
-  return assemble(family, IpPart{}, {}, standard_target(target));
+  return assemble(family, IpPart{}, jump_mark(), standard_target(target));
 }
 
 namespace {
@@ -384,11 +394,7 @@ const Data* part_data(const xt_entry_match* m, size_t size) {
 std::optional<Action> decode_target(Family family, const void* entry, uint16_t target_offset,
                                     const std::string& name) {
   if (name == "RETURN") return ReturnAction{};
-  if (name.rfind("MESHCAP_", 0) == 0) {
-    std::string chain = name.substr(8);
-    for (char& c : chain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return JumpAction{chain};
-  }
+  if (iptables_owned_chain(name)) return JumpAction{name};
   const auto* t =
       reinterpret_cast<const xt_entry_target*>(static_cast<const unsigned char*>(entry) + target_offset);
   size_t size = t->u.target_size;
@@ -424,28 +430,43 @@ std::optional<Action> decode_target(Family family, const void* entry, uint16_t t
 
 }  // namespace
 
-bool is_plain(Family family, const void* entry) {
+JumpForm jump_form(Family family, const void* entry) {
   Header h = read_header(family, entry);
-  return h.unknown.empty() && !h.ip.src && !h.ip.dst && h.ip.in.empty() && h.ip.out.empty() && !h.ip.proto &&
-         h.target_offset == header_size(family);
+  if (!h.unknown.empty() || h.ip.src || h.ip.dst || !h.ip.in.empty() || !h.ip.out.empty() || h.ip.proto)
+    return JumpForm::Other;
+  size_t matches = h.target_offset - header_size(family);
+  if (matches == 0) return JumpForm::Bare;
+  auto mark = jump_mark();
+  const auto* m = static_cast<const unsigned char*>(entry) + header_size(family);
+  // The kernel hands the match back with its own pointer in place of the
+  // name's tail; compare the size, name, revision and the comment only.
+  const auto* got = reinterpret_cast<const xt_entry_match*>(m);
+  const auto* want = reinterpret_cast<const xt_entry_match*>(mark.data());
+  if (matches != mark.size() || got->u.match_size != want->u.match_size ||
+      std::strncmp(got->u.user.name, "comment", sizeof got->u.user.name) != 0 || got->u.user.revision != 0)
+    return JumpForm::Other;
+  const auto* info = reinterpret_cast<const xt_comment_info*>(got->data);
+  return strnlen(info->comment, sizeof info->comment) == std::strlen(kIptablesJumpComment) &&
+                 std::strcmp(info->comment, kIptablesJumpComment) == 0
+             ? JumpForm::Marked
+             : JumpForm::Other;
 }
 
-Result<Rule> decode_rule(Family family, const void* entry, const std::string& target,
-                         const std::string& where) {
+Result<IptRule> decode_rule(Family family, const void* entry, const std::string& target,
+                            const std::string& where) {
   auto unknown = [&](const std::string& what) {
     return fail(ErrorKind::Verify,
                 where + ": meshcap does not write " + what + "; run `meshcap apply` to converge");
   };
   Header h = read_header(family, entry);
   if (!h.unknown.empty()) return unknown(h.unknown);
-  Rule rule;
+  IptRule rule;
   if (h.ip.src) rule.matches.emplace_back(AddrMatch{true, {*h.ip.src}, ""});
   if (h.ip.dst) rule.matches.emplace_back(AddrMatch{false, {*h.ip.dst}, ""});
   if (!h.ip.in.empty()) rule.matches.emplace_back(IifMatch{{h.ip.in}, ""});
   if (!h.ip.out.empty()) rule.matches.emplace_back(OifMatch{{h.ip.out}, ""});
   std::vector<Match> extensions;
   bool ports = false;
-  bool guarded = false;
   const auto* base = static_cast<const unsigned char*>(entry);
   for (size_t off = header_size(family); off < h.target_offset;) {
     const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
@@ -486,19 +507,17 @@ Result<Rule> decode_rule(Family family, const void* entry, const std::string& ta
         extensions.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
       else
         return unknown("an owner match other than one --uid-owner or --gid-owner id");
-    } else if (name == "conntrack" && m->u.user.revision == kConntrackRevision && off == h.target_offset &&
-               target == "TPROXY") {
-      // The guard encode_rule adds to a TPROXY rule; the action implies it.
+    } else if (name == "conntrack" && m->u.user.revision == kConntrackRevision && off == h.target_offset) {
+      // IptRule::new_only; lift_iptables checks that it goes with TPROXY.
       const auto* c = part_data<xt_conntrack_mtinfo3>(m, size);
       auto want = new_state_guard();
       if (!c || std::memcmp(c, &want, sizeof want) != 0)
         return unknown("a conntrack match other than -m state --state NEW");
-      guarded = true;
+      rule.new_only = true;
     } else {
       return unknown("match '" + name + "' (revision " + std::to_string(m->u.user.revision) + ")");
     }
   }
-  if (target == "TPROXY" && !guarded) return unknown("TPROXY without -m state --state NEW");
   if (h.ip.proto && !ports) {
     if (h.ip.proto != IPPROTO_TCP && h.ip.proto != IPPROTO_UDP)
       return unknown(std::string("-p ") + std::to_string(h.ip.proto));

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "meshcap/plan.hpp"
+#include "meshcap/lower_iptables.hpp"
 #include "meshcap/result.hpp"
 
 namespace meshcap::ipt {
@@ -32,22 +32,25 @@ class EntryBuf {
 // Size of the fixed part (struct ipt_entry or struct ip6t_entry).
 size_t header_size(Family family);
 
-// A rule of the expanded plan as one entry; `chain` and `index` only name the
-// rule in errors. Fails (ErrorKind::Other) on what one entry cannot hold: two
-// source addresses, a set, an address of the other family.
-Result<EntryBuf> encode_rule(Family family, const Rule& rule, const std::string& chain, size_t index);
+// A lowered rule as one entry; `chain` and `index` only name the rule in
+// errors. Fails (ErrorKind::Other) on what one entry cannot hold: two source
+// addresses, a set, an address of the other family.
+Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::string& chain, size_t index);
 
-// `-j TARGET` with nothing to match: the jump from a built-in chain.
+// `-m comment --comment meshcap -j TARGET`: the jump from a built-in chain.
 EntryBuf encode_jump(Family family, const std::string& target);
 
-// True when the entry has no matches and an all-zero ip part.
-bool is_plain(Family family, const void* entry);
+// What a rule of a built-in chain that jumps to one of meshcap's chains is:
+// encode_jump's form, the bare `-j TARGET` release 0.1.0 wrote, or anything
+// else (someone else's rule, or meshcap's edited by hand).
+enum class JumpForm { Marked, Bare, Other };
+JumpForm jump_form(Family family, const void* entry);
 
-// The entry back as a rule; `target` is what iptc_get_target says (it
-// resolves standard verdicts and jumps). Unknown matches, targets, flags or
-// inversions are ErrorKind::Verify naming `where`.
-Result<Rule> decode_rule(Family family, const void* entry, const std::string& target,
-                         const std::string& where);
+// The entry back as a lowered rule; `target` is what iptc_get_target says
+// (it resolves standard verdicts and jumps). Unknown matches, targets, flags
+// or inversions are ErrorKind::Verify naming `where`.
+Result<IptRule> decode_rule(Family family, const void* entry, const std::string& target,
+                            const std::string& where);
 
 // A copy of a dumped entry that can be appended again: libiptc hands out
 // standard targets with an empty name, and takes them back only by name.

@@ -11,20 +11,18 @@ extern "C" {
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "ipt/entry.hpp"
 #include "ipt/lock.hpp"
-#include "meshcap/expand.hpp"
+#include "meshcap/lower_iptables.hpp"
 
 namespace meshcap {
 
 namespace ipt {
 namespace {
 
-constexpr const char* kPrefix = "MESHCAP_";
 // A table read races a concurrent writer that does not take the lock.
 constexpr int kInitAttempts = 3;
 
@@ -112,38 +110,7 @@ const Lib& lib_for(Family f) { return f == Family::V4 ? kV4 : kV6; }
 
 constexpr ChainKind kKinds[] = {ChainKind::Nat, ChainKind::Mangle, ChainKind::Raw};
 
-const char* table_name(ChainKind k) {
-  switch (k) {
-    case ChainKind::Nat:
-      return "nat";
-    case ChainKind::Mangle:
-      return "mangle";
-    case ChainKind::Raw:
-      return "raw";
-  }
-  return "?";
-}
-
-const char* builtin_name(Hook h) { return h == Hook::Prerouting ? "PREROUTING" : "OUTPUT"; }
-
-bool ours(const std::string& chain) { return chain.rfind(kPrefix, 0) == 0; }
-
-// The order observe() lists chains in, which held_form() uses too: the
-// planner's order for its chains, then any others by name.
-int chain_rank(const std::string& name) {
-  static const char* const order[] = {"prerouting", "output",         "inbound_tproxy",
-                                      "raw_output", "raw_prerouting", "inbound"};
-  for (int i = 0; i < 6; ++i)
-    if (name == order[i]) return i;
-  return 6;
-}
-
-void sort_chains(std::vector<Chain>& chains) {
-  std::stable_sort(chains.begin(), chains.end(), [](const Chain& a, const Chain& b) {
-    int ra = chain_rank(a.name), rb = chain_rank(b.name);
-    return ra != rb ? ra < rb : (ra == 6 && a.name < b.name);
-  });
-}
+const char* table_name(ChainKind k) { return iptables_table_name(k); }
 
 using HandlePtr = std::unique_ptr<xtc_handle, void (*)(xtc_handle*)>;
 
@@ -158,6 +125,9 @@ struct Opened {
 // use, so asking libiptc would create them; this file does not.
 bool table_exists(const Lib& lib, ChainKind kind) {
   std::ifstream in(lib.names_file);
+  // The file is root's alone (0440): a non-root process with NET_ADMIN cannot
+  // tell, and opens the table, instantiating it empty if it was not there.
+  if (!in) return true;
   std::string line;
   while (std::getline(in, line))
     if (line == table_name(kind)) return true;
@@ -193,7 +163,7 @@ struct Jump {
   std::string builtin;
   std::string target;
   unsigned position = 0;  // in the built-in chain, from 0
-  bool plain = false;     // `-j MESHCAP_X` and nothing else
+  JumpForm form = JumpForm::Other;
   EntryBuf entry;
 };
 struct ChainCopy {
@@ -215,15 +185,17 @@ Held read_held(const Opened& t) {
   Held held;
   for (const auto& name : names) {
     bool builtin = lib.builtin(name.c_str(), h);
-    if (!builtin && !ours(name)) continue;
+    // Only the chains meshcap creates, by exact name: a user's MESHCAP_CUSTOM
+    // and the jumps to it are not meshcap's.
+    if (!builtin && !iptables_owned_chain(name)) continue;
     ChainCopy copy{name, {}, {}};
     unsigned position = 0;
     for (const void* e = lib.first_rule(name.c_str(), h); e; e = lib.next_rule(e, h), ++position) {
       std::string target = lib.get_target(e, h);
       if (builtin) {
-        if (ours(target))
+        if (iptables_owned_chain(target))
           held.jumps.push_back(
-              Jump{name, target, position, is_plain(lib.family, e), reappendable(lib.family, e, target)});
+              Jump{name, target, position, jump_form(lib.family, e), reappendable(lib.family, e, target)});
       } else {
         copy.entries.push_back(reappendable(lib.family, e, target));
         copy.targets.push_back(target);
@@ -234,10 +206,11 @@ Held read_held(const Opened& t) {
   return held;
 }
 
-// Rewrites the handle's MESHCAP_* chains and jumps from `now` to `want`.
+// Rewrites the handle's chains and jumps of meshcap's from `now` to `want`.
 // Other chains and rules are left where they are. With `exact`, jumps go back
 // to their recorded positions (restoring a snapshot); otherwise an existing
-// plain jump is kept in place and a missing one is appended, as `-A` would.
+// marked jump is kept in place and a missing one is appended, as `-A` would
+// (so a bare jump of release 0.1.0 is replaced by a marked one at the end).
 Result<void> converge(const Opened& t, const Held& now, const Held& want, bool exact) {
   const Lib& lib = *t.lib;
   xtc_handle* h = t.handle.get();
@@ -246,7 +219,7 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
   std::vector<const Jump*> doomed;
   for (const auto& j : now.jumps) {
     bool keep = false;
-    if (!exact && j.plain) {
+    if (!exact && j.form == JumpForm::Marked) {
       bool wanted = std::any_of(want.jumps.begin(), want.jumps.end(), [&](const Jump& w) {
         return w.builtin == j.builtin && w.target == j.target;
       });
@@ -315,19 +288,21 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
 }
 
 // The chains of one table as entries; errors name the rule and touch nothing.
-Result<Held> wanted(Family family, const std::vector<const Chain*>& chains) {
+Result<Held> wanted(const IptTable* table) {
   Held want;
-  for (const Chain* c : chains) {
-    ChainCopy copy{iptables_chain_name(c->name), {}, {}};
-    for (size_t i = 0; i < c->rules.size(); ++i) {
-      auto e = encode_rule(family, c->rules[i], copy.name, i);
+  if (!table) return want;
+  for (const auto& c : table->chains) {
+    ChainCopy copy{c.name, {}, {}};
+    copy.entries.reserve(c.rules.size());
+    for (size_t i = 0; i < c.rules.size(); ++i) {
+      auto e = encode_rule(table->family, c.rules[i], copy.name, i);
       if (!e) return tl::unexpected(e.error());
       copy.entries.push_back(std::move(*e));
     }
-    if (c->hook)
-      want.jumps.push_back(Jump{builtin_name(*c->hook), copy.name, 0, true, encode_jump(family, copy.name)});
     want.chains.push_back(std::move(copy));
   }
+  for (const auto& j : table->jumps)
+    want.jumps.push_back(Jump{j.builtin, j.chain, 0, JumpForm::Marked, encode_jump(table->family, j.chain)});
   return want;
 }
 
@@ -381,29 +356,25 @@ Result<void> commit_all(std::vector<Prepared>& tables) {
   return {};
 }
 
-// Makes both families hold `expanded` (no table for a family = none of
-// meshcap's chains there).
-Result<void> converge_all(const Plan& expanded) {
+// Makes both families hold `lowered` (a table it lacks = none of meshcap's
+// chains there).
+Result<void> converge_all(const IptRuleset& lowered) {
   auto lock = XtablesLock::acquire();
   if (!lock) return tl::unexpected(lock.error());
   std::vector<Prepared> tables;
   for (Family family : {Family::V4, Family::V6}) {
     const Lib& lib = lib_for(family);
-    const Table* plan_table = nullptr;
-    for (const auto& t : expanded.tables)
-      if (t.family == family) plan_table = &t;
     for (ChainKind kind : kKinds) {
-      std::vector<const Chain*> chains;
-      if (plan_table)
-        for (const auto& c : plan_table->chains)
-          if (c.kind == kind) chains.push_back(&c);
-      if (chains.empty() && !table_exists(lib, kind)) continue;
-      auto want = wanted(family, chains);
+      const IptTable* table = nullptr;
+      for (const auto& t : lowered.tables)
+        if (t.family == family && t.kind == kind) table = &t;
+      if (!table && !table_exists(lib, kind)) continue;
+      auto want = wanted(table);
       if (!want) return tl::unexpected(want.error());
       auto opened = open_table(lib, kind);
       if (!opened) return tl::unexpected(opened.error());
       Held before = read_held(*opened);
-      if (chains.empty() && before.empty()) continue;
+      if (!table && before.empty()) continue;
       if (auto ok = converge(*opened, before, *want, false); !ok) return ok;
       tables.push_back(Prepared{std::move(*opened), std::move(before)});
     }
@@ -415,71 +386,57 @@ class IptablesBackend final : public NetfilterBackend {
  public:
   const char* name() const override { return "iptables"; }
 
-  Result<void> apply(const Plan& plan) override { return converge_all(expand_sets(plan)); }
+  Result<void> apply(const Plan& plan) override { return converge_all(lower_iptables(plan)); }
 
-  Result<void> remove() override { return converge_all(Plan{}); }
+  Result<void> remove() override { return converge_all(IptRuleset{}); }
 
   Result<Plan> observe() override {
     auto lock = XtablesLock::acquire();
     if (!lock) return tl::unexpected(lock.error());
-    Plan plan;
+    IptRuleset held;
     for (Family family : {Family::V4, Family::V6}) {
       const Lib& lib = lib_for(family);
-      Table table{family, {}};
       for (ChainKind kind : kKinds) {
         if (!table_exists(lib, kind)) continue;
         auto opened = open_table(lib, kind);
         if (!opened) return tl::unexpected(opened.error());
-        auto chains = decode(*opened, read_held(*opened));
-        if (!chains) return tl::unexpected(chains.error());
-        for (auto& c : *chains) table.chains.push_back(std::move(c));
+        auto table = decode(*opened, read_held(*opened));
+        if (!table) return tl::unexpected(table.error());
+        if (!table->chains.empty() || !table->jumps.empty()) held.tables.push_back(std::move(*table));
       }
-      if (table.chains.empty()) continue;
-      sort_chains(table.chains);
-      plan.tables.push_back(std::move(table));
     }
-    return plan;
+    return lift_iptables(held);
   }
 
-  Plan held_form(const Plan& plan) const override {
-    Plan held = expand_sets(plan);
-    std::erase_if(held.tables, [](const Table& t) { return t.chains.empty(); });
-    for (auto& t : held.tables) sort_chains(t.chains);
-    return held;
-  }
+  Plan held_form(const Plan& plan) const override { return iptables_held_form(plan); }
 
  private:
-  static Result<std::vector<Chain>> decode(const Opened& t, const Held& held) {
+  static Result<IptTable> decode(const Opened& t, const Held& held) {
     Family family = t.lib->family;
-    std::map<std::string, std::optional<Hook>> hooks;
+    IptTable table{family, t.kind, {}, {}};
     for (const auto& j : held.jumps) {
       std::string where = t.what() + " " + j.builtin + " rule " + std::to_string(j.position + 1);
-      if (!j.plain)
+      if (j.form == JumpForm::Other)
         return fail(ErrorKind::Verify, where + ": the jump to " + j.target +
                                            " has matches of its own; run `meshcap apply` to converge");
-      if (j.builtin != "PREROUTING" && j.builtin != "OUTPUT")
-        return fail(ErrorKind::Verify, where + ": meshcap never jumps to " + j.target + " from " + j.builtin +
-                                           "; run `meshcap apply` to converge");
-      if (hooks.count(j.target))
-        return fail(ErrorKind::Verify,
-                    where + ": a second jump to " + j.target + "; run `meshcap apply` to converge");
-      hooks[j.target] = j.builtin == "PREROUTING" ? Hook::Prerouting : Hook::Output;
+      if (j.form == JumpForm::Bare)
+        return fail(ErrorKind::Verify, where + ": the jump to " + j.target + " lacks -m comment --comment " +
+                                           kIptablesJumpComment +
+                                           " (left by meshcap 0.1.0); run `meshcap apply` to converge");
+      table.jumps.push_back(IptJump{j.builtin, j.target});
     }
-    std::vector<Chain> chains;
     for (const auto& c : held.chains) {
-      std::string name = c.name.substr(std::string(kPrefix).size());
-      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      Chain chain{name, t.kind, std::nullopt, {}};
-      if (auto it = hooks.find(c.name); it != hooks.end()) chain.hook = it->second;
+      IptChain chain{c.name, {}};
+      chain.rules.reserve(c.entries.size());
       for (size_t i = 0; i < c.entries.size(); ++i) {
         auto rule = decode_rule(family, c.entries[i].data(), c.targets[i],
                                 t.what() + " " + c.name + " rule " + std::to_string(i + 1));
         if (!rule) return tl::unexpected(rule.error());
         chain.rules.push_back(std::move(*rule));
       }
-      chains.push_back(std::move(chain));
+      table.chains.push_back(std::move(chain));
     }
-    return chains;
+    return table;
   }
 };
 

@@ -7,13 +7,15 @@
 
 namespace meshcap {
 
-// apply() writes the MESHCAP_* chains of the expanded plan (expand_sets) into
-// the nat / mangle / raw tables of both families, with exactly one jump from
-// each hooked built-in chain, and removes meshcap's chains from tables and
-// families the plan no longer uses; each table is one atomic commit, and a
-// failed commit puts the tables committed before it back as they were.
-// observe() reads the MESHCAP_* chains back; remove() deletes them and their
-// jumps everywhere, absent or not. All three hold /run/xtables.lock.
+// apply() writes the lowered plan (lower_iptables) into the nat / mangle / raw
+// tables of both families, with exactly one marked jump from each hooked
+// built-in chain, and removes meshcap's chains from tables and families the
+// plan no longer uses; each table is one atomic commit, and a failed commit
+// puts the tables committed before it back as they were. observe() reads
+// meshcap's chains back and lifts them (lift_iptables); remove() deletes them
+// and the jumps to them everywhere, absent or not. meshcap's chains are
+// exactly iptables_owned_chains(): nothing else is read, changed or removed.
+// All three hold /run/xtables.lock.
 std::unique_ptr<NetfilterBackend> make_iptables_backend();
 
 }  // namespace meshcap

@@ -11,7 +11,9 @@ namespace meshcap::ipt {
 
 class XtablesLock {
  public:
-  // Waits at most `wait` for the lock. Where /run is missing or read-only no
+  // Waits at most `wait` for the lock. Opens the file read-write (creating
+  // it), or read-only when writing is refused but it exists: flock works on
+  // either. Where /run is missing or read-only and holds no lock file, no
   // iptables binary sharing this mount namespace can take it either, so
   // meshcap goes on without it (and says so at debug level).
   static Result<XtablesLock> acquire(std::chrono::milliseconds wait = std::chrono::seconds(10));

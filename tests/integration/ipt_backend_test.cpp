@@ -1,7 +1,7 @@
 // The iptables backend against a real kernel, each test in throwaway network
 // namespaces. The oracle is iptables itself: after apply, iptables-legacy-save
 // must print exactly what it prints after iptables-legacy-restore --noflush of
-// render_iptables(expand_sets(plan)) in another fresh namespace.
+// render_iptables(plan) (the same lowered rules) in another fresh namespace.
 #include "ipt/ipt_backend.hpp"
 
 #include <gmock/gmock.h>
@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -18,7 +19,7 @@
 #include <vector>
 
 #include "meshcap/diff.hpp"
-#include "meshcap/expand.hpp"
+#include "meshcap/lower_iptables.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
 #include "support/named_netns.hpp"
@@ -92,13 +93,12 @@ std::string without_meshcap(const std::string& text) {
   return out;
 }
 
-// What iptables-legacy-restore --noflush makes of the expanded rendering, in
-// a fresh namespace.
+// What iptables-legacy-restore --noflush makes of the rendering, in a fresh
+// namespace.
 std::string saves_via_restore(const Plan& plan) {
-  Plan expanded = expand_sets(plan);
   std::string v4 = tmp_path("v4"), v6 = tmp_path("v6"), out = tmp_path("save");
-  write_file(v4, render_iptables(expanded, Family::V4));
-  write_file(v6, render_iptables(expanded, Family::V6));
+  write_file(v4, render_iptables(plan, Family::V4));
+  write_file(v6, render_iptables(plan, Family::V6));
   int rc = run_in_new_netns([&] {
     int s4 = 0, s6 = 0;
     std::string e4 = sh("iptables-legacy-restore --noflush < " + v4 + " 2>&1", &s4);
@@ -170,7 +170,7 @@ void expect_holds(Checks& c, NetfilterBackend& b, const Plan& plan, const std::s
   c.expect(canonical(b.held_form(plan)).tables == canonical(*got).tables, what + ": canonical tables equal");
 }
 
-TEST(IptBackend, MatchesIptablesRestoreOfTheExpandedRendering) {
+TEST(IptBackend, MatchesIptablesRestoreOfTheRendering) {
   REQUIRE_NETNS();
   for (const auto& s : scenarios()) {
     Plan plan = make_plan(s.config);
@@ -211,7 +211,7 @@ TEST(IptBackend, HandBuiltPlanWithEveryConstruct) {
                          PortMatch{Proto::Tcp, false, {{100, 119}, {200, 200}}, "dports"}},
                         RedirectAction{15006},
                         ""});
-    Chain divert{"divert", ChainKind::Mangle, Hook::Prerouting, {}};
+    Chain divert{"inbound_tproxy", ChainKind::Mangle, Hook::Prerouting, {}};
     divert.rules.push_back({{ProtoMatch{Proto::Tcp}}, TproxyAction{15006, 1337}, ""});
     Chain raw{"raw_output", ChainKind::Raw, Hook::Output, {}};
     raw.rules.push_back({{OwnerMatch{false, {1, 2}, "uids"}, PortMatch{Proto::Udp, false, {{53, 53}}, ""}},
@@ -245,7 +245,8 @@ TEST(IptBackend, ReapplyIsIdempotentAndAChangedConfigReplacesTheRules) {
     expect_holds(c, *b, first, oracle1, "first apply");
     expect_holds(c, *b, first, oracle1, "same plan again");
     std::string nat = sh("iptables-legacy-save -t nat");
-    for (const char* jump : {"-A PREROUTING -j MESHCAP_PREROUTING\n", "-A OUTPUT -j MESHCAP_OUTPUT\n"}) {
+    for (const char* jump : {"-A PREROUTING -m comment --comment meshcap -j MESHCAP_PREROUTING\n",
+                             "-A OUTPUT -m comment --comment meshcap -j MESHCAP_OUTPUT\n"}) {
       size_t n = 0;
       for (size_t at = nat.find(jump); at != std::string::npos; at = nat.find(jump, at + 1)) ++n;
       c.expect(n == 1, std::string("exactly one ") + jump);
@@ -324,7 +325,8 @@ TEST(IptBackend, LeavesOtherChainsAndRulesAlone) {
     c.expect_eq(before, without_meshcap(during), "other rules while applied");
     // The jump goes after what was there, as `iptables -A` would put it.
     std::string nat = sh("iptables-legacy-save -t nat");
-    c.expect(nat.find("-A OUTPUT -d 192.0.2.1/32 -j OTHER") < nat.find("-A OUTPUT -j MESHCAP_OUTPUT"),
+    c.expect(nat.find("-A OUTPUT -d 192.0.2.1/32 -j OTHER") <
+                 nat.find("-A OUTPUT -m comment --comment meshcap -j MESHCAP_OUTPUT"),
              "jump appended after the existing OUTPUT rule");
     c.ok(b->apply(make_plan(tproxy())), "apply a changed config");
     c.expect_eq(before, without_meshcap(saves()), "other rules after a change");
@@ -363,12 +365,19 @@ TEST(IptBackend, ObserveRejectsWhatMeshcapNeverWrites) {
     if (c.ok(got, "observe after converging"))
       c.expect_eq("", diff(tables_of(b->held_form(make_plan(dual_stack()))), *got), "converged");
     // A second jump from a built-in chain is a difference too.
-    c.expect(std::system("iptables-legacy -t nat -A OUTPUT -j MESHCAP_OUTPUT") == 0, "extra jump");
+    const char* extra = "iptables-legacy -t nat -A OUTPUT -m comment --comment meshcap -j MESHCAP_OUTPUT";
+    c.expect(std::system(extra) == 0, "extra jump");
     got = b->observe();
     c.expect(!got && got.error().message.find("second jump") != std::string::npos, "extra jump seen");
     c.ok(b->apply(make_plan(dual_stack())), "apply again");
-    c.expect(sh("iptables-legacy-save -t nat | grep -c -- '-A OUTPUT -j MESHCAP_OUTPUT'") == "1\n",
-             "one jump again");
+    c.expect(sh("iptables-legacy-save -t nat | grep -c -- '-j MESHCAP_OUTPUT'") == "1\n", "one jump again");
+    // So is a jump without meshcap's mark.
+    c.expect(std::system("iptables-legacy -t nat -I OUTPUT -j MESHCAP_OUTPUT") == 0, "bare jump");
+    got = b->observe();
+    c.expect(!got && got.error().message.find("lacks -m comment --comment meshcap") != std::string::npos,
+             "bare jump seen");
+    c.ok(b->apply(make_plan(dual_stack())), "apply once more");
+    c.expect(sh("iptables-legacy-save -t nat | grep -c -- '-j MESHCAP_OUTPUT'") == "1\n", "one jump left");
     return c.rc();
   });
   EXPECT_EQ(rc, 0);
@@ -475,8 +484,8 @@ TEST(IptBackendCli, ApplyCheckCleanup) {
   auto applied = run({"apply", "--capture-dns"});
   ASSERT_EQ(applied.status, 0) << applied.err;
   EXPECT_THAT(applied.err, HasSubstr("via iptables"));
-  EXPECT_THAT(ns.exec({"iptables-legacy-save"}).out, HasSubstr("-A OUTPUT -j MESHCAP_OUTPUT"));
-  EXPECT_THAT(ns.exec({"ip6tables-legacy-save"}).out, HasSubstr("-A OUTPUT -j MESHCAP_OUTPUT"));
+  for (const char* save : {"iptables-legacy-save", "ip6tables-legacy-save"})
+    EXPECT_THAT(ns.exec({save}).out, HasSubstr("-A OUTPUT -m comment --comment meshcap -j MESHCAP_OUTPUT"));
   auto checked = run({"check", "--capture-dns"});
   EXPECT_EQ(checked.status, 0) << checked.err;
   auto other = run({"check", "--capture-dns", "--outbound-port", "16001"});
@@ -545,6 +554,177 @@ conn.close(); os.waitpid(pid, 0)
     EXPECT_EQ(probe.status, 0) << probe.err;
     EXPECT_EQ(probe.out, peer_addr + ":8080\n") << probe.err;
   }
+}
+
+// A /0 is stored by the kernel as "any" and reads back as no address: the
+// apply's own read-back and a later check must agree with the plan.
+TEST(IptBackendCli, WholeFamilyCidrsVerify) {
+  REQUIRE_NETNS();
+  const std::vector<std::vector<std::string>> cases = {
+      {"--exclude-outbound-cidrs", "0.0.0.0/0"},
+      {"--exclude-outbound-cidrs", "::/0"},
+      {"--outbound-cidrs", "0.0.0.0/0"},
+      {"--capture-dns", "--dns-servers", "0.0.0.0/0"},
+  };
+  const std::vector<std::string> expected = {
+      "-A MESHCAP_OUTPUT -j RETURN",
+      "-A MESHCAP_OUTPUT -j RETURN",
+      "-A MESHCAP_OUTPUT -p tcp -j REDIRECT --to-ports 15001",
+      "-A MESHCAP_OUTPUT -p udp -m udp --dport 53 -j REDIRECT --to-ports 15053",
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    test::NamedNetns ns;
+    ASSERT_TRUE(ns.ok());
+    auto run = [&](const char* command) {
+      std::vector<std::string> args = {MESHCAP_BINARY, command, "--backend", "iptables", "--ipv6", "on"};
+      args.insert(args.end(), cases[i].begin(), cases[i].end());
+      return ns.exec(args);
+    };
+    std::string what = cases[i].back();
+    auto applied = run("apply");
+    EXPECT_EQ(applied.status, 0) << what << ": " << applied.err;
+    auto checked = run("check");
+    EXPECT_EQ(checked.status, 0) << what << ": " << checked.err;
+    bool v6 = what == "::/0";
+    auto save = ns.exec({v6 ? "ip6tables-legacy-save" : "iptables-legacy-save", "-t", "nat"}).out;
+    EXPECT_THAT(save, HasSubstr(expected[i] + "\n")) << what;
+    EXPECT_THAT(save, Not(HasSubstr("/0 "))) << what;
+  }
+}
+
+// The user's MESHCAP_CUSTOM chain, a rule in it and a jump to it.
+void add_users_chain(Checks& c, const std::function<int(const std::string&)>& run) {
+  for (const char* cmd : {"iptables-legacy -t nat -N MESHCAP_CUSTOM",
+                          "iptables-legacy -t nat -A MESHCAP_CUSTOM -p tcp --dport 7 -j RETURN",
+                          "iptables-legacy -t nat -A OUTPUT -j MESHCAP_CUSTOM"})
+    c.expect(run(cmd) == 0, cmd);
+}
+
+// Only the chains meshcap creates are meshcap's, not everything that shares
+// its prefix.
+TEST(IptBackend, AUsersChainWithMeshcapsPrefixIsNotMeshcaps) {
+  REQUIRE_NETNS();
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    add_users_chain(c, [](const std::string& cmd) { return std::system(cmd.c_str()); });
+    // apply instantiates the IPv6 nat table; list it so that both saves show it.
+    c.expect(std::system("ip6tables-legacy -t nat -S >/dev/null") == 0, "list ip6 nat");
+    std::string before = saves();
+    auto b = make_iptables_backend();
+    c.ok(b->remove(), "remove with only the user's chain there");
+    c.expect_eq(before, saves(), "remove left the user's chain and jump alone");
+    auto got = b->observe();
+    if (c.ok(got, "observe")) c.expect(got->tables.empty(), "observe finds nothing of meshcap's");
+    c.ok(b->apply(make_plan(dual_stack())), "apply");
+    got = b->observe();
+    if (c.ok(got, "observe after apply"))
+      c.expect_eq("", diff(tables_of(b->held_form(make_plan(dual_stack()))), *got), "observed");
+    c.ok(b->remove(), "remove");
+    c.expect_eq(before, saves(), "remove took only meshcap's");
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
+// One family's section of an iptables rendering.
+std::string section(const std::string& text, Family f) {
+  size_t v6 = text.find("# === IPv6");
+  return f == Family::V4 ? text.substr(0, v6) : text.substr(v6);
+}
+
+// Release 0.1.0's rendering (tests/fixtures/meshcap-0.1.0, the goldens of
+// that release: bare jumps), loaded as its users did. This release's cleanup
+// must remove exactly it, check must name the difference, and apply must
+// converge from it; a user's MESHCAP_CUSTOM stays throughout.
+TEST(IptBackendCli, FindsWhatRelease010Left) {
+  REQUIRE_NETNS();
+  std::string fixture_dir = std::string(MESHCAP_SOURCE_DIR) + "/tests/fixtures/meshcap-0.1.0/";
+  // The fixture's settings (tests/unit/render_test.cpp, scenario "tproxy").
+  const std::vector<std::string> tproxy = {"--inbound-mode", "tproxy", "--exclude-inbound-ports",
+                                           "15020-15021", "--ipv6", "on"};
+  for (const char* fixture : {"all_options.iptables", "tproxy.iptables"}) {
+    SCOPED_TRACE(fixture);
+    std::string text = read_file(fixture_dir + fixture);
+    ASSERT_THAT(text, HasSubstr("-A OUTPUT -j MESHCAP_OUTPUT\n")) << "0.1.0 wrote bare jumps";
+    test::NamedNetns ns;
+    ASSERT_TRUE(ns.ok());
+    auto meshcap = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), MESHCAP_BINARY);
+      args.insert(args.end(), {"--backend", "iptables"});
+      return ns.exec(args);
+    };
+    auto both_saves = [&] {
+      return normalised(ns.exec({"iptables-legacy-save"}).out) + "## v6\n" +
+             normalised(ns.exec({"ip6tables-legacy-save"}).out);
+    };
+    Checks c;
+    add_users_chain(c, [&](const std::string& cmd) {
+      std::vector<std::string> argv;
+      std::istringstream in(cmd);
+      for (std::string w; in >> w;) argv.push_back(w);
+      return ns.exec(argv).status;
+    });
+    // Listing instantiates the tables the fixture fills, so the saves before
+    // and after cleanup list the same tables.
+    for (const char* tool : {"iptables-legacy", "ip6tables-legacy"})
+      for (const char* table : {"nat", "mangle", "raw"}) ns.exec({tool, "-t", table, "-S"});
+    std::string before = both_saves();
+    ASSERT_EQ(c.rc(), 0);
+    for (Family f : {Family::V4, Family::V6}) {
+      auto loaded = ns.exec({f == Family::V4 ? "iptables-legacy-restore" : "ip6tables-legacy-restore",
+                             "--noflush"},
+                            {}, section(text, f));
+      ASSERT_EQ(loaded.status, 0) << loaded.err;
+    }
+    ASSERT_THAT(both_saves(), HasSubstr("MESHCAP_OUTPUT"));
+    if (std::string(fixture) == "tproxy.iptables") {
+      std::vector<std::string> check = {"check"};
+      check.insert(check.end(), tproxy.begin(), tproxy.end());
+      auto checked = meshcap(check);
+      EXPECT_EQ(checked.status, 4) << checked.err;
+      EXPECT_THAT(checked.err, HasSubstr("lacks -m comment --comment meshcap (left by meshcap 0.1.0)"));
+      std::vector<std::string> apply = {"apply"};
+      apply.insert(apply.end(), tproxy.begin(), tproxy.end());
+      auto applied = meshcap(apply);
+      EXPECT_EQ(applied.status, 0) << applied.err;
+      checked = meshcap(check);
+      EXPECT_EQ(checked.status, 0) << checked.err;
+      std::string nat = ns.exec({"iptables-legacy-save", "-t", "nat"}).out;
+      EXPECT_THAT(nat, HasSubstr("-A OUTPUT -m comment --comment meshcap -j MESHCAP_OUTPUT\n"));
+      EXPECT_THAT(nat, Not(HasSubstr("-A OUTPUT -j MESHCAP_OUTPUT\n")));
+    }
+    auto cleaned = meshcap({"cleanup"});
+    EXPECT_EQ(cleaned.status, 0) << cleaned.err;
+    EXPECT_EQ(before, both_saves()) << "cleanup removed exactly release 0.1.0's rules";
+  }
+}
+
+// A non-root init container (Linkerd's runs as uid 65534 with NET_ADMIN and
+// NET_RAW) shares the xtables lock file root made, read-only; one it cannot
+// read at all is a one-line error with a hint. Each run has its own network
+// namespace and a private /run holding the lock file.
+TEST(IptBackendCli, NonRootTakesTheXtablesLockReadOnly) {
+  REQUIRE_NETNS();
+  if (sh("setpriv --version >/dev/null 2>&1 && unshare --version >/dev/null 2>&1 && echo ok") != "ok\n")
+    MESHCAP_SKIP("no setpriv(1) or unshare(1)");
+  auto run_as_nobody = [](const char* mode, int* status) {
+    std::string script = std::string("mount -t tmpfs tmpfs /run && touch /run/xtables.lock && chmod ") + mode +
+                         " /run/xtables.lock && ip link set lo up && "
+                         "setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps +net_admin,+net_raw "
+                         "--ambient-caps +net_admin,+net_raw " MESHCAP_BINARY
+                         " apply --backend iptables --ipv6 off 2>&1; echo rc=$?; "
+                         "iptables-legacy-save -t nat | grep -c -- \"-j MESHCAP_OUTPUT\"";
+    return sh("unshare --net --mount sh -c '" + script + "'", status);
+  };
+  int status = 0;
+  std::string out = run_as_nobody("0644", &status);
+  EXPECT_THAT(out, HasSubstr("verified rules")) << out;
+  EXPECT_THAT(out, HasSubstr("rc=0\n1\n")) << out;
+  out = run_as_nobody("0600", &status);
+  EXPECT_THAT(out, HasSubstr("cannot open the xtables lock /run/xtables.lock: Permission denied; "
+                             "as a non-root user meshcap needs that file to exist and be readable by uid 65534"))
+      << out;
+  EXPECT_THAT(out, HasSubstr("rc=1\n0\n")) << out;
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ TEST(AppExit, DryRunIsTheDefaultCommandsOutputToo) {
 TEST(AppExit, DryRunFormats) {
   auto ipt = meshcap({"apply", "--dry-run", "--format", "iptables", "--family", "4"});
   EXPECT_EQ(ipt.status, 0) << ipt.err;
-  EXPECT_THAT(ipt.out, HasSubstr("-A OUTPUT -j MESHCAP_OUTPUT"));
+  EXPECT_THAT(ipt.out, HasSubstr("-A OUTPUT -m comment --comment meshcap -j MESHCAP_OUTPUT"));
   EXPECT_THAT(ipt.out, ::testing::Not(HasSubstr("::1")));
   auto json = meshcap({"apply", "--dry-run", "--format", "json"});
   ASSERT_EQ(json.status, 0) << json.err;

@@ -340,7 +340,7 @@ Plan one_rule(Rule rule, ChainKind kind = ChainKind::Nat, Hook hook = Hook::Outp
 }
 
 TEST(RenderIptables, PortSetsBecomeOneRulePerElement) {
-  // The same rules the libiptc backend programs (expand_sets), one a port or range.
+  // The same rules the libiptc backend programs (lower_iptables), one a port or range.
   std::vector<PortRange> ports{{1, 1}, {2, 2}, {8000, 8100}};
   auto text = render_iptables(
       one_rule({{PortMatch{Proto::Tcp, false, ports, "ports"}}, ReturnAction{}, ""}), Family::V4);
@@ -368,7 +368,7 @@ TEST(RenderIptables, FamilySelectionAndJumps) {
             "# === IPv4: iptables-restore --noflush ===\n"
             "*nat\n"
             ":MESHCAP_OUTPUT - [0:0]\n"
-            "-A OUTPUT -j MESHCAP_OUTPUT\n"
+            "-A OUTPUT -m comment --comment meshcap -j MESHCAP_OUTPUT\n"
             "# why\n"
             "-A MESHCAP_OUTPUT -p tcp -j REDIRECT --to-ports 15001\n"
             "COMMIT\n");

@@ -2,43 +2,136 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/netfilter_ipv4.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
-#include <unistd.h>
+#include <vector>
+
+#include "meshcap/interpret.hpp"
+#include "meshcap/planner.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace meshcap::app {
 
 namespace {
 
-bool in_ranges(const std::vector<PortRange>& ranges, uint16_t port) {
-  return std::any_of(ranges.begin(), ranges.end(), [&](const PortRange& r) { return r.contains(port); });
-}
+// A local IPv4 address and the interface that holds it.
+struct LocalAddr {
+  std::string iface;
+  Cidr net;   // the connected network
+  Cidr host;  // the address itself
+  bool loopback;
+};
 
-bool contains(const Cidr& net, const Cidr& host) {
-  if (net.family != host.family) return false;
-  for (size_t bit = 0; bit < net.prefix; ++bit) {
-    uint8_t mask = static_cast<uint8_t>(0x80u >> (bit % 8));
-    if ((net.addr[bit / 8] & mask) != (host.addr[bit / 8] & mask)) return false;
+std::vector<LocalAddr> local_addresses() {
+  std::vector<LocalAddr> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  std::unique_ptr<ifaddrs, void (*)(ifaddrs*)> owned(list, freeifaddrs);
+  for (ifaddrs* a = list; a; a = a->ifa_next) {
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask || !(a->ifa_flags & IFF_UP)) continue;
+    LocalAddr l;
+    l.iface = a->ifa_name;
+    l.loopback = (a->ifa_flags & IFF_LOOPBACK) != 0;
+    std::memcpy(l.host.addr.data(), &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
+    l.host.prefix = 32;
+    uint32_t mask = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
+    l.net = l.host;
+    l.net.prefix = static_cast<uint8_t>(__builtin_popcount(mask));
+    for (size_t i = 0; i < 4; ++i) l.net.addr[i] &= static_cast<uint8_t>(mask >> (24 - 8 * i));
+    out.push_back(l);
   }
-  return true;
+  return out;
 }
 
-bool excluded(const Config& c, const Cidr& host) {
-  return std::any_of(c.exclude_outbound_cidrs.begin(), c.exclude_outbound_cidrs.end(),
-                     [&](const Cidr& n) { return contains(n, host); });
+// The network's address plus `b` (host bits are zero, so this is an or).
+Cidr with_last_byte(Cidr c, uint8_t b) {
+  c.addr[3] = static_cast<uint8_t>(c.addr[3] | b);
+  c.prefix = 32;
+  return c;
 }
 
-// Outbound lines 6-8 must not claim the port first.
-bool port_usable(const Config& c, uint16_t port) {
-  return !(c.capture_dns && port == 53) && !in_ranges(c.exclude_outbound_ports, port);
+// A host inside `net` other than `avoid`: the network's first or second address.
+std::optional<Cidr> host_in(const Cidr& net, const std::optional<Cidr>& avoid = std::nullopt) {
+  if (net.family != Family::V4) return std::nullopt;
+  if (net.prefix >= 31) return net.prefix == 32 && (!avoid || *avoid != net) ? std::optional<Cidr>(net) : std::nullopt;
+  for (uint8_t b : {uint8_t{1}, uint8_t{2}}) {
+    Cidr h = with_last_byte(net, b);
+    if (!avoid || h != *avoid) return h;
+  }
+  return std::nullopt;
+}
+
+struct Route {
+  std::string oif;
+  Cidr source;
+};
+
+// Where the namespace sends a connection to `dst`: connecting a UDP socket
+// makes the kernel choose the route and the source address without sending
+// anything; the interface is the one holding that source address, or lo for
+// a local destination.
+std::optional<Route> route_to(const Cidr& dst, const std::vector<LocalAddr>& locals) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9);
+  std::memcpy(&to.sin_addr, dst.addr.data(), 4);
+  sockaddr_in from{};
+  socklen_t len = sizeof from;
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 &&
+            getsockname(fd, reinterpret_cast<sockaddr*>(&from), &len) == 0;
+  close(fd);
+  if (!ok) return std::nullopt;
+  Route r;
+  r.source.prefix = 32;
+  std::memcpy(r.source.addr.data(), &from.sin_addr, 4);
+  for (const auto& l : locals)
+    if (l.host == dst) return Route{"lo", r.source};
+  for (const auto& l : locals)
+    if (l.host == r.source) return Route{l.loopback ? "lo" : l.iface, r.source};
+  return std::nullopt;
+}
+
+// Destinations worth trying: documentation addresses (RFC 5737: if capture
+// failed, the probe SYN goes nowhere that matters), a host in every IPv4
+// network the plan names, and a neighbour on every connected network (so a
+// namespace without a default route can still be probed).
+std::vector<Cidr> candidate_destinations(const Table& v4, const std::vector<LocalAddr>& locals) {
+  std::vector<Cidr> out;
+  for (const char* a : {"192.0.2.1", "198.51.100.1", "203.0.113.1"}) out.push_back(Cidr::host(Family::V4, a));
+  for (const auto& chain : v4.chains)
+    for (const auto& rule : chain.rules)
+      for (const auto& m : rule.matches)
+        if (auto* a = std::get_if<AddrMatch>(&m); a && !a->source)
+          for (const auto& net : a->cidrs)
+            if (auto h = host_in(net)) out.push_back(*h);
+  for (const auto& l : locals)
+    if (!l.loopback)
+      if (auto h = host_in(l.net, l.host)) out.push_back(*h);
+  return out;
+}
+
+// Ports worth trying: common ones, then every port the plan names.
+std::vector<uint16_t> candidate_ports(const Table& v4) {
+  std::vector<uint16_t> out = {80, 443, 8080, 9080, 10080};
+  for (const auto& chain : v4.chains)
+    for (const auto& rule : chain.rules)
+      for (const auto& m : rule.matches)
+        if (auto* p = std::get_if<PortMatch>(&m); p && !p->source && p->proto == Proto::Tcp)
+          for (const auto& r : p->ports) out.push_back(r.first);
+  return out;
 }
 
 struct Fd {
@@ -58,47 +151,48 @@ tl::unexpected<Error> failed(const std::string& what) {
 }  // namespace
 
 std::optional<TrafficProbe> choose_probe(const Config& c) {
-  auto self = static_cast<uint32_t>(getuid());
-  auto group = static_cast<uint32_t>(getgid());
-  auto owned = [](const std::vector<uint32_t>& ids, uint32_t id) {
-    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  Plan plan = make_plan(c);
+  const Table* v4 = nullptr;
+  for (const auto& t : plan.tables)
+    if (t.family == Family::V4) v4 = &t;
+  if (!v4) return std::nullopt;
+  auto locals = local_addresses();
+  auto packet = [&](const Cidr& dst, uint16_t port, const std::string& oif, std::optional<Cidr> src) {
+    Packet p;
+    p.direction = Direction::Outbound;
+    p.dst = dst;
+    p.dport = port;
+    p.iface = oif;
+    p.src = src;
+    // Owner matches see the credentials the socket is created with.
+    p.uid = static_cast<uint32_t>(geteuid());
+    p.gid = static_cast<uint32_t>(getegid());
+    return p;
   };
-  if (owned(c.proxy_uids, self) || owned(c.proxy_gids, group)) return std::nullopt;  // line 5 wins
-
-  // Documentation addresses (RFC 5737): if capture failed, the probe SYN goes
-  // nowhere that matters.
-  std::vector<Cidr> candidates;
-  for (const char* a : {"192.0.2.1", "198.51.100.1", "203.0.113.1"})
-    candidates.push_back(Cidr::host(Family::V4, a));
-
-  for (const auto& r : c.include_outbound_ports)  // line 9: any destination
-    for (uint32_t p = r.first; p <= r.last; ++p)
-      if (port_usable(c, static_cast<uint16_t>(p)))
-        return TrafficProbe{candidates.front(), static_cast<uint16_t>(p)};
-
-  uint16_t port = 0;
-  for (uint16_t p : {uint16_t{80}, uint16_t{443}, uint16_t{8080}, uint16_t{9080}, uint16_t{10080}})
-    if (port_usable(c, p)) {
-      port = p;
-      break;
-    }
-  if (port == 0) return std::nullopt;
-
-  if (!c.outbound_cidrs.all) {
-    candidates.clear();
-    for (auto net : c.outbound_cidrs.items) {
-      if (net.family != Family::V4) continue;
-      if (net.prefix < 31) net.addr[3] |= 1;  // a host inside the network
-      net.prefix = 32;
-      candidates.push_back(net);
+  auto to_outbound = [&](const Verdict& v) { return v.captured && !v.tproxy && v.port == c.outbound_port; };
+  std::optional<TrafficProbe> unroutable;
+  for (const auto& dst : candidate_destinations(*v4, locals)) {
+    auto route = route_to(dst, locals);
+    for (uint16_t port : candidate_ports(*v4)) {
+      if (route) {
+        Verdict v = classify(plan, packet(dst, port, route->oif, route->source));
+        if (to_outbound(v)) return TrafficProbe{dst, port, route->oif, v.line};
+      } else if (!unroutable) {
+        // Would the settings capture it, were there a route through an interface?
+        Verdict v = classify(plan, packet(dst, port, "", std::nullopt));
+        if (to_outbound(v)) unroutable = TrafficProbe{dst, port, "", v.line};
+      }
     }
   }
-  for (const auto& host : candidates)
-    if (!excluded(c, host)) return TrafficProbe{host, port};
-  return std::nullopt;
+  return unroutable;
 }
 
 Result<void> verify_traffic(const Config& c, const TrafficProbe& probe) {
+  if (probe.oif.empty())
+    return failed("no connection meshcap opens can leave this namespace: it has no route to " +
+                  probe.destination.addr_string() +
+                  " or into any network of an interface other than lo, and what leaves through lo is never "
+                  "captured (outbound line 4); run it once the pod's interface and routes are set up");
   Fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int one = 1;
   setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -115,6 +209,8 @@ Result<void> verify_traffic(const Config& c, const TrafficProbe& probe) {
   dst.sin_port = htons(probe.port);
   std::memcpy(&dst.sin_addr, probe.destination.addr.data(), 4);
   std::string target = probe.destination.addr_string() + ":" + std::to_string(probe.port);
+  spdlog::debug("--verify traffic: connecting to {} through {} ({} of the capture table)", target, probe.oif,
+                probe.line);
   if (connect(client.fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS)
     return failed("connecting to " + target + ": " + std::strerror(errno));
 

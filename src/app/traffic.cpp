@@ -171,8 +171,10 @@ std::optional<TrafficProbe> choose_probe(const Config& c) {
   };
   auto to_outbound = [&](const Verdict& v) { return v.captured && !v.tproxy && v.port == c.outbound_port; };
   std::optional<TrafficProbe> unroutable;
+  bool any_route = false;
   for (const auto& dst : candidate_destinations(*v4, locals)) {
     auto route = route_to(dst, locals);
+    any_route = any_route || (route && route->oif != "lo");
     for (uint16_t port : candidate_ports(*v4)) {
       if (route) {
         Verdict v = classify(plan, packet(dst, port, route->oif, route->source));
@@ -184,6 +186,9 @@ std::optional<TrafficProbe> choose_probe(const Config& c) {
       }
     }
   }
+  // Routes through an interface exist but the settings capture nothing that
+  // uses them: nothing to prove, rather than nothing that can be proven.
+  if (any_route) return std::nullopt;
   return unroutable;
 }
 

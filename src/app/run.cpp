@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
 #include "app/cli.hpp"
+#include "app/explain.hpp"
 #include "app/log.hpp"
 #include "app/traffic.hpp"
 #include "meshcap/diff.hpp"
@@ -162,6 +164,7 @@ int report(const Error& e) {
 
 int run(int argc, char** argv) {
   setup_default_logging();
+  if (argc > 1 && std::string_view(argv[1]) == "explain") return explain_command(argc, argv);
   auto inv = parse_command_line(argc, argv, environment());
   if (!inv) return report(inv.error());
   if (inv->exit_now) {

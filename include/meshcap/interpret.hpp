@@ -22,11 +22,11 @@ enum class L4 { Tcp, Udp, Other };  // Other: ICMP and everything else
 struct Packet {
   Direction direction = Direction::Outbound;
   L4 l4 = L4::Tcp;
-  Cidr dst;                  // a host address; its family picks the table
-  std::optional<Cidr> src;   // unknown: no source-address match holds
+  Cidr dst;                 // a host address; its family picks the table
+  std::optional<Cidr> src;  // unknown: no source-address match holds
   uint16_t sport = 0;
   uint16_t dport = 0;
-  std::string iface;         // inbound: the interface it arrives on; outbound: the one it leaves through
+  std::string iface;  // inbound: the interface it arrives on; outbound: the one it leaves through
   std::optional<uint32_t> uid, gid;  // outbound: the socket's owner; unknown: no owner match holds
 };
 
@@ -45,8 +45,8 @@ struct Verdict {
   std::string line;
   std::string reason;  // the deciding rule's note, or why nothing decided
   bool captured = false;
-  uint16_t port = 0;     // captured: the proxy port it lands on
-  bool tproxy = false;   // captured by TPROXY (the local address is the original destination)
+  uint16_t port = 0;             // captured: the proxy port it lands on
+  bool tproxy = false;           // captured by TPROXY (the local address is the original destination)
   std::optional<uint16_t> zone;  // the conntrack zone a raw chain put it in
   std::vector<Step> path;        // from the base chain's rule down to the deciding one
 };

@@ -1,11 +1,11 @@
 #include "app/explain.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 #include <iostream>
 #include <memory>
 #include <string_view>
-
-#include <spdlog/spdlog.h>
 
 #include "app/cli.hpp"
 #include "app/log.hpp"
@@ -40,7 +40,8 @@ bool parse_endpoint(const std::string& text, bool port_optional, Cidr* addr, uin
       if (text[close + 1] != ':') return false;
       port_text = text.substr(close + 2);
     }
-  } else if (auto colon = text.find(':'); colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
+  } else if (auto colon = text.find(':');
+             colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
     host = text.substr(0, colon);
     port_text = text.substr(colon + 1);
   }
@@ -60,9 +61,12 @@ bool is_loopback(const Cidr& a) {
 
 const char* l4_name(L4 l4) {
   switch (l4) {
-    case L4::Tcp: return "tcp";
-    case L4::Udp: return "udp";
-    case L4::Other: return "icmp";
+    case L4::Tcp:
+      return "tcp";
+    case L4::Udp:
+      return "udp";
+    case L4::Other:
+      return "icmp";
   }
   return "?";
 }
@@ -108,20 +112,25 @@ Result<Plan> observe_live(ExplainRequest& request, std::string* rules_from) {
 
 std::string explain_help() {
   return "Usage: meshcap explain --to ADDR:PORT [--from pod|outside] [--proto tcp|udp|icmp]\n"
-         "                       [--uid UID] [--gid GID] [--iface NAME] [--src ADDR[:PORT]] [--live] [settings flags]\n"
+         "                       [--uid UID] [--gid GID] [--iface NAME] [--src ADDR[:PORT]] [--live] "
+         "[settings flags]\n"
          "\n"
          "Print the line of the capture table that decides one connection and where it lands.\n"
          "\n"
-         "  --from pod|outside   opened inside the pod (outbound; the default) or arriving from outside (inbound)\n"
+         "  --from pod|outside   opened inside the pod (outbound; the default) or arriving from outside "
+         "(inbound)\n"
          "  --to ADDR:PORT       the destination ([ADDR]:PORT for IPv6; the port is optional for icmp)\n"
          "  --proto tcp|udp|icmp the protocol [default: tcp]\n"
          "  --uid UID, --gid GID the owner of the pod's socket [default: neither a proxy uid nor gid]\n"
          "  --iface NAME         the interface it leaves through or arrives on [default: lo for a loopback\n"
-         "                       destination, else eth0; a connection to the pod's own address leaves through lo]\n"
+         "                       destination, else eth0; a connection to the pod's own address leaves "
+         "through lo]\n"
          "  --src ADDR[:PORT]    the source address (and port) [default: none that any rule names]\n"
-         "  --live               interpret the rules the namespace (--netns) holds, not the plan of the settings\n"
+         "  --live               interpret the rules the namespace (--netns) holds, not the plan of the "
+         "settings\n"
          "\n"
-         "Every settings flag and MESHCAP_* variable applies (see meshcap --help). Exit 0, or 2 on bad input.\n";
+         "Every settings flag and MESHCAP_* variable applies (see meshcap --help). Exit 0, or 2 on bad "
+         "input.\n";
 }
 
 Result<ExplainRequest> parse_explain(const std::vector<std::string>& args,
@@ -140,9 +149,10 @@ Result<ExplainRequest> parse_explain(const std::vector<std::string>& args,
       req.live = true;
       continue;
     }
-    std::string name = a.rfind("--", 0) == 0 ? a.substr(2, a.find('=') == std::string::npos ? std::string::npos
-                                                                                              : a.find('=') - 2)
-                                              : "";
+    std::string name =
+        a.rfind("--", 0) == 0
+            ? a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2)
+            : "";
     if (std::find(std::begin(kFlags), std::end(kFlags), name) == std::end(kFlags)) {
       settings_words.push_back(a);
       continue;
@@ -187,7 +197,8 @@ Result<ExplainRequest> parse_explain(const std::vector<std::string>& args,
     if (!parse_endpoint(given["src"], true, &src, &sport))
       problems.push_back("--src " + given["src"] + " is not ADDR or ADDR:PORT");
     else if (given.count("to") && src.family != p.dst.family)
-      problems.push_back("--src " + given["src"] + " and --to " + given["to"] + " are of different IP families");
+      problems.push_back("--src " + given["src"] + " and --to " + given["to"] +
+                         " are of different IP families");
     else {
       p.src = src;
       p.sport = sport;
@@ -196,19 +207,22 @@ Result<ExplainRequest> parse_explain(const std::vector<std::string>& args,
   for (const char* id : {"uid", "gid"}) {
     if (!given.count(id)) continue;
     auto v = parse_id(given[id]);
-    if (!v) problems.push_back(std::string("--") + id + " " + given[id] + " is not a number");
+    if (!v)
+      problems.push_back(std::string("--") + id + " " + given[id] + " is not a number");
     else if (p.direction == Direction::Inbound)
-      problems.push_back(std::string("--") + id + " applies only to --from pod (a connection from outside has no owner here)");
+      problems.push_back(std::string("--") + id +
+                         " applies only to --from pod (a connection from outside has no owner here)");
     else
       (std::string(id) == "uid" ? p.uid : p.gid) = *v;
   }
   if (given.count("iface")) {
     const std::string& n = given["iface"];
-    bool valid = !n.empty() && n.size() <= 15 && n != "." && n != ".." &&
-                 std::none_of(n.begin(), n.end(), [](char c) {
-                   return c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
-                 });
-    if (!valid) problems.push_back("--iface " + n + " is not an interface name (1-15 characters, no /, : or spaces)");
+    bool valid =
+        !n.empty() && n.size() <= 15 && n != "." && n != ".." && std::none_of(n.begin(), n.end(), [](char c) {
+          return c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+        });
+    if (!valid)
+      problems.push_back("--iface " + n + " is not an interface name (1-15 characters, no /, : or spaces)");
     p.iface = n;
     req.iface_given = true;
   } else {
@@ -230,7 +244,8 @@ std::string explain_text(const ExplainRequest& req, const Plan& plan, const std:
   std::string conn = std::string(out ? "from the pod" : "from outside") + ", " + l4_name(p.l4) + " to " +
                      endpoint(p.dst, p.dport);
   if (p.src) conn += " from " + endpoint(*p.src, p.sport);
-  conn += std::string(out ? " leaving through " : " arriving on ") + p.iface + (req.iface_given ? "" : " (assumed)");
+  conn += std::string(out ? " leaving through " : " arriving on ") + p.iface +
+          (req.iface_given ? "" : " (assumed)");
   if (out) {
     conn += p.uid ? ", uid " + std::to_string(*p.uid) : ", any uid but a proxy's";
     conn += p.gid ? ", gid " + std::to_string(*p.gid) : ", any gid but a proxy's";
@@ -256,7 +271,8 @@ std::string explain_text(const ExplainRequest& req, const Plan& plan, const std:
   text += "because:    " + why + "\n";
   text += "lands:      " + landing + "\n";
   if (v.zone) text += "conntrack:  zone " + std::to_string(*v.zone) + "\n";
-  text += "rules:      " + path + " (" + std::string(family_name(p.dst.family)) + " table), in " + rules_from + "\n";
+  text += "rules:      " + path + " (" + std::string(family_name(p.dst.family)) + " table), in " +
+          rules_from + "\n";
   return text;
 }
 

@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,8 +19,6 @@
 
 #include "meshcap/interpret.hpp"
 #include "meshcap/planner.hpp"
-
-#include <spdlog/spdlog.h>
 
 namespace meshcap::app {
 
@@ -39,7 +38,8 @@ std::vector<LocalAddr> local_addresses() {
   if (getifaddrs(&list) != 0) return out;
   std::unique_ptr<ifaddrs, void (*)(ifaddrs*)> owned(list, freeifaddrs);
   for (ifaddrs* a = list; a; a = a->ifa_next) {
-    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask || !(a->ifa_flags & IFF_UP)) continue;
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask || !(a->ifa_flags & IFF_UP))
+      continue;
     LocalAddr l;
     l.iface = a->ifa_name;
     l.loopback = (a->ifa_flags & IFF_LOOPBACK) != 0;
@@ -64,7 +64,8 @@ Cidr with_last_byte(Cidr c, uint8_t b) {
 // A host inside `net` other than `avoid`: the network's first or second address.
 std::optional<Cidr> host_in(const Cidr& net, const std::optional<Cidr>& avoid = std::nullopt) {
   if (net.family != Family::V4) return std::nullopt;
-  if (net.prefix >= 31) return net.prefix == 32 && (!avoid || *avoid != net) ? std::optional<Cidr>(net) : std::nullopt;
+  if (net.prefix >= 31)
+    return net.prefix == 32 && (!avoid || *avoid != net) ? std::optional<Cidr>(net) : std::nullopt;
   for (uint8_t b : {uint8_t{1}, uint8_t{2}}) {
     Cidr h = with_last_byte(net, b);
     if (!avoid || h != *avoid) return h;

@@ -18,7 +18,8 @@ namespace {
 bool contains(const Cidr& net, const Cidr& host) {
   if (net.family != host.family) return false;
   size_t full = net.prefix / 8;
-  if (!std::equal(net.addr.begin(), net.addr.begin() + static_cast<long>(full), host.addr.begin())) return false;
+  if (!std::equal(net.addr.begin(), net.addr.begin() + static_cast<long>(full), host.addr.begin()))
+    return false;
   if (net.prefix % 8 == 0) return true;
   auto mask = static_cast<uint8_t>(0xffu << (8 - net.prefix % 8));
   return (net.addr[full] & mask) == (host.addr[full] & mask);
@@ -59,9 +60,12 @@ bool holds(const Match& match, const Packet& p) {
 
 int priority(ChainKind k) {  // netfilter's raw < mangle < nat (dstnat)
   switch (k) {
-    case ChainKind::Raw: return 0;
-    case ChainKind::Mangle: return 1;
-    case ChainKind::Nat: return 2;
+    case ChainKind::Raw:
+      return 0;
+    case ChainKind::Mangle:
+      return 1;
+    case ChainKind::Nat:
+      return 2;
   }
   return 3;
 }
@@ -158,8 +162,8 @@ void decide(Verdict& v, const std::vector<Step>& path) {
     }
   const std::string& note = path.back().note;
   v.line = note.empty() ? "unplanned rule" : note.substr(0, note.find(':'));
-  v.reason = note.empty() ? "rule " + std::to_string(path.back().index + 1) + " of chain " + path.back().chain +
-                                " (not one the planner makes for these settings)"
+  v.reason = note.empty() ? "rule " + std::to_string(path.back().index + 1) + " of chain " +
+                                path.back().chain + " (not one the planner makes for these settings)"
                           : note;
 }
 
@@ -168,7 +172,8 @@ void fell_through(Verdict& v, const Packet& p) {
   bool in = p.direction == Direction::Inbound;
   if (p.l4 == L4::Tcp) {
     v.line = in ? "inbound 4" : "outbound 12";
-    v.reason = in ? "inbound 4: no rule captures this port" : "outbound 12: no rule captures this destination";
+    v.reason =
+        in ? "inbound 4: no rule captures this port" : "outbound 12: no rule captures this destination";
   } else if (p.l4 == L4::Udp && !in) {
     v.line = "outbound UDP";
     v.reason = "outbound UDP: only DNS is captured";

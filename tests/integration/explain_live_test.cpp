@@ -33,13 +33,15 @@ TEST_F(ExplainLive, InterpretsWhatTheKernelHolds) {
                   .status,
               0);
     // The settings given to explain match what was applied: every rule has its line.
-    auto excluded = meshcap({"explain", "--live", "--backend", backend, "--to", "10.1.2.3:80", "--exclude-outbound-cidrs",
-                             "10.0.0.0/8,192.168.1.1", "--proxy-uid", "1337,1400"});
+    auto excluded =
+        meshcap({"explain", "--live", "--backend", backend, "--to", "10.1.2.3:80", "--exclude-outbound-cidrs",
+                 "10.0.0.0/8,192.168.1.1", "--proxy-uid", "1337,1400"});
     ASSERT_EQ(excluded.status, 0) << excluded.err;
     EXPECT_THAT(excluded.out, HasSubstr("line:       outbound 10\n"));
     EXPECT_THAT(excluded.out, HasSubstr(std::string("in the namespace (") + backend + ")"));
-    auto proxy = meshcap({"explain", "--live", "--backend", backend, "--to", "93.184.216.34:443", "--uid", "1400",
-                          "--exclude-outbound-cidrs", "10.0.0.0/8,192.168.1.1", "--proxy-uid", "1337,1400"});
+    auto proxy =
+        meshcap({"explain", "--live", "--backend", backend, "--to", "93.184.216.34:443", "--uid", "1400",
+                 "--exclude-outbound-cidrs", "10.0.0.0/8,192.168.1.1", "--proxy-uid", "1337,1400"});
     EXPECT_THAT(proxy.out, HasSubstr("line:       outbound 5\n"));
     auto captured = meshcap({"explain", "--live", "--backend", backend, "--to", "93.184.216.34:443"});
     EXPECT_THAT(captured.out, HasSubstr("line:       outbound 11\n"));

@@ -21,7 +21,8 @@ class VerifyTraffic : public ::testing::Test {
     ASSERT_TRUE(ns_.ok()) << "ip netns add failed";
   }
   Outcome meshcap(std::vector<std::string> args) {
-    args.insert(args.begin(), {MESHCAP_BINARY, "apply", "--verify", "traffic", "--ipv6", "off", "--log-level", "debug"});
+    args.insert(args.begin(),
+                {MESHCAP_BINARY, "apply", "--verify", "traffic", "--ipv6", "off", "--log-level", "debug"});
     return ns_.exec(args);
   }
   // A veth with an address and its connected network; both ends stay in the

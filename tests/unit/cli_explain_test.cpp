@@ -15,26 +15,29 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-ExplainRequest parsed(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+ExplainRequest parsed(const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env = {}) {
   auto r = parse_explain(args, env);
   EXPECT_TRUE(r) << (r ? "" : r.error().message);
   return r ? *r : ExplainRequest{};
 }
 
-std::string explain(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+std::string explain(const std::vector<std::string>& args,
+                    const std::map<std::string, std::string>& env = {}) {
   ExplainRequest req = parsed(args, env);
   req.config.ipv6 = Ipv6Mode::On;
   return explain_text(req, make_plan(req.config), "the plan of these settings");
 }
 
 TEST(Explain, ProxyCallingItsOwnPod) {
-  EXPECT_EQ(explain({"--to", "10.1.0.5:8080", "--uid", "1337", "--iface", "lo"}),
-            "connection: from the pod, tcp to 10.1.0.5:8080 leaving through lo, uid 1337, any gid but a proxy's\n"
-            "line:       outbound 3\n"
-            "because:    proxy calling its own pod on an inbound-captured port (proxy uid)\n"
-            "lands:      captured to port 15006 (the inbound port) by redirect: the proxy reads the original "
-            "destination with SO_ORIGINAL_DST\n"
-            "rules:      output rule 3 -> inbound rule 1 (ip table), in the plan of these settings\n");
+  EXPECT_EQ(
+      explain({"--to", "10.1.0.5:8080", "--uid", "1337", "--iface", "lo"}),
+      "connection: from the pod, tcp to 10.1.0.5:8080 leaving through lo, uid 1337, any gid but a proxy's\n"
+      "line:       outbound 3\n"
+      "because:    proxy calling its own pod on an inbound-captured port (proxy uid)\n"
+      "lands:      captured to port 15006 (the inbound port) by redirect: the proxy reads the original "
+      "destination with SO_ORIGINAL_DST\n"
+      "rules:      output rule 3 -> inbound rule 1 (ip table), in the plan of these settings\n");
 }
 
 TEST(Explain, AppToTheOutsideWorld) {
@@ -53,7 +56,8 @@ TEST(Explain, SettingsFlagsAndVariablesApply) {
 }
 
 TEST(Explain, InboundTproxy) {
-  auto text = explain({"--from", "outside", "--to", "[fd00:1::5]:8080", "--iface", "eth1", "--inbound-mode", "tproxy"});
+  auto text = explain(
+      {"--from", "outside", "--to", "[fd00:1::5]:8080", "--iface", "eth1", "--inbound-mode", "tproxy"});
   EXPECT_THAT(text, HasSubstr("from outside, tcp to [fd00:1::5]:8080 arriving on eth1\n"));
   EXPECT_THAT(text, HasSubstr("line:       inbound 4\n"));
   EXPECT_THAT(text, HasSubstr("by tproxy"));
@@ -99,14 +103,14 @@ TEST(Explain, BadInputIsOneLineNamingEveryProblem) {
   EXPECT_EQ(m.find('\n'), std::string::npos);
 
   for (std::vector<std::string> bad : {
-           std::vector<std::string>{},                                       // no --to
-           {"--to", "10.0.0.1:0"},                                           // port 0
-           {"--to", "10.0.0.0/8:80"},                                        // a network
-           {"--to", "fd00::1:80"},                                           // v6 without brackets
-           {"--to", "10.0.0.1:80", "--src", "fd00::1"},                      // mixed families
-           {"--to", "10.0.0.1:80", "--from", "outside", "--uid", "1337"},    // inbound has no owner
+           std::vector<std::string>{},                                     // no --to
+           {"--to", "10.0.0.1:0"},                                         // port 0
+           {"--to", "10.0.0.0/8:80"},                                      // a network
+           {"--to", "fd00::1:80"},                                         // v6 without brackets
+           {"--to", "10.0.0.1:80", "--src", "fd00::1"},                    // mixed families
+           {"--to", "10.0.0.1:80", "--from", "outside", "--uid", "1337"},  // inbound has no owner
            {"--to", "10.0.0.1:80", "--proto", "sctp"},
-           {"--to", "10.0.0.1:80", "--outbound-port", "0"},                  // a settings problem
+           {"--to", "10.0.0.1:80", "--outbound-port", "0"},  // a settings problem
            {"--to", "10.0.0.1:80", "--no-such-flag"},
            {"--to"},
        }) {

@@ -4,13 +4,14 @@
 // real-traffic tests, --verify traffic, `meshcap explain`) asks the
 // interpreter, so this table is the one place the expectations are copied
 // from the documentation.
+#include "meshcap/interpret.hpp"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "meshcap/interpret.hpp"
 #include "meshcap/planner.hpp"
 #include "support/configs.hpp"
 
@@ -26,9 +27,15 @@ struct Addrs {
 };
 Addrs addrs(Family f) {
   if (f == Family::V4)
-    return {f, cidr("10.1.0.5"), cidr("10.1.0.1"), cidr("93.184.216.34"), cidr("127.0.0.1"), cidr("127.0.0.6"),
+    return {f,
+            cidr("10.1.0.5"),
+            cidr("10.1.0.1"),
+            cidr("93.184.216.34"),
+            cidr("127.0.0.1"),
+            cidr("127.0.0.6"),
             cidr("127.0.0.53")};
-  return {f, cidr("fd00:1::5"), cidr("fd00:1::1"), cidr("2606:2800:220:1::1"), cidr("::1"), cidr("::6"), cidr("::1")};
+  return {f,           cidr("fd00:1::5"), cidr("fd00:1::1"), cidr("2606:2800:220:1::1"),
+          cidr("::1"), cidr("::6"),       cidr("::1")};
 }
 
 constexpr uint32_t kProxy = 1337, kApp = 5000;
@@ -92,24 +99,53 @@ std::vector<Case> cases() {
       // Inbound, redirect mode.
       {"inbound 1: excluded interface", [](Config& c) { c.exclude_interfaces = {"eth1"}; },
        [](const Addrs& a) { return in(a.pod, 8080, "eth1"); }, kept("inbound 1")},
-      {"inbound 1 beats virt", [](Config& c) { c.exclude_interfaces = {"eth1"}; c.virt_interfaces = {"eth1", "tap0"}; },
+      {"inbound 1 beats virt",
+       [](Config& c) {
+         c.exclude_interfaces = {"eth1"};
+         c.virt_interfaces = {"eth1", "tap0"};
+       },
        [](const Addrs& a) { return in(a.pod, 8080, "eth1"); }, kept("inbound 1")},
-      {"inbound 2: virt interface", [](Config& c) { c.virt_interfaces = {"tap0"}; c.exclude_inbound_ports = {{7000, 7010}}; },
+      {"inbound 2: virt interface",
+       [](Config& c) {
+         c.virt_interfaces = {"tap0"};
+         c.exclude_inbound_ports = {{7000, 7010}};
+       },
        [](const Addrs& a) { return in(a.pod, 7005, "tap0"); }, to("inbound 2", 15001)},
-      {"inbound 2: virt list", [](Config& c) { c.virt_interfaces = {"tap0", "tap1"}; },
+      {"inbound 2: virt list",
+       [](Config& c) {
+         c.virt_interfaces = {"tap0", "tap1"};
+       },
        [](const Addrs& a) { return in(a.pod, 80, "tap1"); }, to("inbound 2", 15001)},
-      {"inbound 3: excluded port", [](Config& c) { c.exclude_inbound_ports = {{7000, 7010}, {15020, 15020}}; },
+      {"inbound 3: excluded port",
+       [](Config& c) {
+         c.exclude_inbound_ports = {{7000, 7010}, {15020, 15020}};
+       },
        [](const Addrs& a) { return in(a.pod, 7010, "eth0"); }, kept("inbound 3")},
-      {"inbound 3: single excluded port", [](Config& c) { c.exclude_inbound_ports = {{15020, 15020}}; },
+      {"inbound 3: single excluded port",
+       [](Config& c) {
+         c.exclude_inbound_ports = {{15020, 15020}};
+       },
        [](const Addrs& a) { return in(a.pod, 15020, "eth0"); }, kept("inbound 3")},
       {"inbound 4: every port", none, [](const Addrs& a) { return in(a.pod, 8080); }, to("inbound 4", 15006)},
-      {"inbound 4: past the excluded range", [](Config& c) { c.exclude_inbound_ports = {{7000, 7010}}; },
+      {"inbound 4: past the excluded range",
+       [](Config& c) {
+         c.exclude_inbound_ports = {{7000, 7010}};
+       },
        [](const Addrs& a) { return in(a.pod, 7011); }, to("inbound 4", 15006)},
-      {"inbound 4: listed port", [](Config& c) { c.inbound_ports = {false, {{8081, 8081}, {9000, 9010}}}; },
+      {"inbound 4: listed port",
+       [](Config& c) {
+         c.inbound_ports = {false, {{8081, 8081}, {9000, 9010}}};
+       },
        [](const Addrs& a) { return in(a.pod, 9010, "eth1"); }, to("inbound 4", 15006)},
-      {"inbound 4: unlisted port", [](Config& c) { c.inbound_ports = {false, {{8081, 8081}, {9000, 9010}}}; },
+      {"inbound 4: unlisted port",
+       [](Config& c) {
+         c.inbound_ports = {false, {{8081, 8081}, {9000, 9010}}};
+       },
        [](const Addrs& a) { return in(a.pod, 9011); }, kept("inbound 4")},
-      {"inbound 4: empty list", [](Config& c) { c.inbound_ports = {false, {}}; },
+      {"inbound 4: empty list",
+       [](Config& c) {
+         c.inbound_ports = {false, {}};
+       },
        [](const Addrs& a) { return in(a.pod, 8080); }, kept("inbound 4")},
       {"inbound: arriving on lo is not inbound", none, [](const Addrs& a) { return in(a.pod, 8080, "lo"); },
        kept("inbound")},
@@ -118,20 +154,37 @@ std::vector<Case> cases() {
       {"inbound ICMP untouched", none, [](const Addrs& a) { return in(a.pod, 0, "eth0", L4::Other); },
        kept("untouched")},
       // Inbound, tproxy mode.
-      {"tproxy inbound 1", [](Config& c) { c.inbound_mode = InboundMode::Tproxy; c.exclude_interfaces = {"eth1"}; },
+      {"tproxy inbound 1",
+       [](Config& c) {
+         c.inbound_mode = InboundMode::Tproxy;
+         c.exclude_interfaces = {"eth1"};
+       },
        [](const Addrs& a) { return in(a.pod, 8080, "eth1"); }, kept("inbound 1")},
       {"tproxy inbound 2: virt still redirected to outbound",
-       [](Config& c) { c.inbound_mode = InboundMode::Tproxy; c.virt_interfaces = {"tap0"}; },
+       [](Config& c) {
+         c.inbound_mode = InboundMode::Tproxy;
+         c.virt_interfaces = {"tap0"};
+       },
        [](const Addrs& a) { return in(a.pod, 8080, "tap0"); }, to("inbound 2", 15001)},
-      {"tproxy inbound 3", [](Config& c) { c.inbound_mode = InboundMode::Tproxy; c.exclude_inbound_ports = {{7000, 7010}}; },
+      {"tproxy inbound 3",
+       [](Config& c) {
+         c.inbound_mode = InboundMode::Tproxy;
+         c.exclude_inbound_ports = {{7000, 7010}};
+       },
        [](const Addrs& a) { return in(a.pod, 7005); }, kept("inbound 3")},
       {"tproxy inbound 4: every port", tproxy, [](const Addrs& a) { return in(a.pod, 8080); },
        to("inbound 4", 15006, true)},
       {"tproxy inbound 4: listed port",
-       [](Config& c) { c.inbound_mode = InboundMode::Tproxy; c.inbound_ports = {false, {{8081, 8081}}}; },
+       [](Config& c) {
+         c.inbound_mode = InboundMode::Tproxy;
+         c.inbound_ports = {false, {{8081, 8081}}};
+       },
        [](const Addrs& a) { return in(a.pod, 8081); }, to("inbound 4", 15006, true)},
       {"tproxy inbound 4: unlisted port",
-       [](Config& c) { c.inbound_mode = InboundMode::Tproxy; c.inbound_ports = {false, {{8081, 8081}}}; },
+       [](Config& c) {
+         c.inbound_mode = InboundMode::Tproxy;
+         c.inbound_ports = {false, {{8081, 8081}}};
+       },
        [](const Addrs& a) { return in(a.pod, 8080); }, kept("inbound 4")},
       {"tproxy from lo", tproxy, [](const Addrs& a) { return in(a.pod, 8080, "lo"); }, kept("inbound")},
       {"tproxy: outbound 3 still redirects", tproxy, [](const Addrs& a) { return proxy(a.pod, 8080, "lo"); },
@@ -139,7 +192,11 @@ std::vector<Case> cases() {
       // Outbound.
       {"outbound 1: excluded interface", [](Config& c) { c.exclude_interfaces = {"eth1"}; },
        [](const Addrs& a) { return app(a.far, 80, "eth1"); }, kept("outbound 1")},
-      {"outbound 1: DNS through an excluded interface", [](Config& c) { c.exclude_interfaces = {"eth1"}; c.capture_dns = true; },
+      {"outbound 1: DNS through an excluded interface",
+       [](Config& c) {
+         c.exclude_interfaces = {"eth1"};
+         c.capture_dns = true;
+       },
        [](const Addrs& a) { return app(a.far, 53, "eth1", L4::Udp); }, kept("outbound 1")},
       {"outbound 2: passthrough source", none,
        [](const Addrs& a) { return from(proxy(a.pod, 8080, "lo"), a.pass); }, kept("outbound 2")},
@@ -149,26 +206,44 @@ std::vector<Case> cases() {
        to("outbound 3", 15006)},
       {"outbound 3: proxy gid only", none,
        [](const Addrs& a) { return out(a.pod, 8080, kApp, kProxy, "lo"); }, to("outbound 3", 15006)},
-      {"outbound 3: listed inbound port", [](Config& c) { c.inbound_ports = {false, {{8081, 8081}}}; },
+      {"outbound 3: listed inbound port",
+       [](Config& c) {
+         c.inbound_ports = {false, {{8081, 8081}}};
+       },
        [](const Addrs& a) { return proxy(a.pod, 8081, "lo"); }, to("outbound 3", 15006)},
       {"outbound 3 does not hold for an unlisted port: 5",
-       [](Config& c) { c.inbound_ports = {false, {{8081, 8081}}}; },
+       [](Config& c) {
+         c.inbound_ports = {false, {{8081, 8081}}};
+       },
        [](const Addrs& a) { return proxy(a.pod, 8080, "lo"); }, kept("outbound 5")},
       {"outbound 3 does not hold for an excluded inbound port: 5",
-       [](Config& c) { c.exclude_inbound_ports = {{7000, 7010}}; },
+       [](Config& c) {
+         c.exclude_inbound_ports = {{7000, 7010}};
+       },
        [](const Addrs& a) { return proxy(a.pod, 7005, "lo"); }, kept("outbound 5")},
-      {"outbound 3 does not hold with no inbound capture: 5", [](Config& c) { c.inbound_ports = {false, {}}; },
+      {"outbound 3 does not hold with no inbound capture: 5",
+       [](Config& c) {
+         c.inbound_ports = {false, {}};
+       },
        [](const Addrs& a) { return proxy(a.pod, 8080, "lo"); }, kept("outbound 5")},
-      {"outbound 3: second proxy uid", [](Config& c) { c.proxy_uids = {1337, 1400}; c.proxy_gids = {2000}; },
+      {"outbound 3: second proxy uid",
+       [](Config& c) {
+         c.proxy_uids = {1337, 1400};
+         c.proxy_gids = {2000};
+       },
        [](const Addrs& a) { return out(a.pod, 8080, 1400, kApp, "lo"); }, to("outbound 3", 15006)},
       {"outbound 4: app to its own pod", none, [](const Addrs& a) { return app(a.pod, 8080, "lo"); },
        kept("outbound 4")},
       {"outbound 4: root to its own pod", none, [](const Addrs& a) { return out(a.pod, 8080, 0, 0, "lo"); },
        kept("outbound 4")},
       {"outbound 4: gid 1337 is no proxy gid once others are given",
-       [](Config& c) { c.proxy_uids = {1337, 1400}; c.proxy_gids = {2000}; },
+       [](Config& c) {
+         c.proxy_uids = {1337, 1400};
+         c.proxy_gids = {2000};
+       },
        [](const Addrs& a) { return out(a.pod, 8080, kApp, kProxy, "lo"); }, kept("outbound 4")},
-      {"outbound 5: proxy upstream", none, [](const Addrs& a) { return proxy(a.far, 443); }, kept("outbound 5")},
+      {"outbound 5: proxy upstream", none, [](const Addrs& a) { return proxy(a.far, 443); },
+       kept("outbound 5")},
       {"outbound 5: proxy gid upstream", none, [](const Addrs& a) { return out(a.far, 443, kApp, kProxy); },
        kept("outbound 5")},
       {"outbound 5: proxy DNS", dns, [](const Addrs& a) { return proxy(a.peer, 53, "eth0", L4::Udp); },
@@ -183,50 +258,83 @@ std::vector<Case> cases() {
        [](const Addrs& a) { return app(a.lo_other, 53, "lo", L4::Udp); }, kept("outbound 6")},
       {"outbound 7: DNS over UDP", dns, [](const Addrs& a) { return app(a.peer, 53, "eth0", L4::Udp); },
        to("outbound 7", 15053)},
-      {"outbound 7: DNS over TCP", dns, [](const Addrs& a) { return app(a.far, 53); }, to("outbound 7", 15053)},
+      {"outbound 7: DNS over TCP", dns, [](const Addrs& a) { return app(a.far, 53); },
+       to("outbound 7", 15053)},
       {"outbound 7: root's DNS", dns, [](const Addrs& a) { return out(a.peer, 53, 0, 0, "eth0", L4::Udp); },
        to("outbound 7", 15053)},
       {"outbound 7: DNS beats exclude-outbound-ports",
-       [](Config& c) { c.capture_dns = true; c.exclude_outbound_ports = {{53, 53}}; },
+       [](Config& c) {
+         c.capture_dns = true;
+         c.exclude_outbound_ports = {{53, 53}};
+       },
        [](const Addrs& a) { return app(a.peer, 53); }, to("outbound 7", 15053)},
       {"outbound 7: listed resolver",
-       [](Config& c) { c.capture_dns = true; c.dns_servers = {cidr("10.1.0.1"), cidr("fd00:1::1")}; },
+       [](Config& c) {
+         c.capture_dns = true;
+         c.dns_servers = {cidr("10.1.0.1"), cidr("fd00:1::1")};
+       },
        [](const Addrs& a) { return app(a.peer, 53, "eth0", L4::Udp); }, to("outbound 7", 15053)},
       {"outbound 7: unlisted resolver, UDP",
-       [](Config& c) { c.capture_dns = true; c.dns_servers = {cidr("10.1.0.1"), cidr("fd00:1::1")}; },
+       [](Config& c) {
+         c.capture_dns = true;
+         c.dns_servers = {cidr("10.1.0.1"), cidr("fd00:1::1")};
+       },
        [](const Addrs& a) { return app(a.far, 53, "eth0", L4::Udp); }, kept("outbound UDP")},
       {"outbound 7: unlisted resolver, TCP goes on to 11",
-       [](Config& c) { c.capture_dns = true; c.dns_servers = {cidr("10.1.0.1"), cidr("fd00:1::1")}; },
+       [](Config& c) {
+         c.capture_dns = true;
+         c.dns_servers = {cidr("10.1.0.1"), cidr("fd00:1::1")};
+       },
        [](const Addrs& a) { return app(a.far, 53); }, to("outbound 11", 15001)},
       {"outbound 7: no v4 resolver listed: v4 DNS not captured",
-       [](Config& c) { c.capture_dns = true; c.dns_servers = {cidr("fd00:1::1")}; },
+       [](Config& c) {
+         c.capture_dns = true;
+         c.dns_servers = {cidr("fd00:1::1")};
+       },
        [](const Addrs& a) { return app(a.far, 53, "eth0", L4::Udp); }, kept("outbound UDP"), true},
       {"outbound 7: off, DNS over TCP is ordinary", none, [](const Addrs& a) { return app(a.peer, 53); },
        to("outbound 11", 15001)},
       {"outbound 7: off, DNS over UDP untouched", none,
        [](const Addrs& a) { return app(a.peer, 53, "eth0", L4::Udp); }, kept("outbound UDP")},
-      {"outbound 8: excluded port", [](Config& c) { c.exclude_outbound_ports = {{3300, 3310}}; },
+      {"outbound 8: excluded port",
+       [](Config& c) {
+         c.exclude_outbound_ports = {{3300, 3310}};
+       },
        [](const Addrs& a) { return app(a.far, 3300); }, kept("outbound 8")},
       {"outbound 8 beats included port",
-       [](Config& c) { c.exclude_outbound_ports = {{3306, 3306}}; c.include_outbound_ports = {{3306, 3306}}; },
+       [](Config& c) {
+         c.exclude_outbound_ports = {{3306, 3306}};
+         c.include_outbound_ports = {{3306, 3306}};
+       },
        [](const Addrs& a) { return app(a.far, 3306); }, kept("outbound 8")},
       {"outbound 9: included port beats excluded CIDR",
-       [](Config& c) { c.include_outbound_ports = {{6379, 6379}}; c.exclude_outbound_cidrs = {cidr("0.0.0.0/0"), cidr("::/0")}; },
+       [](Config& c) {
+         c.include_outbound_ports = {{6379, 6379}};
+         c.exclude_outbound_cidrs = {cidr("0.0.0.0/0"), cidr("::/0")};
+       },
        [](const Addrs& a) { return app(a.far, 6379); }, to("outbound 9", 15001)},
       {"outbound 9: included range to an unlisted destination",
-       [](Config& c) { c.include_outbound_ports = {{6000, 6999}}; c.outbound_cidrs = {false, {cidr("192.168.0.0/16")}}; },
+       [](Config& c) {
+         c.include_outbound_ports = {{6000, 6999}};
+         c.outbound_cidrs = {false, {cidr("192.168.0.0/16")}};
+       },
        [](const Addrs& a) { return app(a.far, 6379); }, to("outbound 9", 15001)},
       {"outbound 10: excluded CIDR",
-       [](Config& c) { c.exclude_outbound_cidrs = {cidr("93.184.0.0/16"), cidr("2606:2800::/32")}; },
+       [](Config& c) {
+         c.exclude_outbound_cidrs = {cidr("93.184.0.0/16"), cidr("2606:2800::/32")};
+       },
        [](const Addrs& a) { return app(a.far, 80); }, kept("outbound 10")},
       {"outbound 10: excluded host",
-       [](Config& c) { c.exclude_outbound_cidrs = {cidr("93.184.216.34"), cidr("2606:2800:220:1::1")}; },
+       [](Config& c) {
+         c.exclude_outbound_cidrs = {cidr("93.184.216.34"), cidr("2606:2800:220:1::1")};
+       },
        [](const Addrs& a) { return app(a.far, 80); }, kept("outbound 10")},
       {"outbound 10: a v4 CIDR never affects v6", v4_excluded_everywhere,
        [](const Addrs& a) { return app(a.far, 80); }, kept("outbound 10"), true},
       {"outbound 11: every destination", none, [](const Addrs& a) { return app(a.far, 80); },
        to("outbound 11", 15001)},
-      {"outbound 11: root too", none, [](const Addrs& a) { return out(a.far, 80, 0, 0); }, to("outbound 11", 15001)},
+      {"outbound 11: root too", none, [](const Addrs& a) { return out(a.far, 80, 0, 0); },
+       to("outbound 11", 15001)},
       {"outbound 11: next to an excluded sub-range",
        [](Config& c) {
          c.outbound_cidrs = {false, {cidr("93.184.216.0/24"), cidr("2606:2800:220:1::/64")}};
@@ -234,11 +342,20 @@ std::vector<Case> cases() {
        },
        [](const Addrs& a) { return app(a.far, 80); }, to("outbound 11", 15001)},
       {"outbound 11: to another proxy uid list's non-member",
-       [](Config& c) { c.proxy_uids = {1400}; c.proxy_gids = {1400}; },
+       [](Config& c) {
+         c.proxy_uids = {1400};
+         c.proxy_gids = {1400};
+       },
        [](const Addrs& a) { return proxy(a.far, 80); }, to("outbound 11", 15001)},
-      {"outbound 12: not listed", [](Config& c) { c.outbound_cidrs = {false, {cidr("192.168.0.0/16"), cidr("fd99::/16")}}; },
+      {"outbound 12: not listed",
+       [](Config& c) {
+         c.outbound_cidrs = {false, {cidr("192.168.0.0/16"), cidr("fd99::/16")}};
+       },
        [](const Addrs& a) { return app(a.far, 80); }, kept("outbound 12")},
-      {"outbound 12: empty list", [](Config& c) { c.outbound_cidrs = {false, {}}; },
+      {"outbound 12: empty list",
+       [](Config& c) {
+         c.outbound_cidrs = {false, {}};
+       },
        [](const Addrs& a) { return app(a.far, 80); }, kept("outbound 12")},
       {"outbound UDP other than DNS", dns, [](const Addrs& a) { return app(a.far, 9999, "eth0", L4::Udp); },
        kept("outbound UDP")},
@@ -315,7 +432,8 @@ TEST(Interpret, PathShowsTheJumpAndTheRedirect) {
   EXPECT_EQ(v.path[0].chain, "output");
   EXPECT_EQ(v.path[1].chain, "inbound");
   EXPECT_EQ(describe(v),
-            "outbound 3: captured to port 15006 (proxy calling its own pod on an inbound-captured port (proxy uid))");
+            "outbound 3: captured to port 15006 (proxy calling its own pod on an inbound-captured port "
+            "(proxy uid))");
 }
 
 TEST(Interpret, LineOfNotes) {

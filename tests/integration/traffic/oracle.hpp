@@ -63,10 +63,10 @@ inline Packet packet_of(const Probe& pr, Fam f) {
   if (p.direction == Direction::Inbound) {
     p.iface = pr.dst == Addr::Pod1 ? "eth1" : "eth0";
   } else {
-    p.iface = !pr.device.empty()                          ? pr.device
-              : pod_side(pr.dst)                          ? "lo"
+    p.iface = !pr.device.empty()                               ? pr.device
+              : pod_side(pr.dst)                               ? "lo"
               : pr.dst == Addr::Peer1 || pr.dst == Addr::Other ? "eth1"
-                                                          : "eth0";
+                                                               : "eth0";
     p.uid = pr.uid.value_or(0);  // the test runner is root
     p.gid = pr.gid.value_or(0);
   }

@@ -9,6 +9,7 @@
 
 #include "app/cli.hpp"
 #include "app/log.hpp"
+#include "app/traffic.hpp"
 #include "ipt/ipt_backend.hpp"
 #include "meshcap/planner.hpp"
 #include "nft/nft_backend.hpp"
@@ -103,6 +104,16 @@ Result<Plan> observe_live(ExplainRequest& request, std::string* rules_from) {
   auto held = (*backend)->observe();
   if (!held) return held;
   annotate(*held, make_plan(request.config));
+  // Where a connection from the pod leaves is the namespace's routing's call.
+  Packet& p = request.packet;
+  if (p.direction == Direction::Outbound && !request.iface_origin.empty()) {
+    if (auto route = route_to(p.dst)) {
+      p.iface = route->oif;
+      request.iface_origin = "its route";
+    } else {
+      request.iface_origin = "assumed: the namespace has no route to it";
+    }
+  }
   *rules_from = std::string("the namespace (") + (*backend)->name() + ")";
   if (held->tables.empty()) *rules_from += ", which holds no meshcap rules";
   return held;
@@ -224,7 +235,7 @@ Result<ExplainRequest> parse_explain(const std::vector<std::string>& args,
     if (!valid)
       problems.push_back("--iface " + n + " is not an interface name (1-15 characters, no /, : or spaces)");
     p.iface = n;
-    req.iface_given = true;
+    req.iface_origin.clear();
   } else {
     p.iface = p.direction == Direction::Outbound && is_loopback(p.dst) ? "lo" : "eth0";
   }
@@ -245,7 +256,7 @@ std::string explain_text(const ExplainRequest& req, const Plan& plan, const std:
                      endpoint(p.dst, p.dport);
   if (p.src) conn += " from " + endpoint(*p.src, p.sport);
   conn += std::string(out ? " leaving through " : " arriving on ") + p.iface +
-          (req.iface_given ? "" : " (assumed)");
+          (req.iface_origin.empty() ? "" : " (" + req.iface_origin + ")");
   if (out) {
     conn += p.uid ? ", uid " + std::to_string(*p.uid) : ", any uid but a proxy's";
     conn += p.gid ? ", gid " + std::to_string(*p.gid) : ", any gid but a proxy's";

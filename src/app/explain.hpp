@@ -16,7 +16,7 @@ namespace meshcap::app {
 
 struct ExplainRequest {
   Packet packet;
-  bool iface_given = false;  // false: the interface was assumed (shown as such)
+  std::string iface_origin = "assumed";  // "" when given; else how it was chosen (shown as such)
   bool live = false;
   bool help = false;  // print explain_help() and exit 0
   Config config;      // the settings: every settings flag and MESHCAP_* variable applies

@@ -24,7 +24,17 @@ namespace meshcap::app {
 
 namespace {
 
-// A local IPv4 address and the interface that holds it.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// A local address and the interface that holds it.
 struct LocalAddr {
   std::string iface;
   Cidr net;   // the connected network
@@ -32,23 +42,35 @@ struct LocalAddr {
   bool loopback;
 };
 
+// The address bytes of an AF_INET or AF_INET6 sockaddr.
+const uint8_t* address_bytes(const sockaddr* sa) {
+  if (sa->sa_family == AF_INET)
+    return reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr);
+  return reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr);
+}
+
 std::vector<LocalAddr> local_addresses() {
   std::vector<LocalAddr> out;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return out;
   std::unique_ptr<ifaddrs, void (*)(ifaddrs*)> owned(list, freeifaddrs);
   for (ifaddrs* a = list; a; a = a->ifa_next) {
-    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask || !(a->ifa_flags & IFF_UP))
-      continue;
+    if (!a->ifa_addr || !a->ifa_netmask || !(a->ifa_flags & IFF_UP)) continue;
+    if (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6) continue;
     LocalAddr l;
     l.iface = a->ifa_name;
     l.loopback = (a->ifa_flags & IFF_LOOPBACK) != 0;
-    std::memcpy(l.host.addr.data(), &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
-    l.host.prefix = 32;
-    uint32_t mask = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
+    l.host.family = a->ifa_addr->sa_family == AF_INET ? Family::V4 : Family::V6;
+    l.host.prefix = l.host.max_prefix();
+    std::memcpy(l.host.addr.data(), address_bytes(a->ifa_addr), l.host.addr_len());
     l.net = l.host;
-    l.net.prefix = static_cast<uint8_t>(__builtin_popcount(mask));
-    for (size_t i = 0; i < 4; ++i) l.net.addr[i] &= static_cast<uint8_t>(mask >> (24 - 8 * i));
+    const uint8_t* mask = address_bytes(a->ifa_netmask);
+    int bits = 0;
+    for (size_t i = 0; i < l.net.addr_len(); ++i) {
+      l.net.addr[i] &= mask[i];
+      bits += __builtin_popcount(mask[i]);
+    }
+    l.net.prefix = static_cast<uint8_t>(bits);
     out.push_back(l);
   }
   return out;
@@ -73,31 +95,33 @@ std::optional<Cidr> host_in(const Cidr& net, const std::optional<Cidr>& avoid = 
   return std::nullopt;
 }
 
-struct Route {
-  std::string oif;
-  Cidr source;
-};
-
 // Where the namespace sends a connection to `dst`: connecting a UDP socket
 // makes the kernel choose the route and the source address without sending
 // anything; the interface is the one holding that source address, or lo for
 // a local destination.
 std::optional<Route> route_to(const Cidr& dst, const std::vector<LocalAddr>& locals) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::nullopt;
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(9);
-  std::memcpy(&to.sin_addr, dst.addr.data(), 4);
-  sockaddr_in from{};
-  socklen_t len = sizeof from;
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 &&
-            getsockname(fd, reinterpret_cast<sockaddr*>(&from), &len) == 0;
-  close(fd);
-  if (!ok) return std::nullopt;
+  bool v4 = dst.family == Family::V4;
+  Fd sock(socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_storage to{}, from{};
+  socklen_t to_len = v4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6), from_len = sizeof from;
+  if (v4) {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&to);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(9);
+    std::memcpy(&s4->sin_addr, dst.addr.data(), 4);
+  } else {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&to);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(9);
+    std::memcpy(&s6->sin6_addr, dst.addr.data(), 16);
+  }
+  if (sock.fd < 0 || connect(sock.fd, reinterpret_cast<sockaddr*>(&to), to_len) != 0 ||
+      getsockname(sock.fd, reinterpret_cast<sockaddr*>(&from), &from_len) != 0)
+    return std::nullopt;
   Route r;
-  r.source.prefix = 32;
-  std::memcpy(r.source.addr.data(), &from.sin_addr, 4);
+  r.source.family = dst.family;
+  r.source.prefix = r.source.max_prefix();
+  std::memcpy(r.source.addr.data(), address_bytes(reinterpret_cast<sockaddr*>(&from)), r.source.addr_len());
   for (const auto& l : locals)
     if (l.host == dst) return Route{"lo", r.source};
   for (const auto& l : locals)
@@ -135,21 +159,13 @@ std::vector<uint16_t> candidate_ports(const Table& v4) {
   return out;
 }
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 tl::unexpected<Error> failed(const std::string& what) {
   return fail(ErrorKind::Verify, "traffic verification failed: " + what + " (use --verify rules to skip it)");
 }
 
 }  // namespace
+
+std::optional<Route> route_to(const Cidr& dst) { return route_to(dst, local_addresses()); }
 
 std::optional<TrafficProbe> choose_probe(const Config& c) {
   Plan plan = make_plan(c);

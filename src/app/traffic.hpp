@@ -17,6 +17,15 @@ struct TrafficProbe {
   std::string line;  // the capture-table line that captures it
 };
 
+// The interface the namespace this process is in sends a connection to
+// `dst` through ("lo" for a local destination) and the source address it
+// picks; nullopt when there is no route.
+struct Route {
+  std::string oif;
+  Cidr source;
+};
+std::optional<Route> route_to(const Cidr& dst);
+
 // A connection this process could open that the plan of `config` captures
 // to the outbound port, as the plan's interpreter says; nullopt when the
 // settings capture none (nothing to prove). When the namespace routes none

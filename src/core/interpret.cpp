@@ -162,9 +162,10 @@ void decide(Verdict& v, const std::vector<Step>& path) {
     }
   const std::string& note = path.back().note;
   v.line = note.empty() ? "unplanned rule" : note.substr(0, note.find(':'));
-  v.reason = note.empty() ? "rule " + std::to_string(path.back().index + 1) + " of chain " +
-                                path.back().chain + " (not one the planner makes for these settings)"
-                          : note;
+  v.reason = note.empty()
+                 ? "rule " + std::to_string(path.back().index + 1) + " of chain " + path.back().chain +
+                       " (not one the planner makes for these settings: `meshcap check` shows the difference)"
+                 : note;
 }
 
 // Nothing returned or captured: the table's last word for this kind of packet.

@@ -52,6 +52,10 @@ TEST_F(ExplainLive, InterpretsWhatTheKernelHolds) {
     auto live = meshcap({"explain", "--live", "--backend", backend, "--to", "10.1.2.3:80"});
     ASSERT_EQ(live.status, 0) << live.err;
     EXPECT_THAT(live.out, HasSubstr("line:       unplanned rule\n"));
+    EXPECT_THAT(live.out, HasSubstr("leaving through eth0 (assumed: the namespace has no route to it)"));
+    auto loopback = meshcap({"explain", "--live", "--backend", backend, "--to", "127.0.0.1:80"});
+    EXPECT_THAT(loopback.out, HasSubstr("leaving through lo (its route)"));
+    EXPECT_THAT(loopback.out, HasSubstr("line:       outbound 6\n"));
     EXPECT_THAT(live.out, HasSubstr("not captured"));
     auto planned = meshcap({"explain", "--to", "10.1.2.3:80"});
     EXPECT_THAT(planned.out, HasSubstr("line:       outbound 11\n"));

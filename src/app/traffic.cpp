@@ -238,7 +238,8 @@ Result<void> verify_traffic(const Config& c, const TrafficProbe& probe) {
 
   pollfd pfd{listener.fd, POLLIN, 0};
   if (poll(&pfd, 1, 2000) != 1)
-    return failed("a connection to " + target + " did not reach the outbound port " +
+    return failed("a connection to " + target + " through " + probe.oif + ", which " + probe.line +
+                  " of the capture table captures, did not reach the outbound port " +
                   std::to_string(c.outbound_port) + " within 2 s");
   Fd accepted(accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC));
   sockaddr_in orig{};

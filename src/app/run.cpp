@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
 #include "app/cli.hpp"
+#include "app/explain.hpp"
 #include "app/log.hpp"
 #include "app/traffic.hpp"
 #include "meshcap/diff.hpp"
@@ -229,6 +231,7 @@ int report(const Error& e) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "explain") return explain_command(argc, argv);
   auto env = environment();
   auto inv = read_invocation(argc, argv, env);
   // In json mode every line is JSON from the first, so the log format is

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "meshcap/config.hpp"
 #include "meshcap/result.hpp"
@@ -10,12 +11,26 @@
 namespace meshcap::app {
 
 struct TrafficProbe {
-  Cidr destination;  // a host address the plan captures
+  Cidr destination;  // a host address the plan captures to the outbound port
   uint16_t port;
+  std::string oif;   // the interface the namespace routes it through; empty: no route
+  std::string line;  // the capture-table line that captures it
 };
 
-// A destination the configuration captures to the outbound port over IPv4,
-// or nullopt when it captures none (nothing to prove).
+// The interface the namespace this process is in sends a connection to
+// `dst` through ("lo" for a local destination) and the source address it
+// picks; nullopt when there is no route.
+struct Route {
+  std::string oif;
+  Cidr source;
+};
+std::optional<Route> route_to(const Cidr& dst);
+
+// A connection this process could open that the plan of `config` captures
+// to the outbound port, as the plan's interpreter says; nullopt when the
+// settings capture none (nothing to prove). When the namespace routes none
+// of the captured candidates, the probe comes back with an empty `oif` and
+// verify_traffic() explains why it cannot run.
 std::optional<TrafficProbe> choose_probe(const Config& config);
 
 // Listens on the outbound port, connects to the probe destination as this

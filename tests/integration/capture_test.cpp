@@ -1,4 +1,5 @@
-// Real traffic proving every line of SPEC §2, for IPv4 and IPv6.
+// Real traffic proving every line of the capture table (docs/capture.md),
+// for IPv4 and IPv6.
 //
 // Each test builds a throwaway topology (traffic/topology.hpp: a pod and a
 // peer namespace joined by eth0 and eth1), loads one configuration's rules
@@ -6,7 +7,14 @@
 // probes (traffic/probes.hpp) for both families: real TCP connections, UDP
 // datagrams and ICMP echoes, each asserting the listener it landed on and the
 // original destination that listener recovered. One topology and one
-// configuration serve many probes; each probe names the SPEC §2 line it proves.
+// configuration serve many probes; each probe names the line it is about.
+//
+// Where a probe must land comes from the plan's interpreter applied to the
+// plan of the scenario's settings (traffic/oracle.hpp), so the tests and the
+// planner cannot agree on a mistake by both copying the table. The probes of
+// Defaults, Dns and Tproxy keep hand-written landings as a cross-check: the
+// interpreter must agree with them, and the Reference loader (a hand-written
+// ruleset, traffic/reference.hpp) must pass the interpreter's expectations.
 //
 //   Capture/<Scenario>_<Loader>      expected outcomes, per loader
 //   RenderingsAgree/<Scenario>       nft and iptables renderings (and `apply`
@@ -29,6 +37,7 @@
 
 #include "support/netns.hpp"
 #include "integration/traffic/loaders.hpp"
+#include "integration/traffic/oracle.hpp"
 #include "integration/traffic/probes.hpp"
 #include "integration/traffic/topology.hpp"
 
@@ -93,99 +102,99 @@ std::vector<Scenario> scenarios() {
   }});
 
   s.push_back({"InboundPortList", {"--inbound-ports=8081,9000-9010", "--exclude-inbound-ports=9005"}, {
-      Peer("Inbound 4", "listed port").to(Addr::Pod0, 8081).to_inbound().seen_from(Addr::Peer0),
-      Peer("Inbound 4", "range start").to(Addr::Pod0, 9000).to_inbound(),
-      Peer("Inbound 3", "excluded port inside the listed range").to(Addr::Pod0, 9005).direct("app"),
-      Peer("Inbound 4", "range end").to(Addr::Pod0, 9010).to_inbound(),
-      Peer("Inbound 4", "just past the range").to(Addr::Pod0, 9011).direct("app"),
-      Peer("Inbound 4", "unlisted port").to(Addr::Pod0, 8080).direct("app"),
-      Peer("Inbound 4", "unlisted port, eth1").to(Addr::Pod1, 8082).direct("app"),
-      Proxy("Outbound 3", "proxy to own IP, listed port").to(Addr::Pod0, 8081).to_inbound(),
-      ProxyGid("Outbound 3", "proxy gid to own IP, port in range").to(Addr::Pod0, 9000).to_inbound(),
-      Proxy("Outbound 3", "proxy to own IP, listed but excluded port").to(Addr::Pod0, 9005).direct("app"),
-      Proxy("Outbound 5", "proxy to own IP, port not captured inbound").to(Addr::Pod0, 8080).direct("app"),
-      App("Outbound 11", "outbound unaffected").to(Addr::Peer0, 8080).to_outbound(),
+      Peer("Inbound 4", "listed port").to(Addr::Pod0, 8081).seen_from(Addr::Peer0),
+      Peer("Inbound 4", "range start").to(Addr::Pod0, 9000),
+      Peer("Inbound 3", "excluded port inside the listed range").to(Addr::Pod0, 9005),
+      Peer("Inbound 4", "range end").to(Addr::Pod0, 9010),
+      Peer("Inbound 4", "just past the range").to(Addr::Pod0, 9011),
+      Peer("Inbound 4", "unlisted port").to(Addr::Pod0, 8080),
+      Peer("Inbound 4", "unlisted port, eth1").to(Addr::Pod1, 8082),
+      Proxy("Outbound 3", "proxy to own IP, listed port").to(Addr::Pod0, 8081),
+      ProxyGid("Outbound 3", "proxy gid to own IP, port in range").to(Addr::Pod0, 9000),
+      Proxy("Outbound 3", "proxy to own IP, listed but excluded port").to(Addr::Pod0, 9005),
+      Proxy("Outbound 5", "proxy to own IP, port not captured inbound").to(Addr::Pod0, 8080),
+      App("Outbound 11", "outbound unaffected").to(Addr::Peer0, 8080),
   }});
 
   s.push_back({"InboundNone", {"--inbound-ports="}, {
-      Peer("Inbound 4", "empty list captures nothing").to(Addr::Pod0, 8080).direct("app").seen_from(Addr::Peer0),
-      Peer("Inbound 4", "empty list captures nothing (2)").to(Addr::Pod0, 8081).direct("app"),
-      Proxy("Outbound 3", "proxy to own IP: nothing is captured inbound").to(Addr::Pod0, 8080).direct("app"),
-      App("Outbound 11", "outbound unaffected").to(Addr::Peer0, 8080).to_outbound(),
+      Peer("Inbound 4", "empty list captures nothing").to(Addr::Pod0, 8080).seen_from(Addr::Peer0),
+      Peer("Inbound 4", "empty list captures nothing (2)").to(Addr::Pod0, 8081),
+      Proxy("Outbound 3", "proxy to own IP: nothing is captured inbound").to(Addr::Pod0, 8080),
+      App("Outbound 11", "outbound unaffected").to(Addr::Peer0, 8080),
   }});
 
   s.push_back({"ExcludeInboundPorts", {"--exclude-inbound-ports=7000-7010,8081"}, {
-      Peer("Inbound 3", "range start").to(Addr::Pod0, 7000).direct("app"),
-      Peer("Inbound 3", "inside range").to(Addr::Pod0, 7005).direct("app"),
-      Peer("Inbound 3", "range end").to(Addr::Pod0, 7010).direct("app"),
-      Peer("Inbound 3", "single port").to(Addr::Pod0, 8081).direct("app"),
-      Peer("Inbound 4", "just past the range").to(Addr::Pod0, 7011).to_inbound(),
-      Peer("Inbound 4", "other port").to(Addr::Pod0, 8080).to_inbound(),
-      Proxy("Outbound 3", "proxy to own IP, excluded inbound port").to(Addr::Pod0, 7005).direct("app"),
-      Proxy("Outbound 3", "proxy to own IP, captured port").to(Addr::Pod0, 8080).to_inbound(),
-      App("Outbound 11", "excluded inbound ports do not affect outbound").to(Addr::Peer0, 7005).to_outbound(),
+      Peer("Inbound 3", "range start").to(Addr::Pod0, 7000),
+      Peer("Inbound 3", "inside range").to(Addr::Pod0, 7005),
+      Peer("Inbound 3", "range end").to(Addr::Pod0, 7010),
+      Peer("Inbound 3", "single port").to(Addr::Pod0, 8081),
+      Peer("Inbound 4", "just past the range").to(Addr::Pod0, 7011),
+      Peer("Inbound 4", "other port").to(Addr::Pod0, 8080),
+      Proxy("Outbound 3", "proxy to own IP, excluded inbound port").to(Addr::Pod0, 7005),
+      Proxy("Outbound 3", "proxy to own IP, captured port").to(Addr::Pod0, 8080),
+      App("Outbound 11", "excluded inbound ports do not affect outbound").to(Addr::Peer0, 7005),
   }});
 
   s.push_back({"ExcludeInterface", {"--exclude-interfaces=eth1", "--capture-dns"}, {
-      Peer("Inbound 1", "arriving on the excluded interface").to(Addr::Pod1, 8080).direct("app").seen_from(Addr::Peer1),
-      Peer("Inbound 1", "arriving on the excluded interface (2)").to(Addr::Pod1, 7005).direct("app"),
-      Peer("Inbound 4", "arriving on eth0 still captured").to(Addr::Pod0, 8080).to_inbound(),
-      App("Outbound 1", "leaving through the excluded interface").to(Addr::Peer1, 8080).direct("server"),
-      App("Outbound 1", "bound to the excluded interface (SO_BINDTODEVICE)").dev("eth1").to(Addr::Peer1, 8081).direct("server"),
-      App("Outbound 1", "routed through the excluded interface").to(Addr::Other, 8080).direct("server"),
-      App("Outbound 1", "DNS/UDP through the excluded interface").udp().to(Addr::Peer1, 53).direct("resolver"),
-      App("Outbound 1", "DNS/TCP through the excluded interface").to(Addr::Peer1, 53).direct("resolver"),
-      App("Outbound 11", "leaving through eth0 still captured").to(Addr::Peer0, 8080).to_outbound(),
-      App("Outbound 7", "DNS/UDP through eth0 still captured").udp().to(Addr::Peer0, 53).to_dns(),
-      Proxy("Outbound 3", "proxy to the eth1 IP leaves through lo").to(Addr::Pod1, 8080).to_inbound(),
+      Peer("Inbound 1", "arriving on the excluded interface").to(Addr::Pod1, 8080).seen_from(Addr::Peer1),
+      Peer("Inbound 1", "arriving on the excluded interface (2)").to(Addr::Pod1, 7005),
+      Peer("Inbound 4", "arriving on eth0 still captured").to(Addr::Pod0, 8080),
+      App("Outbound 1", "leaving through the excluded interface").to(Addr::Peer1, 8080),
+      App("Outbound 1", "bound to the excluded interface (SO_BINDTODEVICE)").dev("eth1").to(Addr::Peer1, 8081),
+      App("Outbound 1", "routed through the excluded interface").to(Addr::Other, 8080),
+      App("Outbound 1", "DNS/UDP through the excluded interface").udp().to(Addr::Peer1, 53),
+      App("Outbound 1", "DNS/TCP through the excluded interface").to(Addr::Peer1, 53),
+      App("Outbound 11", "leaving through eth0 still captured").to(Addr::Peer0, 8080),
+      App("Outbound 7", "DNS/UDP through eth0 still captured").udp().to(Addr::Peer0, 53),
+      Proxy("Outbound 3", "proxy to the eth1 IP leaves through lo").to(Addr::Pod1, 8080),
   }});
 
   s.push_back({"VirtInterface", {"--virt-interfaces=eth1", "--exclude-inbound-ports=7000-7010"}, {
-      Peer("Inbound 2", "virt interface to the outbound port").to(Addr::Pod1, 8080).to_outbound().seen_from(Addr::Peer1),
-      Peer("Inbound 2", "virt interface beats exclude-inbound-ports").to(Addr::Pod1, 7005).to_outbound(),
-      Peer("Inbound 2", "virt interface, any port").to(Addr::Pod1, 9011).to_outbound(),
-      Peer("Inbound 4", "eth0 still to the inbound port").to(Addr::Pod0, 8080).to_inbound(),
-      Peer("Inbound 3", "eth0 excluded port").to(Addr::Pod0, 7005).direct("app"),
-      Peer("Inbound UDP", "virt interface UDP untouched").udp().to(Addr::Pod1, kUdpAppPort).direct("udp-app"),
-      App("Outbound 11", "outbound through the virt interface as usual").to(Addr::Other, 8080).to_outbound(),
+      Peer("Inbound 2", "virt interface to the outbound port").to(Addr::Pod1, 8080).seen_from(Addr::Peer1),
+      Peer("Inbound 2", "virt interface beats exclude-inbound-ports").to(Addr::Pod1, 7005),
+      Peer("Inbound 2", "virt interface, any port").to(Addr::Pod1, 9011),
+      Peer("Inbound 4", "eth0 still to the inbound port").to(Addr::Pod0, 8080),
+      Peer("Inbound 3", "eth0 excluded port").to(Addr::Pod0, 7005),
+      Peer("Inbound UDP", "virt interface UDP untouched").udp().to(Addr::Pod1, kUdpAppPort),
+      App("Outbound 11", "outbound through the virt interface as usual").to(Addr::Other, 8080),
   }});
 
   s.push_back({"OutboundPorts",
                {"--exclude-outbound-ports=3300-3310,6000", "--include-outbound-ports=6379,3306",
                 "--exclude-outbound-cidrs=10.248.3.0/24,fd00:248:3::/64"},
                {
-      App("Outbound 8", "excluded port beats included port").to(Addr::Peer0, 3306).direct("server"),
-      App("Outbound 8", "range start").to(Addr::Peer0, 3300).direct("server"),
-      App("Outbound 8", "range end").to(Addr::Peer0, 3310).direct("server"),
-      App("Outbound 11", "just past the range").to(Addr::Peer0, 3311).to_outbound(),
-      App("Outbound 11", "just before the range").to(Addr::Peer0, 3299).to_outbound(),
-      App("Outbound 9", "included port beats exclude-outbound-cidrs").to(Addr::Far, 6379).to_outbound(),
-      App("Outbound 10", "excluded CIDR").to(Addr::Far, 8080).direct("server"),
-      App("Outbound 8", "excluded port into an excluded CIDR").to(Addr::Far, 3306).direct("server"),
-      App("Outbound 11", "other destinations captured").to(Addr::Peer0, 8080).to_outbound(),
-      Peer("Inbound 4", "outbound port lists do not affect inbound").to(Addr::Pod0, 3306).to_inbound(),
-      Proxy("Outbound 3", "nor the proxy calling its own IP").to(Addr::Pod0, 3306).to_inbound(),
+      App("Outbound 8", "excluded port beats included port").to(Addr::Peer0, 3306),
+      App("Outbound 8", "range start").to(Addr::Peer0, 3300),
+      App("Outbound 8", "range end").to(Addr::Peer0, 3310),
+      App("Outbound 11", "just past the range").to(Addr::Peer0, 3311),
+      App("Outbound 11", "just before the range").to(Addr::Peer0, 3299),
+      App("Outbound 9", "included port beats exclude-outbound-cidrs").to(Addr::Far, 6379),
+      App("Outbound 10", "excluded CIDR").to(Addr::Far, 8080),
+      App("Outbound 8", "excluded port into an excluded CIDR").to(Addr::Far, 3306),
+      App("Outbound 11", "other destinations captured").to(Addr::Peer0, 8080),
+      Peer("Inbound 4", "outbound port lists do not affect inbound").to(Addr::Pod0, 3306),
+      Proxy("Outbound 3", "nor the proxy calling its own IP").to(Addr::Pod0, 3306),
   }});
 
   s.push_back({"OutboundCidrs",
                {"--outbound-cidrs=10.248.3.0/24,fd00:248:3::/64",
                 "--exclude-outbound-cidrs=10.248.3.128/25,fd00:248:3::80/121", "--include-outbound-ports=6379"},
                {
-      App("Outbound 9", "included port to an unlisted destination").to(Addr::Peer0, 6379).to_outbound(),
-      App("Outbound 11", "listed CIDR").to(Addr::Far, 8080).to_outbound(),
-      App("Outbound 10", "excluded sub-range beats the listed CIDR").to(Addr::FarExcl, 8080).direct("server"),
-      App("Outbound 12", "not listed").to(Addr::Peer0, 8080).direct("server"),
-      App("Outbound 12", "not listed, through eth1").to(Addr::Other, 8080).direct("server"),
-      App("Outbound 12", "TCP/53 not listed").to(Addr::Peer0, 53).direct("resolver"),
-      Peer("Inbound 4", "inbound unaffected").to(Addr::Pod0, 8080).to_inbound(),
-      Proxy("Outbound 3", "proxy to own IP unaffected").to(Addr::Pod0, 8080).to_inbound(),
+      App("Outbound 9", "included port to an unlisted destination").to(Addr::Peer0, 6379),
+      App("Outbound 11", "listed CIDR").to(Addr::Far, 8080),
+      App("Outbound 10", "excluded sub-range beats the listed CIDR").to(Addr::FarExcl, 8080),
+      App("Outbound 12", "not listed").to(Addr::Peer0, 8080),
+      App("Outbound 12", "not listed, through eth1").to(Addr::Other, 8080),
+      App("Outbound 12", "TCP/53 not listed").to(Addr::Peer0, 53),
+      Peer("Inbound 4", "inbound unaffected").to(Addr::Pod0, 8080),
+      Proxy("Outbound 3", "proxy to own IP unaffected").to(Addr::Pod0, 8080),
   }});
 
   s.push_back({"V4CidrNeverAffectsV6", {"--exclude-outbound-cidrs=10.248.0.0/16"}, {
-      App("Outbound 10", "v4 excluded").to(Addr::Peer0, 8080).direct("server").v4only(),
-      App("Outbound 10", "v4 excluded, routed").to(Addr::Far, 8080).direct("server").v4only(),
-      App("Outbound 11", "v6 still captured").to(Addr::Peer0, 8080).to_outbound().v6only(),
-      App("Outbound 11", "v6 still captured, routed").to(Addr::Far, 8080).to_outbound().v6only(),
+      App("Outbound 10", "v4 excluded").to(Addr::Peer0, 8080).v4only(),
+      App("Outbound 10", "v4 excluded, routed").to(Addr::Far, 8080).v4only(),
+      App("Outbound 11", "v6 still captured").to(Addr::Peer0, 8080).v6only(),
+      App("Outbound 11", "v6 still captured, routed").to(Addr::Far, 8080).v6only(),
   }});
 
   s.push_back({"Dns", {"--capture-dns"}, {
@@ -211,11 +220,11 @@ std::vector<Scenario> scenarios() {
   s.push_back({"DnsServers",
                {"--capture-dns", "--dns-servers=10.248.3.1,fd00:248:3::1", "--exclude-outbound-ports=53"},
                {
-      App("Outbound 7", "listed resolver, UDP").udp().to(Addr::Far, 53).to_dns(),
-      App("Outbound 7", "listed resolver, TCP (DNS beats exclude-outbound-ports)").to(Addr::Far, 53).to_dns(),
-      App("Outbound 7", "unlisted resolver, UDP").udp().to(Addr::Peer0, 53).direct("resolver"),
-      App("Outbound 8", "unlisted resolver, TCP").to(Addr::Peer0, 53).direct("resolver"),
-      App("Outbound 11", "TCP outbound as usual").to(Addr::Peer0, 8080).to_outbound(),
+      App("Outbound 7", "listed resolver, UDP").udp().to(Addr::Far, 53),
+      App("Outbound 7", "listed resolver, TCP (DNS beats exclude-outbound-ports)").to(Addr::Far, 53),
+      App("Outbound 7", "unlisted resolver, UDP").udp().to(Addr::Peer0, 53),
+      App("Outbound 8", "unlisted resolver, TCP").to(Addr::Peer0, 53),
+      App("Outbound 11", "TCP outbound as usual").to(Addr::Peer0, 8080),
   }});
 
   s.push_back({"Tproxy", {"--inbound-mode=tproxy", "--exclude-inbound-ports=7000-7010", "--exclude-outbound-ports=3306"}, {
@@ -234,27 +243,27 @@ std::vector<Scenario> scenarios() {
   }});
 
   s.push_back({"TproxyPortList", {"--inbound-mode=tproxy", "--inbound-ports=8081"}, {
-      Peer("Inbound 4", "listed port").to(Addr::Pod0, 8081).to_inbound().local_dst().seen_from(Addr::Peer0),
-      Peer("Inbound 4", "unlisted port").to(Addr::Pod0, 8080).direct("app"),
-      Proxy("Outbound 3", "proxy to own IP, listed port").to(Addr::Pod0, 8081).to_inbound(),
-      Proxy("Outbound 5", "proxy to own IP, unlisted port").to(Addr::Pod0, 8080).direct("app"),
+      Peer("Inbound 4", "listed port").to(Addr::Pod0, 8081).seen_from(Addr::Peer0),
+      Peer("Inbound 4", "unlisted port").to(Addr::Pod0, 8080),
+      Proxy("Outbound 3", "proxy to own IP, listed port").to(Addr::Pod0, 8081),
+      Proxy("Outbound 5", "proxy to own IP, unlisted port").to(Addr::Pod0, 8080),
   }});
 
   s.push_back({"ProxyIds", {"--proxy-uid=1337,1400", "--proxy-gid=2000"}, {
-      P("Outbound 5", "second proxy uid upstream").pod().as(1400, kApp).to(Addr::Peer0, 8080).direct("server"),
-      P("Outbound 5", "first proxy uid upstream").pod().as(kProxy, kApp).to(Addr::Peer0, 8080).direct("server"),
-      P("Outbound 5", "explicit proxy gid upstream").pod().as(kApp, 2000).to(Addr::Peer0, 8080).direct("server"),
-      P("Outbound 11", "gid 1337 is no proxy gid once --proxy-gid is given").pod().as(kApp, kProxy).to(Addr::Peer0, 8080).to_outbound(),
-      P("Outbound 3", "second proxy uid to own IP").pod().as(1400, kApp).to(Addr::Pod0, 8080).to_inbound(),
-      P("Outbound 3", "explicit proxy gid to own IP").pod().as(kApp, 2000).to(Addr::Pod0, 8080).to_inbound(),
-      P("Outbound 4", "gid 1337 to own IP is an app").pod().as(kApp, kProxy).to(Addr::Pod0, 8080).direct("app"),
+      P("Outbound 5", "second proxy uid upstream").pod().as(1400, kApp).to(Addr::Peer0, 8080),
+      P("Outbound 5", "first proxy uid upstream").pod().as(kProxy, kApp).to(Addr::Peer0, 8080),
+      P("Outbound 5", "explicit proxy gid upstream").pod().as(kApp, 2000).to(Addr::Peer0, 8080),
+      P("Outbound 11", "gid 1337 is no proxy gid once --proxy-gid is given").pod().as(kApp, kProxy).to(Addr::Peer0, 8080),
+      P("Outbound 3", "second proxy uid to own IP").pod().as(1400, kApp).to(Addr::Pod0, 8080),
+      P("Outbound 3", "explicit proxy gid to own IP").pod().as(kApp, 2000).to(Addr::Pod0, 8080),
+      P("Outbound 4", "gid 1337 to own IP is an app").pod().as(kApp, kProxy).to(Addr::Pod0, 8080),
   }});
 
   s.push_back({"ProxyUidOnly", {"--proxy-uid=1400"}, {
-      P("Outbound 5", "proxy gid defaults to the proxy uids").pod().as(kApp, 1400).to(Addr::Peer0, 8080).direct("server"),
-      P("Outbound 5", "proxy uid").pod().as(1400, kApp).to(Addr::Peer0, 8080).direct("server"),
-      P("Outbound 11", "1337 is no proxy once --proxy-uid is given").pod().as(kProxy, kApp).to(Addr::Peer0, 8080).to_outbound(),
-      P("Outbound 3", "defaulted proxy gid to own IP").pod().as(kApp, 1400).to(Addr::Pod0, 8080).to_inbound(),
+      P("Outbound 5", "proxy gid defaults to the proxy uids").pod().as(kApp, 1400).to(Addr::Peer0, 8080),
+      P("Outbound 5", "proxy uid").pod().as(1400, kApp).to(Addr::Peer0, 8080),
+      P("Outbound 11", "1337 is no proxy once --proxy-uid is given").pod().as(kProxy, kApp).to(Addr::Peer0, 8080),
+      P("Outbound 3", "defaulted proxy gid to own IP").pod().as(kApp, 1400).to(Addr::Pod0, 8080),
   }});
 
   for (auto& sc : s) {
@@ -308,6 +317,12 @@ struct RunResult {
 
 RunResult run_scenario(const Scenario& sc, Loader loader) {
   RunResult r;
+  std::string plan_error;
+  const Plan plan = scenario_plan(sc.flags, &plan_error);
+  if (!plan_error.empty()) {
+    r.setup_error = "settings: " + plan_error;
+    return r;
+  }
   Topology topo;
   if (auto e = topo.create(); !e.empty()) {
     r.setup_error = "topology: " + e;
@@ -322,7 +337,10 @@ RunResult run_scenario(const Scenario& sc, Loader loader) {
   for (Fam f : {Fam::V4, Fam::V6}) {
     for (const auto& p : sc.probes) {
       if ((p.v4_only && f != Fam::V4) || (p.v6_only && f != Fam::V6)) continue;
-      r.outcomes.push_back(run_probe(topo, p, f));
+      std::string disagreement;
+      Outcome o = run_probe(topo, with_expectation(p, f, plan, &disagreement), f);
+      if (!disagreement.empty()) o.failure += (o.failure.empty() ? "" : "; ") + ("expectations disagree: " + disagreement);
+      r.outcomes.push_back(o);
     }
   }
   return r;  // topo's destructor deletes the namespaces, on every path

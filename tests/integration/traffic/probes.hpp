@@ -16,7 +16,7 @@ enum class Side { Pod, Peer };
 enum class Kind { Tcp, Udp, Ping };
 
 struct Probe {
-  std::string line;  // the SPEC §2 line it proves, e.g. "Outbound 3"
+  std::string line;  // the capture-table line it is about, e.g. "Outbound 3" (docs/capture.md)
   std::string what;  // short description
   Side from = Side::Pod;
   Kind kind = Kind::Tcp;
@@ -31,7 +31,8 @@ struct Probe {
   // Ordering: probes run in list order, in one topology; most are independent,
   // a few (conntrack zones) rely on the one before.
 
-  // Expectation.
+  // Expectation: filled in from the plan's interpreter (oracle.hpp); one
+  // written here by hand must agree with it.
   std::string who;       // listener name ("outbound", "app", "server", ...)
   uint16_t at_port = 0;  // its listening port
   bool check_orig = true;                 // orig == dst:port (the original destination is recoverable)

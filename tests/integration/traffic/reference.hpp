@@ -1,7 +1,8 @@
-// A hand-written reference rendering of SPEC §2 (nft, one `inet` table),
-// independent of meshcap's planner. It exists to prove the harness: every
-// probe must pass under it, so a probe that fails under meshcap's own output
-// but passes here points at the planner or a renderer, not at the test.
+// A hand-written reference rendering of the capture table (docs/capture.md;
+// nft, one `inet` table), independent of meshcap's planner. It exists to
+// prove the harness: every probe must pass under it, so a probe that fails
+// under meshcap's own output but passes here points at the planner or a
+// renderer, not at the test.
 // It understands only the flags the capture scenarios use.
 #pragma once
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "netlink/netlink.hpp"
+#include "support/named_netns.hpp"
 #include "support/netns.hpp"
 #include "sys/features.hpp"
 #include "sys/netns.hpp"
@@ -380,6 +381,36 @@ TEST_F(SysTest, ObserveForAPlanReportsOnlyTheWantedPassthroughAddress) {
               return 0;
             }),
             0);
+}
+
+// The whole binary: exit 3, one line saying what to do, and the namespace
+// (netfilter and routing) exactly as before.
+TEST_F(SysTest, ApplyRefusedByRoutingExplainsItselfAndLeavesNothing) {
+  MESHCAP_REQUIRE_NETNS_AND("nft");
+  require_ipv6();
+  struct Case {
+    const char* setup;  // an `ip` command, run in the namespace
+    const char* says;
+  };
+  for (const Case& c : {Case{"link set lo down", "bring it up (`ip link set lo up`)"},
+                        Case{"-4 route add local default dev lo table 133",
+                             "that meshcap did not create (kernel: File exists): remove it"}}) {
+    test::NamedNetns ns;
+    ASSERT_TRUE(ns.ok());
+    ASSERT_EQ(test::sh("ip -n " + ns.name() + " " + c.setup + " 2>&1"), "");
+    auto state = [&] {
+      return ns.ruleset() + ns.exec({"sh", "-c",
+                                     "ip -4 rule; ip -6 rule; ip -4 route show table all;"
+                                     " ip -6 route show table all; ip -6 addr show dev lo"})
+                                .out;
+    };
+    const auto before = state();
+    auto run = test::run_program({MESHCAP_BINARY, "apply", "--netns", ns.path(), "--inbound-mode", "tproxy"});
+    EXPECT_EQ(run.status, 3) << c.setup << "\n" << run.err;
+    EXPECT_NE(run.err.find(c.says), std::string::npos) << run.err;
+    EXPECT_EQ(count(run.err, "\n"), 1) << run.err;
+    EXPECT_EQ(state(), before) << c.setup;
+  }
 }
 
 // ---- the netlink layer against a real kernel ----------------------------------

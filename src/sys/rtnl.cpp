@@ -272,76 +272,92 @@ std::string kernel_words(const Failure& f) {
   return f.message.empty() ? out : out + ", " + f.message;
 }
 
-// `tolerated` is the errno that means "already as wanted", so that rollback
-// and cleanup can run again after one of them stopped half way.
-Result<void> change(Socket& nl, const nlmsghdr* nlh, const std::string& doing, Family family,
+// True when the kernel made the change; false when it answered `tolerated`,
+// the errno that means "already so", so that rollback and cleanup can run
+// again after one of them stopped half way.
+Result<bool> change(Socket& nl, const nlmsghdr* nlh, const std::string& doing, Family family,
                     int tolerated = 0, const Explain& explain = {}) {
   spdlog::debug("{}", doing);
   auto r = nl.request(nlh);
-  if (r || r.error().error == tolerated) return {};
+  if (r) return true;
+  if (r.error().error == tolerated) return false;
   return tl::unexpected(kernel_error(doing, family, r.error(), explain ? explain(r.error()) : std::string()));
 }
 
-Result<void> add_rule(Socket& nl, const PolicyRule& r, int tolerated = 0) {
+Result<bool> add_rule(Socket& nl, const PolicyRule& r, int tolerated = 0) {
   Buffer buf;
-  // A kernel that compares rules without their protocol (older than 4.17,
-  // which had none) takes an admin's untagged copy of ours for ours.
-  auto explain = [&](const Failure& f) -> std::string {
-    if (f.error != EEXIST) return {};
-    return fmt::format(
-        "a policy rule fwmark {:#x} lookup {} that meshcap did not create already exists (kernel: {}): "
-        "remove it "
-        "(`ip {} rule del fwmark {:#x} lookup {}`) or choose another --tproxy-mark/--tproxy-table",
-        r.fwmark, r.table, kernel_words(f), ip_flag(r.family), r.fwmark, r.table);
-  };
   return change(nl, rule_msg(buf, nl.reserve_seq(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r),
-                "adding " + describe(r), r.family, tolerated, explain);
+                "adding " + describe(r), r.family, tolerated);
 }
 
-Result<void> del_rule(Socket& nl, const PolicyRule& r, int tolerated = 0) {
+Result<bool> del_rule(Socket& nl, const PolicyRule& r, int tolerated = 0) {
   Buffer buf;
   return change(nl, rule_msg(buf, nl.reserve_seq(), RTM_DELRULE, 0, r), "deleting " + describe(r), r.family,
                 tolerated);
 }
 
-Result<void> add_route(Socket& nl, const LocalRoute& r, int tolerated = 0) {
+Result<bool> add_route(Socket& nl, const LocalRoute& r, int tolerated = 0) {
   Buffer buf;
-  auto explain = [&](const Failure& f) -> std::string {
-    // The kernel refuses a route through a device that is down (IPv6 always,
-    // IPv4 for some route types), and a runtime may hand over a namespace
-    // whose lo nobody brought up.
-    if (f.error == ENETDOWN)
-      return "lo is down in the pod's network namespace (kernel: " + kernel_words(f) +
-             "): bring it up (`ip link set lo up`) and run meshcap again";
-    // Routes, unlike rules, are keyed without their protocol: an untagged
-    // local default route in our table blocks ours.
-    if (f.error == EEXIST)
-      return fmt::format(
-          "table {} already holds a local default route that meshcap did not create (kernel: {}): remove it "
-          "(`ip {} route del local default table {}`) or choose another --tproxy-table",
-          r.table, kernel_words(f), ip_flag(r.family), r.table);
-    return {};
+  // The kernel refuses a route through a device that is down (IPv6 always),
+  // and a runtime may hand over a namespace whose lo nobody brought up.
+  auto explain = [](const Failure& f) -> std::string {
+    if (f.error != ENETDOWN) return {};
+    return "lo is down in the pod's network namespace (kernel: " + kernel_words(f) +
+           "): bring it up (`ip link set lo up`) and run meshcap again";
   };
   return change(nl, route_msg(buf, nl.reserve_seq(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, {r}),
                 "adding " + describe(r), r.family, tolerated, explain);
 }
 
-Result<void> del_route(Socket& nl, const KernelRoute& r, int tolerated = 0) {
+Result<bool> del_route(Socket& nl, const KernelRoute& r, int tolerated = 0) {
   Buffer buf;
   return change(nl, route_msg(buf, nl.reserve_seq(), RTM_DELROUTE, 0, r), "deleting " + describe(r.route),
                 r.route.family, tolerated);
 }
 
-Result<void> add_address(Socket& nl, const LoAddress& a) {
+// The same answers for the lo address (EEXIST: it appeared between our look
+// and our add, from another meshcap or the proxy's own setup: as wanted, and
+// not ours to undo).
+Result<bool> add_address(Socket& nl, const LoAddress& a) {
   Buffer buf;
   return change(nl, addr_msg(buf, nl.reserve_seq(), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, a),
-                "adding " + describe(a), a.address.family);
+                "adding " + describe(a), a.address.family, EEXIST);
 }
 
-Result<void> del_address(Socket& nl, const LoAddress& a, int tolerated = 0) {
+Result<bool> del_address(Socket& nl, const LoAddress& a, int tolerated = 0) {
   Buffer buf;
   return change(nl, addr_msg(buf, nl.reserve_seq(), RTM_DELADDR, 0, a), "deleting " + describe(a),
                 a.address.family, tolerated);
+}
+
+// Why an add of a rule or route that was not there when we looked says
+// EEXIST: a meshcap running at the same time added our copy (fine: as wanted,
+// and not ours to undo), or someone else's blocks it. Routes are keyed
+// without their protocol, so an admin's untagged local default route in our
+// table blocks ours; rules are too on kernels older than 4.17.
+Result<void> explain_exists(Socket& nl, const LocalRoute& want) {
+  auto routes = tagged_routes(nl);
+  if (!routes) return tl::unexpected(routes.error());
+  if (std::any_of(routes->begin(), routes->end(), [&](const KernelRoute& k) { return k.route == want; }))
+    return {};
+  return tl::unexpected(kernel_error(
+      "adding " + describe(want), want.family, Failure{EEXIST, {}, 0},
+      fmt::format("table {} already holds a local default route that meshcap did not create (kernel: {}): "
+                  "remove it (`ip {} route del local default table {}`) or choose another --tproxy-table",
+                  want.table, std::strerror(EEXIST), ip_flag(want.family), want.table)));
+}
+
+Result<void> explain_exists(Socket& nl, const PolicyRule& want) {
+  auto rules = tagged_rules(nl);
+  if (!rules) return tl::unexpected(rules.error());
+  if (std::find(rules->begin(), rules->end(), want) != rules->end()) return {};
+  return tl::unexpected(kernel_error(
+      "adding " + describe(want), want.family, Failure{EEXIST, {}, 0},
+      fmt::format(
+          "a policy rule fwmark {:#x} lookup {} that meshcap did not create already exists (kernel: {}): "
+          "remove it (`ip {} rule del fwmark {:#x} lookup {}`) or choose another "
+          "--tproxy-mark/--tproxy-table",
+          want.fwmark, want.table, std::strerror(EEXIST), ip_flag(want.family), want.fwmark, want.table)));
 }
 
 // Removes the first element of `have` that is wanted; false when none is.
@@ -371,29 +387,38 @@ Result<void> converge(Socket& nl, const Plan& plan, SysUndo& undo) {
   // Routes before rules: a rule must never send marked packets to an empty table.
   for (const auto& want : unique(plan.local_routes)) {
     if (take(*routes, [&](const KernelRoute& k) { return k.route == want; })) continue;
-    if (auto r = add_route(nl, want); !r) return r;
-    undo.added_routes.push_back(want);
+    auto added = add_route(nl, want, EEXIST);
+    if (!added) return tl::unexpected(added.error());
+    if (*added)
+      undo.added_routes.push_back(want);
+    else if (auto ok = explain_exists(nl, want); !ok)
+      return ok;
   }
   for (const auto& want : unique(plan.policy_rules)) {
     if (take(*rules, [&](const PolicyRule& k) { return k == want; })) continue;
-    if (auto r = add_rule(nl, want); !r) return r;
-    undo.added_rules.push_back(want);
+    auto added = add_rule(nl, want, EEXIST);
+    if (!added) return tl::unexpected(added.error());
+    if (*added)
+      undo.added_rules.push_back(want);
+    else if (auto ok = explain_exists(nl, want); !ok)
+      return ok;
   }
   for (const auto& want : unique(plan.lo_addresses)) {
     auto present = lo_has_address(nl, want.address);
     if (!present) return tl::unexpected(present.error());
     if (*present) continue;
-    if (auto r = add_address(nl, want); !r) return r;
-    undo.added_addresses.push_back(want);
+    auto added = add_address(nl, want);
+    if (!added) return tl::unexpected(added.error());
+    if (*added) undo.added_addresses.push_back(want);
   }
 
   // What is left is stale or a duplicate: rules first, for the same reason.
   for (const auto& stale : *rules) {
-    if (auto r = del_rule(nl, stale); !r) return r;
+    if (auto r = del_rule(nl, stale); !r) return tl::unexpected(r.error());
     undo.removed_rules.push_back(stale);
   }
   for (const auto& stale : *routes) {
-    if (auto r = del_route(nl, stale); !r) return r;
+    if (auto r = del_route(nl, stale); !r) return tl::unexpected(r.error());
     undo.removed_routes.push_back(stale.route);
   }
   return {};
@@ -403,8 +428,8 @@ Result<void> converge(Socket& nl, const Plan& plan, SysUndo& undo) {
 // that as much as possible is restored, and reports the first one.
 Result<void> undo_changes(Socket& nl, const SysUndo& undo) {
   Result<void> first;
-  auto note = [&](Result<void> r) {
-    if (!r && first) first = std::move(r);
+  auto note = [&](const Result<bool>& r) {
+    if (!r && first) first = tl::unexpected(r.error());
   };
   for (const auto& r : undo.removed_routes) note(add_route(nl, r, EEXIST));
   for (const auto& r : undo.removed_rules) note(add_rule(nl, r, EEXIST));
@@ -477,11 +502,11 @@ Result<void> remove_sys() {
   auto rules = tagged_rules(*nl);
   if (!rules) return tl::unexpected(rules.error());
   for (const auto& r : *rules)
-    if (auto d = del_rule(*nl, r, ENOENT); !d) return d;
+    if (auto d = del_rule(*nl, r, ENOENT); !d) return tl::unexpected(d.error());
   auto routes = tagged_routes(*nl);
   if (!routes) return tl::unexpected(routes.error());
   for (const auto& r : *routes)
-    if (auto d = del_route(*nl, r, ESRCH); !d) return d;
+    if (auto d = del_route(*nl, r, ESRCH); !d) return tl::unexpected(d.error());
   return {};
 }
 

@@ -108,8 +108,8 @@ class Batch {
   uint32_t first_seq_;
 };
 
-// Starts a single request in `buf` (at least MNL_SOCKET_BUFFER_SIZE bytes,
-// aligned for nlmsghdr).
+// Starts a single request in `buf`, which must be aligned for nlmsghdr and
+// large enough for the whole message (libmnl does not check).
 nlmsghdr* put_request(void* buf, uint16_t type, uint16_t flags, uint32_t seq);
 
 // A callback for each reply message of a request; a non-zero return (an

@@ -1,5 +1,6 @@
-// RAII for every libnftnl / libmnl handle the nft backend touches: one alias
-// per C type, each freed by its library's own free function.
+// RAII for every libnftnl handle the nft backend touches: one alias per C
+// type, each freed by its library's own free function (the netlink socket's
+// is netlink::MnlSocketPtr, in src/netlink).
 #pragma once
 
 #include <libmnl/libmnl.h>
@@ -23,9 +24,6 @@ struct Deleter {
   }
 };
 
-// mnl_socket_close returns int, so it needs a wrapper to fit Deleter.
-inline void close_mnl_socket(mnl_socket* s) { mnl_socket_close(s); }
-
 using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table_free>>;
 using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain_free>>;
 using SetPtr = std::unique_ptr<nftnl_set, Deleter<nftnl_set_free>>;
@@ -36,7 +34,6 @@ using ExprIterPtr = std::unique_ptr<nftnl_expr_iter, Deleter<nftnl_expr_iter_des
 using SetElemIterPtr = std::unique_ptr<nftnl_set_elems_iter, Deleter<nftnl_set_elems_iter_destroy>>;
 using GenPtr = std::unique_ptr<nftnl_gen, Deleter<nftnl_gen_free>>;
 using UdataPtr = std::unique_ptr<nftnl_udata_buf, Deleter<nftnl_udata_buf_free>>;
-using MnlSocketPtr = std::unique_ptr<mnl_socket, Deleter<close_mnl_socket>>;
 
 // Ownership hand-offs. libnftnl's *_add functions take the child and free it
 // together with the parent, so the unique_ptr must let go exactly when the

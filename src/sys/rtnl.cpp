@@ -1,24 +1,22 @@
 #include "sys/rtnl.hpp"
 
-#include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
 
+#include "netlink/netlink.hpp"
 #include "sys/features.hpp"
 
 namespace meshcap::sys {
@@ -30,117 +28,21 @@ bool SysUndo::empty() const {
 
 namespace {
 
-// ---- transport ---------------------------------------------------------------
+using netlink::Failure;
+using netlink::Socket;
 
-struct MnlClose {
-  void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-};
-using MnlSocketPtr = std::unique_ptr<mnl_socket, MnlClose>;
-
-// The kernel never builds a dump message larger than 32 KiB for a reader whose
-// buffer is that big, so one receive buffer of this size never truncates.
-constexpr size_t kRecvSize = 32768;
 // Our requests carry a header and a handful of fixed-size attributes.
 constexpr size_t kSendSize = 512;
 
-// A request the kernel refused: its errno and, when it said more, its own text.
-struct NlFailure {
-  int err = 0;
-  std::string extack;
+// One request's buffer, aligned for the header libmnl writes into it.
+struct Buffer {
+  alignas(nlmsghdr) std::array<char, kSendSize> data{};
 };
 
-using Each = std::function<void(const nlmsghdr*)>;
-
-// One NETLINK_ROUTE socket in the current namespace, used for one call.
-class Rtnl {
- public:
-  static Result<Rtnl> open() {
-    MnlSocketPtr sock(mnl_socket_open(NETLINK_ROUTE));
-    if (!sock || mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0)
-      return fail(ErrorKind::Other, std::string("opening an rtnetlink socket: ") + std::strerror(errno));
-    // Ask for the kernel's own explanation of a refusal, and for acks that do
-    // not echo our whole request back. Old kernels lack these; that is fine.
-    int on = 1;
-    mnl_socket_setsockopt(sock.get(), NETLINK_EXT_ACK, &on, sizeof on);
-    mnl_socket_setsockopt(sock.get(), NETLINK_CAP_ACK, &on, sizeof on);
-    return Rtnl(std::move(sock));
-  }
-
-  // Sends one message and reads replies until its ack (or NLMSG_DONE for a
-  // dump), handing every other reply to `each`. A dump that the kernel marks
-  // as interrupted (its table changed meanwhile) fails with EAGAIN.
-  tl::expected<void, NlFailure> exchange(nlmsghdr* nlh, const Each& each = {}) {
-    nlh->nlmsg_seq = ++seq_;
-    if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) return tl::unexpected(NlFailure{errno, {}});
-    bool torn = false;  // a dump the kernel says it had to restart part way
-    for (;;) {
-      ssize_t n = mnl_socket_recvfrom(sock_.get(), buf_.data(), buf_.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return tl::unexpected(NlFailure{errno, {}});
-      }
-      int len = static_cast<int>(n);
-      for (auto* msg = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(msg, len);
-           msg = mnl_nlmsg_next(msg, &len)) {
-        if (!mnl_nlmsg_seq_ok(msg, seq_) || !mnl_nlmsg_portid_ok(msg, portid_)) continue;
-        torn = torn || (msg->nlmsg_flags & NLM_F_DUMP_INTR) != 0;
-        if (msg->nlmsg_type == NLMSG_ERROR) return ack_result(msg);
-        if (msg->nlmsg_type == NLMSG_DONE) {
-          int err = 0;
-          if (mnl_nlmsg_get_payload_len(msg) >= sizeof err)
-            std::memcpy(&err, mnl_nlmsg_get_payload(msg), sizeof err);
-          if (err < 0) return tl::unexpected(NlFailure{-err, {}});
-          if (torn) return tl::unexpected(NlFailure{EAGAIN, "the list changed while it was read"});
-          return {};
-        }
-        if (each) each(msg);
-      }
-    }
-  }
-
- private:
-  explicit Rtnl(MnlSocketPtr sock)
-      : sock_(std::move(sock)), portid_(mnl_socket_get_portid(sock_.get())), buf_(kRecvSize) {}
-
-  static tl::expected<void, NlFailure> ack_result(const nlmsghdr* msg) {
-    if (mnl_nlmsg_get_payload_len(msg) < sizeof(nlmsgerr)) return tl::unexpected(NlFailure{EBADMSG, {}});
-    const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(msg));
-    if (err->error == 0) return {};
-    NlFailure failure{-err->error, {}};
-    if (msg->nlmsg_flags & NLM_F_ACK_TLVS) {
-      // The TLVs follow the echoed request: its header only when capped.
-      size_t offset = sizeof(nlmsgerr);
-      if (!(msg->nlmsg_flags & NLM_F_CAPPED) && err->msg.nlmsg_len > sizeof(nlmsghdr))
-        offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
-      if (offset > mnl_nlmsg_get_payload_len(msg)) return tl::unexpected(failure);
-      const char* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(msg));
-      auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(msg, offset));
-      for (; mnl_attr_ok(attr, static_cast<int>(end - reinterpret_cast<const char*>(attr)));
-           attr = mnl_attr_next(attr)) {
-        if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
-          failure.extack = mnl_attr_get_str(attr);
-      }
-    }
-    return tl::unexpected(failure);
-  }
-
-  MnlSocketPtr sock_;
-  unsigned portid_;
-  unsigned seq_ = 0;
-  std::vector<char> buf_;
-};
-
-// Attributes of one message, indexed by type; absent ones are null.
-template <size_t Max>
-std::array<const nlattr*, Max + 1> parse_attrs(const nlmsghdr* nlh, size_t header_size) {
-  std::array<const nlattr*, Max + 1> tb{};
-  const char* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
-  auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, header_size));
-  for (; mnl_attr_ok(attr, static_cast<int>(end - reinterpret_cast<const char*>(attr)));
-       attr = mnl_attr_next(attr)) {
-    if (mnl_attr_get_type(attr) <= Max) tb[mnl_attr_get_type(attr)] = attr;
-  }
-  return tb;
+Result<Socket> open_rtnl() {
+  auto sock = Socket::open(NETLINK_ROUTE);
+  if (!sock) return fail(ErrorKind::Other, "opening an rtnetlink socket: " + sock.error().text());
+  return std::move(*sock);
 }
 
 uint32_t attr_u32(const nlattr* attr, uint32_t fallback) {
@@ -171,24 +73,19 @@ std::string describe(const LoAddress& a) {
                      a.address.prefix);
 }
 
-Error kernel_error(const std::string& doing, Family family, const NlFailure& f) {
-  std::string msg = doing + ": " + std::strerror(f.err);
-  if (!f.extack.empty()) msg += " (" + f.extack + ")";
-  if (family == Family::V6 && (f.err == EAFNOSUPPORT || !ipv6_enabled()))
+// "doing: why; what to do". `why` replaces the kernel's bare words when the
+// caller knows what the refusal means here.
+Error kernel_error(const std::string& doing, Family family, const Failure& f, const std::string& why = {}) {
+  if (!why.empty()) return Error{ErrorKind::Kernel, doing + ": " + why};
+  std::string msg = doing + ": " + f.text();
+  if (family == Family::V6 && (f.error == EAFNOSUPPORT || !ipv6_enabled()))
     msg += "; IPv6 is disabled in this namespace, use --ipv6 off";
-  else if (f.err == EPERM)
+  else if (f.error == EPERM)
     msg += std::string("; ") + kNeedsNetAdmin;
   return Error{ErrorKind::Kernel, msg};
 }
 
 // ---- messages ----------------------------------------------------------------
-
-nlmsghdr* start(char* buf, uint16_t type, uint16_t flags) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = type;
-  nlh->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
-  return nlh;
-}
 
 // Table ids above 255 fit only the attribute; the header then says "see it".
 uint8_t header_table(uint32_t table) {
@@ -197,8 +94,8 @@ uint8_t header_table(uint32_t table) {
 
 // ip rule add|del fwmark MARK lookup TABLE priority PRIO proto meshcap.
 // No FRA_FWMASK: on add the kernel makes it all-ones, on delete it matches any.
-nlmsghdr* rule_msg(char* buf, uint16_t type, uint16_t flags, const PolicyRule& r) {
-  nlmsghdr* nlh = start(buf, type, NLM_F_ACK | flags);
+nlmsghdr* rule_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, const PolicyRule& r) {
+  nlmsghdr* nlh = netlink::put_request(buf.data.data(), type, NLM_F_ACK | flags, seq);
   auto* frh = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
   frh->family = af(r.family);
   frh->action = FR_ACT_TO_TBL;
@@ -224,8 +121,8 @@ struct KernelRoute {
 };
 
 // ip route add|del local DEFAULT dev lo table TABLE proto meshcap.
-nlmsghdr* route_msg(char* buf, uint16_t type, uint16_t flags, const KernelRoute& r) {
-  nlmsghdr* nlh = start(buf, type, NLM_F_ACK | flags);
+nlmsghdr* route_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, const KernelRoute& r) {
+  nlmsghdr* nlh = netlink::put_request(buf.data.data(), type, NLM_F_ACK | flags, seq);
   auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
   rtm->rtm_family = af(r.route.family);
   rtm->rtm_dst_len = r.dst_len;
@@ -242,8 +139,8 @@ nlmsghdr* route_msg(char* buf, uint16_t type, uint16_t flags, const KernelRoute&
 }
 
 // ip address add|del ADDR/PREFIX dev lo nodad.
-nlmsghdr* addr_msg(char* buf, uint16_t type, uint16_t flags, const LoAddress& a) {
-  nlmsghdr* nlh = start(buf, type, NLM_F_ACK | flags);
+nlmsghdr* addr_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, const LoAddress& a) {
+  nlmsghdr* nlh = netlink::put_request(buf.data.data(), type, NLM_F_ACK | flags, seq);
   auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
   ifa->ifa_family = af(a.address.family);
   ifa->ifa_prefixlen = a.address.prefix;
@@ -257,10 +154,11 @@ nlmsghdr* addr_msg(char* buf, uint16_t type, uint16_t flags, const LoAddress& a)
 }
 
 // A dump of every object of one family; `family_field` names the header's
-// family member (each rtnetlink header spells it differently).
+// family member (each rtnetlink header spells it differently). The socket
+// gives it its sequence number.
 template <class Header>
-nlmsghdr* dump_msg(char* buf, uint16_t type, uint8_t Header::*family_field, Family family) {
-  nlmsghdr* nlh = start(buf, type, NLM_F_DUMP);
+nlmsghdr* dump_msg(Buffer& buf, uint16_t type, uint8_t Header::*family_field, Family family) {
+  nlmsghdr* nlh = netlink::put_request(buf.data.data(), type, NLM_F_DUMP, 0);
   auto* header = static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
   header->*family_field = af(family);
   return nlh;
@@ -274,30 +172,31 @@ constexpr Family kFamilies[] = {Family::V4, Family::V6};
 // listing torn by a concurrent change is read again rather than acted on. A
 // family the kernel was built or booted without (EAFNOSUPPORT) holds nothing.
 template <class Item>
-Result<std::vector<Item>> list(Rtnl& nl, nlmsghdr* request, const std::string& what, Family family,
+Result<std::vector<Item>> list(Socket& nl, nlmsghdr* request, const std::string& what, Family family,
                                const std::function<std::optional<Item>(const nlmsghdr*)>& parse) {
-  for (int attempt = 1;; ++attempt) {
-    std::vector<Item> items;
-    auto r = nl.exchange(request, [&](const nlmsghdr* msg) {
-      if (auto item = parse(msg)) items.push_back(std::move(*item));
-    });
-    if (r) return items;
-    if (family == Family::V6 && r.error().err == EAFNOSUPPORT) return std::vector<Item>{};
-    if (r.error().err != EAGAIN || attempt == 3) return tl::unexpected(kernel_error(what, family, r.error()));
-  }
+  std::vector<Item> items;
+  auto r = nl.dump(
+      request, [&] { items.clear(); },
+      [&](const nlmsghdr* msg) {
+        if (auto item = parse(msg)) items.push_back(std::move(*item));
+        return 0;
+      });
+  if (r) return items;
+  if (family == Family::V6 && r.error().error == EAFNOSUPPORT) return std::vector<Item>{};
+  return tl::unexpected(kernel_error(what, family, r.error()));
 }
 
-Result<std::vector<PolicyRule>> tagged_rules(Rtnl& nl) {
+Result<std::vector<PolicyRule>> tagged_rules(Socket& nl) {
   std::vector<PolicyRule> out;
   for (Family family : kFamilies) {
-    std::array<char, kSendSize> buf{};
+    Buffer buf;
     auto rules = list<PolicyRule>(
-        nl, dump_msg(buf.data(), RTM_GETRULE, &fib_rule_hdr::family, family),
+        nl, dump_msg(buf, RTM_GETRULE, &fib_rule_hdr::family, family),
         fmt::format("listing ip {} rules", ip_flag(family)), family,
         [&](const nlmsghdr* nlh) -> std::optional<PolicyRule> {
           if (nlh->nlmsg_type != RTM_NEWRULE) return std::nullopt;
           const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
-          auto tb = parse_attrs<FRA_MAX>(nlh, sizeof(fib_rule_hdr));
+          auto tb = netlink::parse_attrs<FRA_MAX>(nlh, sizeof(fib_rule_hdr));
           if (attr_u8(tb[FRA_PROTOCOL], 0) != kRtProtoMeshcap) return std::nullopt;
           return PolicyRule{family, attr_u32(tb[FRA_FWMARK], 0), attr_u32(tb[FRA_TABLE], frh->table),
                             attr_u32(tb[FRA_PRIORITY], 0)};
@@ -308,18 +207,18 @@ Result<std::vector<PolicyRule>> tagged_rules(Rtnl& nl) {
   return out;
 }
 
-Result<std::vector<KernelRoute>> tagged_routes(Rtnl& nl) {
+Result<std::vector<KernelRoute>> tagged_routes(Socket& nl) {
   std::vector<KernelRoute> out;
   for (Family family : kFamilies) {
-    std::array<char, kSendSize> buf{};
+    Buffer buf;
     auto routes =
-        list<KernelRoute>(nl, dump_msg(buf.data(), RTM_GETROUTE, &rtmsg::rtm_family, family),
+        list<KernelRoute>(nl, dump_msg(buf, RTM_GETROUTE, &rtmsg::rtm_family, family),
                           fmt::format("listing ip {} routes", ip_flag(family)), family,
                           [&](const nlmsghdr* nlh) -> std::optional<KernelRoute> {
                             if (nlh->nlmsg_type != RTM_NEWROUTE) return std::nullopt;
                             const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
                             if (rtm->rtm_protocol != kRtProtoMeshcap) return std::nullopt;
-                            auto tb = parse_attrs<RTA_MAX>(nlh, sizeof(rtmsg));
+                            auto tb = netlink::parse_attrs<RTA_MAX>(nlh, sizeof(rtmsg));
                             KernelRoute route{LocalRoute{family, attr_u32(tb[RTA_TABLE], rtm->rtm_table)},
                                               rtm->rtm_type,
                                               rtm->rtm_dst_len,
@@ -338,17 +237,17 @@ Result<std::vector<KernelRoute>> tagged_routes(Rtnl& nl) {
 
 // Whether lo holds the address, with any prefix length: the kernel allows an
 // address only once per device, and any prefix serves as a source address.
-Result<bool> lo_has_address(Rtnl& nl, const Cidr& address) {
-  std::array<char, kSendSize> buf{};
+Result<bool> lo_has_address(Socket& nl, const Cidr& address) {
+  Buffer buf;
   const unsigned lo = if_nametoindex("lo");
   auto matches =
-      list<bool>(nl, dump_msg(buf.data(), RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
+      list<bool>(nl, dump_msg(buf, RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
                  fmt::format("listing ip {} addresses", ip_flag(address.family)), address.family,
                  [&](const nlmsghdr* nlh) -> std::optional<bool> {
                    if (nlh->nlmsg_type != RTM_NEWADDR) return std::nullopt;
                    const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
                    if (ifa->ifa_index != lo) return std::nullopt;
-                   auto tb = parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
+                   auto tb = netlink::parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
                    // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer when one is set.
                    const nlattr* attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
                    if (!attr || mnl_attr_get_payload_len(attr) != address.addr_len() ||
@@ -362,48 +261,103 @@ Result<bool> lo_has_address(Rtnl& nl, const Cidr& address) {
 
 // ---- changing state ------------------------------------------------------------
 
-// `tolerated` is the errno that means "already as wanted", so that rollback
-// and cleanup can run again after one of them stopped half way.
-Result<void> change(Rtnl& nl, nlmsghdr* nlh, const std::string& doing, Family family, int tolerated = 0) {
+// What a refusal means for one kind of change, when the kernel's errno alone
+// would leave the user guessing; empty when there is nothing to add.
+using Explain = std::function<std::string(const Failure&)>;
+
+// The kernel's words, to quote inside an explanation: "File exists" or
+// "Network is down, Nexthop device is not up".
+std::string kernel_words(const Failure& f) {
+  std::string out = std::strerror(f.error);
+  return f.message.empty() ? out : out + ", " + f.message;
+}
+
+// True when the kernel made the change; false when it answered `tolerated`,
+// the errno that means "already so", so that rollback and cleanup can run
+// again after one of them stopped half way.
+Result<bool> change(Socket& nl, const nlmsghdr* nlh, const std::string& doing, Family family,
+                    int tolerated = 0, const Explain& explain = {}) {
   spdlog::debug("{}", doing);
-  auto r = nl.exchange(nlh);
-  if (!r && r.error().err != tolerated) return tl::unexpected(kernel_error(doing, family, r.error()));
-  return {};
+  auto r = nl.request(nlh);
+  if (r) return true;
+  if (r.error().error == tolerated) return false;
+  return tl::unexpected(kernel_error(doing, family, r.error(), explain ? explain(r.error()) : std::string()));
 }
 
-Result<void> add_rule(Rtnl& nl, const PolicyRule& r, int tolerated = 0) {
-  std::array<char, kSendSize> buf{};
-  return change(nl, rule_msg(buf.data(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r), "adding " + describe(r),
-                r.family, tolerated);
-}
-
-Result<void> del_rule(Rtnl& nl, const PolicyRule& r, int tolerated = 0) {
-  std::array<char, kSendSize> buf{};
-  return change(nl, rule_msg(buf.data(), RTM_DELRULE, 0, r), "deleting " + describe(r), r.family, tolerated);
-}
-
-Result<void> add_route(Rtnl& nl, const LocalRoute& r, int tolerated = 0) {
-  std::array<char, kSendSize> buf{};
-  return change(nl, route_msg(buf.data(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, {r}),
+Result<bool> add_rule(Socket& nl, const PolicyRule& r, int tolerated = 0) {
+  Buffer buf;
+  return change(nl, rule_msg(buf, nl.reserve_seq(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r),
                 "adding " + describe(r), r.family, tolerated);
 }
 
-Result<void> del_route(Rtnl& nl, const KernelRoute& r, int tolerated = 0) {
-  std::array<char, kSendSize> buf{};
-  return change(nl, route_msg(buf.data(), RTM_DELROUTE, 0, r), "deleting " + describe(r.route),
+Result<bool> del_rule(Socket& nl, const PolicyRule& r, int tolerated = 0) {
+  Buffer buf;
+  return change(nl, rule_msg(buf, nl.reserve_seq(), RTM_DELRULE, 0, r), "deleting " + describe(r), r.family,
+                tolerated);
+}
+
+Result<bool> add_route(Socket& nl, const LocalRoute& r, int tolerated = 0) {
+  Buffer buf;
+  // The kernel refuses a route through a device that is down (IPv6 always),
+  // and a runtime may hand over a namespace whose lo nobody brought up.
+  auto explain = [](const Failure& f) -> std::string {
+    if (f.error != ENETDOWN) return {};
+    return "lo is down in the pod's network namespace (kernel: " + kernel_words(f) +
+           "): bring it up (`ip link set lo up`) and run meshcap again";
+  };
+  return change(nl, route_msg(buf, nl.reserve_seq(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, {r}),
+                "adding " + describe(r), r.family, tolerated, explain);
+}
+
+Result<bool> del_route(Socket& nl, const KernelRoute& r, int tolerated = 0) {
+  Buffer buf;
+  return change(nl, route_msg(buf, nl.reserve_seq(), RTM_DELROUTE, 0, r), "deleting " + describe(r.route),
                 r.route.family, tolerated);
 }
 
-Result<void> add_address(Rtnl& nl, const LoAddress& a) {
-  std::array<char, kSendSize> buf{};
-  return change(nl, addr_msg(buf.data(), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, a), "adding " + describe(a),
-                a.address.family);
+// The same answers for the lo address (EEXIST: it appeared between our look
+// and our add, from another meshcap or the proxy's own setup: as wanted, and
+// not ours to undo).
+Result<bool> add_address(Socket& nl, const LoAddress& a) {
+  Buffer buf;
+  return change(nl, addr_msg(buf, nl.reserve_seq(), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, a),
+                "adding " + describe(a), a.address.family, EEXIST);
 }
 
-Result<void> del_address(Rtnl& nl, const LoAddress& a, int tolerated = 0) {
-  std::array<char, kSendSize> buf{};
-  return change(nl, addr_msg(buf.data(), RTM_DELADDR, 0, a), "deleting " + describe(a), a.address.family,
-                tolerated);
+Result<bool> del_address(Socket& nl, const LoAddress& a, int tolerated = 0) {
+  Buffer buf;
+  return change(nl, addr_msg(buf, nl.reserve_seq(), RTM_DELADDR, 0, a), "deleting " + describe(a),
+                a.address.family, tolerated);
+}
+
+// Why an add of a rule or route that was not there when we looked says
+// EEXIST: a meshcap running at the same time added our copy (fine: as wanted,
+// and not ours to undo), or someone else's blocks it. Routes are keyed
+// without their protocol, so an admin's untagged local default route in our
+// table blocks ours; rules are too on kernels older than 4.17.
+Result<void> explain_exists(Socket& nl, const LocalRoute& want) {
+  auto routes = tagged_routes(nl);
+  if (!routes) return tl::unexpected(routes.error());
+  if (std::any_of(routes->begin(), routes->end(), [&](const KernelRoute& k) { return k.route == want; }))
+    return {};
+  return tl::unexpected(kernel_error(
+      "adding " + describe(want), want.family, Failure{EEXIST, {}, 0},
+      fmt::format("table {} already holds a local default route that meshcap did not create (kernel: {}): "
+                  "remove it (`ip {} route del local default table {}`) or choose another --tproxy-table",
+                  want.table, std::strerror(EEXIST), ip_flag(want.family), want.table)));
+}
+
+Result<void> explain_exists(Socket& nl, const PolicyRule& want) {
+  auto rules = tagged_rules(nl);
+  if (!rules) return tl::unexpected(rules.error());
+  if (std::find(rules->begin(), rules->end(), want) != rules->end()) return {};
+  return tl::unexpected(kernel_error(
+      "adding " + describe(want), want.family, Failure{EEXIST, {}, 0},
+      fmt::format(
+          "a policy rule fwmark {:#x} lookup {} that meshcap did not create already exists (kernel: {}): "
+          "remove it (`ip {} rule del fwmark {:#x} lookup {}`) or choose another "
+          "--tproxy-mark/--tproxy-table",
+          want.fwmark, want.table, std::strerror(EEXIST), ip_flag(want.family), want.fwmark, want.table)));
 }
 
 // Removes the first element of `have` that is wanted; false when none is.
@@ -424,7 +378,7 @@ std::vector<T> unique(const std::vector<T>& items) {
   return out;
 }
 
-Result<void> converge(Rtnl& nl, const Plan& plan, SysUndo& undo) {
+Result<void> converge(Socket& nl, const Plan& plan, SysUndo& undo) {
   auto rules = tagged_rules(nl);
   if (!rules) return tl::unexpected(rules.error());
   auto routes = tagged_routes(nl);
@@ -433,29 +387,38 @@ Result<void> converge(Rtnl& nl, const Plan& plan, SysUndo& undo) {
   // Routes before rules: a rule must never send marked packets to an empty table.
   for (const auto& want : unique(plan.local_routes)) {
     if (take(*routes, [&](const KernelRoute& k) { return k.route == want; })) continue;
-    if (auto r = add_route(nl, want); !r) return r;
-    undo.added_routes.push_back(want);
+    auto added = add_route(nl, want, EEXIST);
+    if (!added) return tl::unexpected(added.error());
+    if (*added)
+      undo.added_routes.push_back(want);
+    else if (auto ok = explain_exists(nl, want); !ok)
+      return ok;
   }
   for (const auto& want : unique(plan.policy_rules)) {
     if (take(*rules, [&](const PolicyRule& k) { return k == want; })) continue;
-    if (auto r = add_rule(nl, want); !r) return r;
-    undo.added_rules.push_back(want);
+    auto added = add_rule(nl, want, EEXIST);
+    if (!added) return tl::unexpected(added.error());
+    if (*added)
+      undo.added_rules.push_back(want);
+    else if (auto ok = explain_exists(nl, want); !ok)
+      return ok;
   }
   for (const auto& want : unique(plan.lo_addresses)) {
     auto present = lo_has_address(nl, want.address);
     if (!present) return tl::unexpected(present.error());
     if (*present) continue;
-    if (auto r = add_address(nl, want); !r) return r;
-    undo.added_addresses.push_back(want);
+    auto added = add_address(nl, want);
+    if (!added) return tl::unexpected(added.error());
+    if (*added) undo.added_addresses.push_back(want);
   }
 
   // What is left is stale or a duplicate: rules first, for the same reason.
   for (const auto& stale : *rules) {
-    if (auto r = del_rule(nl, stale); !r) return r;
+    if (auto r = del_rule(nl, stale); !r) return tl::unexpected(r.error());
     undo.removed_rules.push_back(stale);
   }
   for (const auto& stale : *routes) {
-    if (auto r = del_route(nl, stale); !r) return r;
+    if (auto r = del_route(nl, stale); !r) return tl::unexpected(r.error());
     undo.removed_routes.push_back(stale.route);
   }
   return {};
@@ -463,10 +426,10 @@ Result<void> converge(Rtnl& nl, const Plan& plan, SysUndo& undo) {
 
 // Undoes in the reverse order of converge(); keeps going past a failure so
 // that as much as possible is restored, and reports the first one.
-Result<void> undo_changes(Rtnl& nl, const SysUndo& undo) {
+Result<void> undo_changes(Socket& nl, const SysUndo& undo) {
   Result<void> first;
-  auto note = [&](Result<void> r) {
-    if (!r && first) first = std::move(r);
+  auto note = [&](const Result<bool>& r) {
+    if (!r && first) first = tl::unexpected(r.error());
   };
   for (const auto& r : undo.removed_routes) note(add_route(nl, r, EEXIST));
   for (const auto& r : undo.removed_rules) note(add_rule(nl, r, EEXIST));
@@ -476,32 +439,9 @@ Result<void> undo_changes(Rtnl& nl, const SysUndo& undo) {
   return first;
 }
 
-}  // namespace
-
-Result<SysUndo> apply_sys(const Plan& plan) {
-  auto nl = Rtnl::open();
-  if (!nl) return tl::unexpected(nl.error());
-  SysUndo undo;
-  if (auto r = converge(*nl, plan, undo); !r) {
-    if (auto back = undo_changes(*nl, undo); !back) {
-      // The caller must not believe the kernel is untouched.
-      return fail(ErrorKind::Kernel,
-                  r.error().message + "; undoing the partial change also failed: " + back.error().message);
-    }
-    return tl::unexpected(r.error());
-  }
-  return undo;
-}
-
-Result<void> rollback(const SysUndo& undo) {
-  if (undo.empty()) return {};
-  auto nl = Rtnl::open();
-  if (!nl) return tl::unexpected(nl.error());
-  return undo_changes(*nl, undo);
-}
-
-Result<Plan> observe_sys() {
-  auto nl = Rtnl::open();
+// The tagged rules and routes, and those of `lo_addresses` that lo holds.
+Result<Plan> observe(const std::vector<LoAddress>& lo_addresses) {
+  auto nl = open_rtnl();
   if (!nl) return tl::unexpected(nl.error());
   auto rules = tagged_rules(*nl);
   if (!rules) return tl::unexpected(rules.error());
@@ -520,24 +460,53 @@ Result<Plan> observe_sys() {
     return std::tuple(a.family, a.table) < std::tuple(b.family, b.table);
   });
 
-  const LoAddress passthrough{Cidr::host(Family::V6, "::6")};
-  auto present = lo_has_address(*nl, passthrough.address);
-  if (!present) return tl::unexpected(present.error());
-  if (*present) plan.lo_addresses.push_back(passthrough);
+  for (const auto& a : unique(lo_addresses)) {
+    auto present = lo_has_address(*nl, a.address);
+    if (!present) return tl::unexpected(present.error());
+    if (*present) plan.lo_addresses.push_back(a);
+  }
   return plan;
 }
 
+}  // namespace
+
+Result<SysUndo> apply_sys(const Plan& plan) {
+  auto nl = open_rtnl();
+  if (!nl) return tl::unexpected(nl.error());
+  SysUndo undo;
+  if (auto r = converge(*nl, plan, undo); !r) {
+    if (auto back = undo_changes(*nl, undo); !back) {
+      // The caller must not believe the kernel is untouched.
+      return fail(ErrorKind::Kernel,
+                  r.error().message + "; undoing the partial change also failed: " + back.error().message);
+    }
+    return tl::unexpected(r.error());
+  }
+  return undo;
+}
+
+Result<void> rollback(const SysUndo& undo) {
+  if (undo.empty()) return {};
+  auto nl = open_rtnl();
+  if (!nl) return tl::unexpected(nl.error());
+  return undo_changes(*nl, undo);
+}
+
+Result<Plan> observe_sys() { return observe({LoAddress{Cidr::host(Family::V6, "::6")}}); }
+
+Result<Plan> observe_sys(const Plan& want) { return observe(want.lo_addresses); }
+
 Result<void> remove_sys() {
-  auto nl = Rtnl::open();
+  auto nl = open_rtnl();
   if (!nl) return tl::unexpected(nl.error());
   auto rules = tagged_rules(*nl);
   if (!rules) return tl::unexpected(rules.error());
   for (const auto& r : *rules)
-    if (auto d = del_rule(*nl, r, ENOENT); !d) return d;
+    if (auto d = del_rule(*nl, r, ENOENT); !d) return tl::unexpected(d.error());
   auto routes = tagged_routes(*nl);
   if (!routes) return tl::unexpected(routes.error());
   for (const auto& r : *routes)
-    if (auto d = del_route(*nl, r, ESRCH); !d) return d;
+    if (auto d = del_route(*nl, r, ESRCH); !d) return tl::unexpected(d.error());
   return {};
 }
 

@@ -3,14 +3,21 @@
 // failures by printing and returning non-zero (CHECK) instead of gtest macros.
 #include <gtest/gtest.h>
 #include <linux/capability.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
+#include "netlink/netlink.hpp"
+#include "support/named_netns.hpp"
 #include "support/netns.hpp"
 #include "sys/features.hpp"
 #include "sys/netns.hpp"
@@ -42,12 +49,15 @@ Plan tproxy_plan(uint32_t table = 133) {
   return p;
 }
 
-// Everything apply_sys may touch, as `ip` prints it.
-std::string snapshot() {
-  return sh(
-      "ip -4 rule show; ip -6 rule show; ip -4 route show table all;"
-      " ip -6 route show table all; ip -6 addr show dev lo");
-}
+// Everything apply_sys may touch, as `ip` prints it. Without the kernel's
+// own routes of the local table: it derives them from the addresses (listed
+// too) in a workqueue, so an IPv6 one can appear after `ip link set lo up` or
+// an address add has returned.
+constexpr const char* kSnapshotCommand =
+    "ip -4 rule show; ip -6 rule show; ip -4 route show table all | grep -v 'table local proto kernel';"
+    " ip -6 route show table all | grep -v 'table local proto kernel'; ip -6 addr show dev lo";
+
+std::string snapshot() { return sh(kSnapshotCommand); }
 
 int count(const std::string& text, const std::string& needle) {
   int n = 0;
@@ -275,6 +285,237 @@ TEST_F(SysTest, LoOnlyIpv6DisableCounts) {
   EXPECT_EQ(run_in_new_netns([] {
               sh("sysctl -qw net.ipv6.conf.lo.disable_ipv6=1");
               CHECK(!sys::ipv6_enabled());
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(SysTest, LoDownFailsWholeAndSaysWhatToDo) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              sh("ip link set lo down");
+              const auto before = snapshot();
+              // The kernel takes the IPv4 local route on a down lo and refuses
+              // the IPv6 one, so the IPv4 route must be undone.
+              auto r = sys::apply_sys(tproxy_plan());
+              CHECK(!r);
+              CHECK(r.error().kind == ErrorKind::Kernel);
+              const auto& msg = r.error().message;
+              CHECK(msg.find("lo is down in the pod's network namespace") != std::string::npos, "%s",
+                    msg.c_str());
+              CHECK(msg.find("`ip link set lo up`") != std::string::npos, "%s", msg.c_str());
+              CHECK(msg.find('\n') == std::string::npos, "%s", msg.c_str());
+              CHECK(snapshot() == before, "%s\n---\n%s", before.c_str(), snapshot().c_str());
+              // What the message says to do works.
+              sh("ip link set lo up");
+              auto again = sys::apply_sys(tproxy_plan());
+              CHECK(again, "%s", again.error().message.c_str());
+              return check_programmed(133);
+            }),
+            0);
+}
+
+TEST_F(SysTest, ForeignRouteInOurTableIsExplained) {
+  require_ipv6();
+  for (const char* family : {"-4", "-6"}) {
+    EXPECT_EQ(run_in_new_netns([family] {
+                // An admin's route, exactly like ours but without the tag.
+                sh(std::string("ip ") + family + " route add local default dev lo table 133");
+                const auto before = snapshot();
+                auto r = sys::apply_sys(tproxy_plan());
+                CHECK(!r);
+                CHECK(r.error().kind == ErrorKind::Kernel);
+                const auto& msg = r.error().message;
+                CHECK(msg.find(std::string("adding ip ") + family + " route local") == 0, "%s", msg.c_str());
+                CHECK(msg.find("table 133 already holds a local default route that meshcap did not create") !=
+                          std::string::npos,
+                      "%s", msg.c_str());
+                CHECK(msg.find("choose another --tproxy-table") != std::string::npos, "%s", msg.c_str());
+                CHECK(msg.find('\n') == std::string::npos, "%s", msg.c_str());
+                // With the foreign route in v6, meshcap's v4 route was added and undone.
+                CHECK(snapshot() == before, "%s\n---\n%s", before.c_str(), snapshot().c_str());
+                // The other way out the message names works too.
+                auto elsewhere = sys::apply_sys(tproxy_plan(134));
+                CHECK(elsewhere, "%s", elsewhere.error().message.c_str());
+                return check_programmed(134);
+              }),
+              0)
+        << family;
+  }
+}
+
+TEST_F(SysTest, FailedMoveToANewTableKeepsTheOldOne) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              CHECK(sys::apply_sys(tproxy_plan(133)));
+              const auto programmed = snapshot();
+              // Moving to table 134 fails at its v6 route: nothing of 134 may
+              // stay, and 133 must still be whole.
+              sh("ip -6 route add local default dev lo table 134");
+              const auto before = snapshot();
+              auto r = sys::apply_sys(tproxy_plan(134));
+              CHECK(!r);
+              CHECK(snapshot() == before, "%s\n---\n%s", before.c_str(), snapshot().c_str());
+              sh("ip -6 route del local default dev lo table 134");
+              CHECK(snapshot() == programmed, "%s\n---\n%s", programmed.c_str(), snapshot().c_str());
+              return check_programmed(133);
+            }),
+            0);
+}
+
+TEST_F(SysTest, ObserveForAPlanReportsOnlyTheWantedPassthroughAddress) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              const Plan wants = tproxy_plan();
+              Plan redirect_v4;  // wants no ::6
+              auto seen = sys::observe_sys(wants);
+              CHECK(seen, "%s", seen.error().message.c_str());
+              CHECK(seen->lo_addresses.empty(), "a wanted but missing ::6 is missing");
+              sh("ip -6 addr add ::6/128 dev lo");
+              seen = sys::observe_sys(redirect_v4);
+              CHECK(seen && *seen == redirect_v4, "an unwanted ::6 (never removed) is no difference");
+              seen = sys::observe_sys(wants);
+              CHECK(seen && seen->lo_addresses == wants.lo_addresses);
+              // Without a plan it is reported whenever lo has it.
+              seen = sys::observe_sys();
+              CHECK(seen && seen->lo_addresses == wants.lo_addresses);
+              CHECK(sys::apply_sys(wants));
+              seen = sys::observe_sys(wants);
+              CHECK(seen && *seen == wants);
+              return 0;
+            }),
+            0);
+}
+
+// Runs without the namespace lock (tested at the binary level): concurrent
+// adds of the same state must not fail on each other's copies, nor blame
+// them on someone else, and leave exactly one copy.
+TEST_F(SysTest, ConcurrentAppliesOfOnePlanAllSucceed) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              for (int round = 0; round < 20; ++round) {
+                CHECK(sys::remove_sys());
+                sh("ip -6 addr del ::6/128 dev lo 2>/dev/null");
+                std::vector<pid_t> children;
+                for (int i = 0; i < 6; ++i) {
+                  std::fflush(nullptr);
+                  pid_t pid = fork();
+                  if (pid == 0) {
+                    auto r = sys::apply_sys(tproxy_plan());
+                    if (!r) std::fprintf(stderr, "%s\n", r.error().message.c_str());
+                    std::fflush(nullptr);
+                    _exit(r ? 0 : 1);
+                  }
+                  children.push_back(pid);
+                }
+                int failed = 0;
+                for (pid_t pid : children) {
+                  int status = 0;
+                  waitpid(pid, &status, 0);
+                  failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                }
+                CHECK(failed == 0, "round %d: %d of 6 failed", round, failed);
+                if (int rc = check_programmed(133); rc != 0) return rc;
+              }
+              return 0;
+            }),
+            0);
+}
+
+// The whole binary: exit 3, one line saying what to do, and the namespace
+// (netfilter and routing) exactly as before.
+TEST_F(SysTest, ApplyRefusedByRoutingExplainsItselfAndLeavesNothing) {
+  MESHCAP_REQUIRE_NETNS_AND("nft");
+  require_ipv6();
+  struct Case {
+    const char* setup;  // an `ip` command, run in the namespace
+    const char* says;
+  };
+  for (const Case& c : {Case{"link set lo down", "bring it up (`ip link set lo up`)"},
+                        Case{"-4 route add local default dev lo table 133",
+                             "that meshcap did not create (kernel: File exists): remove it"}}) {
+    test::NamedNetns ns;
+    ASSERT_TRUE(ns.ok());
+    ASSERT_EQ(test::sh("ip -n " + ns.name() + " " + c.setup + " 2>&1"), "");
+    auto state = [&] { return ns.ruleset() + ns.exec({"sh", "-c", kSnapshotCommand}).out; };
+    const auto before = state();
+    auto run = test::run_program({MESHCAP_BINARY, "apply", "--netns", ns.path(), "--inbound-mode", "tproxy"});
+    EXPECT_EQ(run.status, 3) << c.setup << "\n" << run.err;
+    EXPECT_NE(run.err.find(c.says), std::string::npos) << run.err;
+    EXPECT_EQ(count(run.err, "\n"), 1) << run.err;
+    EXPECT_EQ(state(), before) << c.setup;
+  }
+}
+
+// ---- the netlink layer against a real kernel ----------------------------------
+
+TEST_F(SysTest, NetlinkSilentKernelTimesOut) {
+  EXPECT_EQ(run_in_new_netns([] {
+              using namespace std::chrono;
+              auto sock = netlink::Socket::open(NETLINK_ROUTE, {milliseconds(200), 0});
+              CHECK(sock, "%s", sock.error().text().c_str());
+              // A NOOP without NLM_F_ACK: the kernel accepts it and says nothing.
+              alignas(nlmsghdr) char buf[256] = {};
+              auto* noop = netlink::put_request(buf, NLMSG_NOOP, 0, sock->reserve_seq());
+              auto start = steady_clock::now();
+              auto r = sock->request(noop);
+              auto waited = duration_cast<milliseconds>(steady_clock::now() - start).count();
+              CHECK(!r);
+              CHECK(r.error().error == ETIMEDOUT, "%s", r.error().text().c_str());
+              CHECK(r.error().text() == "Connection timed out (the kernel did not answer within 200 ms)",
+                    "%s", r.error().text().c_str());
+              CHECK(r.error().seq == noop->nlmsg_seq);
+              CHECK(waited >= 150 && waited < 2000, "waited %lld ms", static_cast<long long>(waited));
+              // With an ack asked for, the same message is answered at once.
+              noop = netlink::put_request(buf, NLMSG_NOOP, NLM_F_ACK, sock->reserve_seq());
+              auto acked = sock->request(noop);
+              CHECK(acked, "%s", acked.error().text().c_str());
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(SysTest, NetlinkBatchAnswersMapToTheirMessages) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              sh("ip link set lo down");
+              auto sock = netlink::Socket::open(NETLINK_ROUTE);
+              CHECK(sock, "%s", sock.error().text().c_str());
+              netlink::Batch batch(sock->reserve_seq(3));
+              batch.add(NLMSG_NOOP, NLM_F_ACK);
+              // ip -6 route add local default dev lo table 133, with lo down.
+              nlmsghdr* route = batch.add(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+              auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(route, sizeof(rtmsg)));
+              rtm->rtm_family = AF_INET6;
+              rtm->rtm_table = 133;
+              rtm->rtm_protocol = sys::kRtProtoMeshcap;
+              rtm->rtm_scope = RT_SCOPE_HOST;
+              rtm->rtm_type = RTN_LOCAL;
+              mnl_attr_put_u32(route, RTA_OIF, if_nametoindex("lo"));
+              // ip link show dev <no such index>
+              nlmsghdr* link = batch.add(RTM_GETLINK, NLM_F_ACK);
+              static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(link, sizeof(ifinfomsg)))->ifi_index =
+                  999999;
+              auto acks = sock->send(batch);
+              CHECK(acks, "%s", acks.error().text().c_str());
+              auto answers = batch.answers(*acks);
+              CHECK(answers[0] && answers[0]->error == 0);
+              CHECK(answers[1] && answers[1]->error == ENETDOWN);
+              CHECK(answers[1]->message == "Nexthop device is not up", "%s", answers[1]->message.c_str());
+              CHECK(answers[2] && answers[2]->error == ENODEV);
+              // The socket is still in step: a dump afterwards reads whole.
+              alignas(nlmsghdr) char buf[256] = {};
+              nlmsghdr* dump = netlink::put_request(buf, RTM_GETLINK, NLM_F_DUMP, 0);
+              mnl_nlmsg_put_extra_header(dump, sizeof(ifinfomsg));
+              int links = 0;
+              auto r = sock->dump(
+                  dump, [&] { links = 0; },
+                  [&](const nlmsghdr* nlh) {
+                    links += nlh->nlmsg_type == RTM_NEWLINK;
+                    return 0;
+                  });
+              CHECK(r, "%s", r.error().text().c_str());
+              CHECK(links == 1, "%d links", links);  // lo alone
               return 0;
             }),
             0);

@@ -11,7 +11,8 @@ namespace meshcap {
 // the planner and plans read back from the kernel compare equal.
 Plan canonical(const Plan& plan);
 
-// Empty when canonical(want) == canonical(got); otherwise a line diff of their
+// Empty when canonical(want) == canonical(got), but for addresses on lo that
+// `want` does not ask for (meshcap never removes them); otherwise a line diff of their
 // nft renderings ("- " missing, "+ " unexpected).
 std::string diff(const Plan& want, const Plan& got);
 

@@ -55,20 +55,9 @@ std::string print_plan(const Config& config, const Plan& plan) {
   return render_nft(plan, config.family);
 }
 
-// meshcap never removes ::6 from lo (it may predate us), so an unwanted one
-// is no difference; a wanted one that is missing still is.
-// TODO(rtnl): observe_sys() will report only the ::6 meshcap is owed; then
-// this goes.
-void ignore_unwanted_lo_addresses(Plan& got, const Plan& want) {
-  std::erase_if(got.lo_addresses, [&](const LoAddress& a) {
-    return std::find(want.lo_addresses.begin(), want.lo_addresses.end(), a) == want.lo_addresses.end();
-  });
-}
-
 Result<void> compare(Backend& backend, const Plan& want, const char* what) {
   auto got = backend.observe();
   if (!got) return tl::unexpected(got.error());
-  ignore_unwanted_lo_addresses(*got, want);
   if (auto d = diff(backend.held_form(want), *got); !d.empty()) {
     spdlog::debug("difference (- wanted, + found):\n{}", d);
     std::fprintf(stderr, "%s", d.c_str());

@@ -494,7 +494,6 @@ Result<void> rollback(const SysUndo& undo) {
 
 Result<Plan> observe_sys() { return observe({LoAddress{Cidr::host(Family::V6, "::6")}}); }
 
-Result<Plan> observe_sys(const Plan& want) { return observe(want.lo_addresses); }
 
 Result<void> remove_sys() {
   auto nl = open_rtnl();

@@ -47,13 +47,6 @@ Result<void> rollback(const SysUndo& undo);
 // policy_rules, local_routes and lo_addresses are filled; V4 before V6).
 Result<Plan> observe_sys();
 
-// The same, read for a comparison with `want` (what verification and
-// `check` do): lo_addresses holds only those of want.lo_addresses that lo
-// has. meshcap adds ::6 to lo but never removes it (see remove_sys), so one
-// it does not want is no difference, while a wanted one that is missing is.
-// This is the one place that rule lives: diff the result against `want` as is.
-Result<Plan> observe_sys(const Plan& want);
-
 // Deletes every meshcap-tagged rule and route; nothing to delete is success.
 // Never removes ::6 from lo: it may predate meshcap (the proxy's own setup
 // adds it too), and left behind it is harmless: a host address on lo that

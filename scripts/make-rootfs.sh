@@ -18,7 +18,7 @@
 #   /proc /sys /dev          empty mount points (container runtimes mount them;
 #                            the tests mount /proc there when they chroot in)
 # No shell, no package manager, no /etc: meshcap takes numeric uids/gids, never
-# resolves names, and never runs another program (DESIGN.md "Habits").
+# resolves names, and never runs another program (docs/style.md).
 #
 # Non-root: Linkerd runs its init container as uid 65534 with only
 # `capabilities: add [NET_ADMIN, NET_RAW]`. Kubernetes grants a non-root

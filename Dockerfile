@@ -14,7 +14,7 @@
 # capability dropped: the pod spec gives it only NET_ADMIN and NET_RAW, a
 # read-only root and no privilege escalation (deploy/pod-init-container.yaml).
 # It also runs as a non-root user (Linkerd's init container is uid 65534):
-# make-rootfs.sh gives /meshcap the file capabilities cap_net_admin,cap_net_raw+ep,
+# make-rootfs.sh gives /meshcap the file capabilities cap_net_admin,cap_net_raw+p,
 # because Kubernetes hands a non-root process no ambient capabilities, and
 # ships an empty, world-writable /run/xtables.lock. The capabilities are the
 # security.capability extended attribute, which `COPY --from` keeps with

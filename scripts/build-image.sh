@@ -15,7 +15,7 @@
 # here.
 #
 # Afterwards it checks that the image's /meshcap still carries its file
-# capabilities (cap_net_admin,cap_net_raw+ep, set by make-rootfs.sh): they
+# capabilities (cap_net_admin,cap_net_raw+p, set by make-rootfs.sh): they
 # travel as the security.capability extended attribute, a PAX header
 # `SCHILY.xattr.security.capability` in the layer. buildah (since 1.22) and
 # BuildKit keep it across `COPY --from`; a builder that drops it (old classic
@@ -36,7 +36,8 @@ trap 'rm -rf "$ctx"' EXIT
 git -C "$repo_root" archive HEAD | tar -x -C "$ctx"
 
 # check_caps ARCHIVE: the docker-archive of the image has /meshcap with
-# exactly cap_net_admin,cap_net_raw in permitted, effective flag set.
+# exactly cap_net_admin,cap_net_raw in permitted, nothing inheritable, no
+# effective flag (make-rootfs.sh says why).
 check_caps() {
   python3 - "$1" <<'EOF'
 import io, json, struct, sys, tarfile
@@ -52,11 +53,11 @@ if found is None:
     sys.exit("the image's /meshcap has no file capabilities: the builder dropped the "
              "security.capability attribute that make-rootfs.sh set")
 raw = found.encode("utf-8", "surrogateescape")
-magic, permitted = struct.unpack_from("<II", raw)
+magic, permitted, inheritable = struct.unpack_from("<III", raw)
 want = (1 << 12) | (1 << 13)  # CAP_NET_ADMIN, CAP_NET_RAW
-if not magic & 1 or permitted != want:
-    sys.exit(f"the image's /meshcap has file capabilities {raw.hex()}, want cap_net_admin,cap_net_raw+ep")
-print("the image's /meshcap carries cap_net_admin,cap_net_raw+ep")
+if magic & 1 or permitted != want or inheritable:
+    sys.exit(f"the image's /meshcap has file capabilities {raw.hex()}, want cap_net_admin,cap_net_raw+p")
+print("the image's /meshcap carries cap_net_admin,cap_net_raw+p")
 EOF
 }
 

@@ -8,7 +8,7 @@
 #
 # What goes in, and nothing else:
 #   /meshcap                 a stripped copy of BINARY (default: build/meshcap),
-#                            with the file capabilities cap_net_admin,cap_net_raw+ep
+#                            with the file capabilities cap_net_admin,cap_net_raw+p
 #                            (see "Non-root" below)
 #   <PT_INTERP>              the dynamic loader, at the path the binary asks for
 #   every shared library the binary loads, at the path the loader resolves it to
@@ -25,8 +25,8 @@
 # process no ambient capabilities, so the capabilities the runtime put in its
 # permitted set are lost at execve unless the binary carries them as file
 # capabilities (the security.capability extended attribute). With them, execve
-# gives /meshcap NET_ADMIN and NET_RAW bounded by what the pod spec allows, and
-# a root init container is unaffected. The iptables backend takes
+# permits /meshcap NET_ADMIN and NET_RAW as far as the pod spec's bounding set
+# allows, and a root init container is unaffected. The iptables backend takes
 # /run/xtables.lock (flock needs only a read-only descriptor); shipping it
 # world-readable and -writable lets uid 65534 open it on a read-only root.
 # Setting file capabilities needs CAP_SETFCAP (root) and setcap (libcap2-bin).
@@ -68,11 +68,15 @@ dir=$(cd "$dir" && pwd)
 # --- the binary -------------------------------------------------------------
 strip --strip-all -o "$dir/meshcap" "$bin"
 chmod 0755 "$dir/meshcap"
-# After strip and chmod: rewriting the file would drop the attribute. Permitted
-# and effective only (no inheritable), so the set never exceeds NET_ADMIN and
-# NET_RAW whatever the caller's inheritable set holds.
-"$setcap" cap_net_admin,cap_net_raw+ep "$dir/meshcap" ||
-  die "setcap cap_net_admin,cap_net_raw+ep $dir/meshcap failed (needs root or CAP_SETFCAP, and a filesystem with extended attributes)"
+# After strip and chmod: rewriting the file would drop the attribute.
+# Permitted only: no inheritable (the set never exceeds NET_ADMIN and NET_RAW,
+# whatever the caller's inheritable set holds) and no effective bit, because
+# for a file with the effective bit the kernel refuses execve when the bounding
+# set lacks one of the two (`docker run` gives no NET_ADMIN; the --dry-run and
+# unprivileged uses need none). /meshcap raises its effective set to the
+# permitted one itself at start-up (src/sys/caps.hpp).
+"$setcap" cap_net_admin,cap_net_raw+p "$dir/meshcap" ||
+  die "setcap cap_net_admin,cap_net_raw+p $dir/meshcap failed (needs root or CAP_SETFCAP, and a filesystem with extended attributes)"
 
 # --- the loader and the libraries --------------------------------------------
 # The loader the binary names in PT_INTERP (absent for a static binary).

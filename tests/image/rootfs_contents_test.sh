@@ -3,7 +3,7 @@
 #
 # The image's filesystem, as scripts/make-rootfs.sh builds it (the Dockerfile's
 # final stage is exactly this directory), is small and holds nothing but the
-# binary (with the file capabilities cap_net_admin,cap_net_raw+ep, for
+# binary (with the file capabilities cap_net_admin,cap_net_raw+p, for
 # non-root init containers), its loader, the libraries it loads and an empty
 # /run/xtables.lock: no shell, no package manager, no setuid file, nothing
 # writable by others but that lock. Needs root only because setting file
@@ -95,11 +95,11 @@ bad=$(find "$rootfs" \( -perm -4000 -o -perm -2000 -o -perm -0002 \) ! -path "$r
   fail "/run/xtables.lock is $(stat -c '%a %u:%g' "$rootfs/run/xtables.lock"), want mode 0666 owned by 0:0"
 ok "no setuid/setgid/world-writable entries but the empty /run/xtables.lock (0666)"
 
-# File capabilities: exactly NET_ADMIN and NET_RAW, permitted and effective,
+# File capabilities: exactly NET_ADMIN and NET_RAW, permitted only (no effective bit),
 # nothing inheritable, on /meshcap only.
 caps=$("$getcap" -r "$rootfs" 2>/dev/null | sed "s|^$rootfs||")
-[[ $caps == "/meshcap cap_net_admin,cap_net_raw=ep" ]] ||
-  fail "file capabilities in the rootfs are '$caps', want only '/meshcap cap_net_admin,cap_net_raw=ep'"
+[[ $caps == "/meshcap cap_net_admin,cap_net_raw=p" ]] ||
+  fail "file capabilities in the rootfs are '$caps', want only '/meshcap cap_net_admin,cap_net_raw=p'"
 ok "file capabilities: $caps"
 
 # --- the binary is a stripped copy of BINARY ---------------------------------------
@@ -118,7 +118,7 @@ diff -u "$tmp/a.list" "$tmp/b.list" >&2 || fail "two runs of make-rootfs.sh gave
 (cd "$tmp/rootfs" && find . -type f -exec sha256sum {} + | sort -k2) >"$tmp/a.sum"
 (cd "$tmp/rootfs2" && find . -type f -exec sha256sum {} + | sort -k2) >"$tmp/b.sum"
 diff -u "$tmp/a.sum" "$tmp/b.sum" >&2 || fail "two runs of make-rootfs.sh gave different files"
-[[ $("$getcap" "$tmp/rootfs2/meshcap") == *"cap_net_admin,cap_net_raw=ep" ]] || fail "the second run's /meshcap lacks the file capabilities"
+[[ $("$getcap" "$tmp/rootfs2/meshcap") == *"cap_net_admin,cap_net_raw=p" ]] || fail "the second run's /meshcap lacks the file capabilities"
 ok "make-rootfs.sh is deterministic"
 
 touch "$tmp/rootfs2/stale"

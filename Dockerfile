@@ -9,11 +9,17 @@
 # `scratch` and nothing else: the stripped binary, its loader and the shared
 # libraries it loads. No shell, no package manager (about 6-7 MiB).
 #
-# It runs as root (uid 0) because programming netfilter needs CAP_NET_ADMIN
-# in the pod's network namespace, but with every other capability dropped:
-# the pod spec gives it only NET_ADMIN and NET_RAW, a read-only root and no
-# privilege escalation (deploy/pod-init-container.yaml). It is not meant to
-# run as non-root.
+# It runs as root (uid 0) by default because programming netfilter needs
+# CAP_NET_ADMIN in the pod's network namespace, but with every other
+# capability dropped: the pod spec gives it only NET_ADMIN and NET_RAW, a
+# read-only root and no privilege escalation (deploy/pod-init-container.yaml).
+# It also runs as a non-root user (Linkerd's init container is uid 65534):
+# make-rootfs.sh gives /meshcap the file capabilities cap_net_admin,cap_net_raw+p,
+# because Kubernetes hands a non-root process no ambient capabilities, and
+# ships an empty, world-writable /run/xtables.lock. The capabilities are the
+# security.capability extended attribute, which `COPY --from` keeps with
+# buildah (1.22 and later) and BuildKit; scripts/build-image.sh checks the
+# built image for it.
 
 ARG DEBIAN_IMAGE=debian:12
 
@@ -21,8 +27,11 @@ FROM ${DEBIAN_IMAGE} AS build
 WORKDIR /src
 # Dependencies first, so editing the source does not reinstall them.
 # (scripts/install-deps.sh is self-contained: apt-get update + install.)
+# setcap (libcap2-bin) gives the image's /meshcap its file capabilities.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN scripts/install-deps.sh \
+ && { command -v setcap >/dev/null || apt-get install -y --no-install-recommends libcap2-bin; } \
+ && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
         -DMESHCAP_HARDEN=ON -DMESHCAP_SANITIZE=OFF -DMESHCAP_TESTS=ON \

@@ -6,9 +6,21 @@
 # so uncommitted edits never end up in an image.
 #
 # Uses `docker build` when a Docker daemon answers, else buildah (daemonless;
-# `apt-get install buildah`). Where no registry is reachable but Debian's
+# `apt-get install buildah`). Where no registry is reachable but a Debian
 # archive is, MESHCAP_DEBOOTSTRAP=1 first makes the base image debian:12 with
-# debootstrap (`apt-get install debootstrap`) so the build needs no pull.
+# debootstrap (`apt-get install debootstrap`) so the build needs no pull. The
+# archive is the one this machine's own apt uses for bookworm (read with
+# `apt-get indextargets`, so /etc/apt/sources.list and sources.list.d/ in
+# either format count), or DEBIAN_MIRROR when set: no archive host is written
+# here.
+#
+# Afterwards it checks that the image's /meshcap still carries its file
+# capabilities (cap_net_admin,cap_net_raw+p, set by make-rootfs.sh): they
+# travel as the security.capability extended attribute, a PAX header
+# `SCHILY.xattr.security.capability` in the layer. buildah (since 1.22) and
+# BuildKit keep it across `COPY --from`; a builder that drops it (old classic
+# docker build, kaniko) would make an image that fails as a non-root init
+# container, so the build fails instead.
 set -euo pipefail
 
 prog=$(basename "$0")
@@ -23,8 +35,36 @@ ctx=$(mktemp -d "${TMPDIR:-/tmp}/meshcap-image-ctx.XXXXXX")
 trap 'rm -rf "$ctx"' EXIT
 git -C "$repo_root" archive HEAD | tar -x -C "$ctx"
 
+# check_caps ARCHIVE: the docker-archive of the image has /meshcap with
+# exactly cap_net_admin,cap_net_raw in permitted, nothing inheritable, no
+# effective flag (make-rootfs.sh says why).
+check_caps() {
+  python3 - "$1" <<'EOF'
+import io, json, struct, sys, tarfile
+outer = tarfile.open(sys.argv[1])
+layers = json.load(outer.extractfile("manifest.json"))[0]["Layers"]
+found = None
+for layer in layers:  # the last layer that has /meshcap wins, as in the image
+    with tarfile.open(fileobj=io.BytesIO(outer.extractfile(layer).read())) as t:
+        for m in t.getmembers():
+            if m.name.lstrip("./") == "meshcap":
+                found = m.pax_headers.get("SCHILY.xattr.security.capability")
+if found is None:
+    sys.exit("the image's /meshcap has no file capabilities: the builder dropped the "
+             "security.capability attribute that make-rootfs.sh set")
+raw = found.encode("utf-8", "surrogateescape")
+magic, permitted, inheritable = struct.unpack_from("<III", raw)
+want = (1 << 12) | (1 << 13)  # CAP_NET_ADMIN, CAP_NET_RAW
+if magic & 1 or permitted != want or inheritable:
+    sys.exit(f"the image's /meshcap has file capabilities {raw.hex()}, want cap_net_admin,cap_net_raw+p")
+print("the image's /meshcap carries cap_net_admin,cap_net_raw+p")
+EOF
+}
+
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   docker build -t "$tag" "$ctx"
+  docker save -o "$ctx/image.tar" "$tag"
+  check_caps "$ctx/image.tar" || die "docker build lost /meshcap's file capabilities (use BuildKit or buildah)"
   docker image ls "$tag"
   exit 0
 fi
@@ -37,7 +77,12 @@ if [[ -n ${MESHCAP_DEBOOTSTRAP:-} ]]; then
     command -v debootstrap >/dev/null || die "MESHCAP_DEBOOTSTRAP needs debootstrap (apt-get install debootstrap)"
     base=$(mktemp -d "${TMPDIR:-/tmp}/meshcap-debian12.XXXXXX")
     trap 'rm -rf "$ctx" "$base"' EXIT
-    debootstrap --variant=minbase bookworm "$base" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+    # shellcheck disable=SC2016 # $(...) are apt's format fields, not the shell's
+    mirror=${DEBIAN_MIRROR:-$(apt-get indextargets --no-release-info \
+      --format '$(REPO_URI) $(RELEASE) $(IDENTIFIER)' 2>/dev/null |
+      awk '$2 == "bookworm" && $3 == "Packages" { print $1; exit }')}
+    [[ -n $mirror ]] || die "no apt source for bookworm in this machine's apt configuration (/etc/apt/sources.list, sources.list.d/); set DEBIAN_MIRROR"
+    debootstrap --variant=minbase bookworm "$base" "$mirror"
     c=$(buildah from scratch)
     buildah copy -q "$c" "$base" / >/dev/null
     buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd /bin/bash "$c"
@@ -47,4 +92,6 @@ if [[ -n ${MESHCAP_DEBOOTSTRAP:-} ]]; then
   pull=(--pull-never)
 fi
 buildah bud "${pull[@]}" --layers -t "$tag" "$ctx"
+buildah push -q "$tag" "docker-archive:$ctx/image.tar:$tag" >/dev/null
+check_caps "$ctx/image.tar" || die "the image lost /meshcap's file capabilities"
 buildah images "$tag"

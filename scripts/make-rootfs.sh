@@ -7,15 +7,29 @@
 # so the image and the tests cannot drift apart.
 #
 # What goes in, and nothing else:
-#   /meshcap                 a stripped copy of BINARY (default: build/meshcap)
+#   /meshcap                 a stripped copy of BINARY (default: build/meshcap),
+#                            with the file capabilities cap_net_admin,cap_net_raw+p
+#                            (see "Non-root" below)
 #   <PT_INTERP>              the dynamic loader, at the path the binary asks for
 #   every shared library the binary loads, at the path the loader resolves it to
 #                            (found with ldd, cross-checked against the binary's
 #                            DT_NEEDED entries read recursively with readelf)
+#   /run/xtables.lock        empty, mode 0666 (see "Non-root" below)
 #   /proc /sys /dev          empty mount points (container runtimes mount them;
 #                            the tests mount /proc there when they chroot in)
 # No shell, no package manager, no /etc: meshcap takes numeric uids/gids, never
-# resolves names, and never runs another program (DESIGN.md "Habits").
+# resolves names, and never runs another program (docs/style.md).
+#
+# Non-root: Linkerd runs its init container as uid 65534 with only
+# `capabilities: add [NET_ADMIN, NET_RAW]`. Kubernetes grants a non-root
+# process no ambient capabilities, so the capabilities the runtime put in its
+# permitted set are lost at execve unless the binary carries them as file
+# capabilities (the security.capability extended attribute). With them, execve
+# permits /meshcap NET_ADMIN and NET_RAW as far as the pod spec's bounding set
+# allows, and a root init container is unaffected. The iptables backend takes
+# /run/xtables.lock (flock needs only a read-only descriptor); shipping it
+# world-readable and -writable lets uid 65534 open it on a read-only root.
+# Setting file capabilities needs CAP_SETFCAP (root) and setcap (libcap2-bin).
 #
 # Prints the files and the total size. DIR must be absent or empty.
 set -euo pipefail
@@ -38,6 +52,9 @@ bin=${2:-$repo_root/build/meshcap}
 for tool in ldd readelf strip install; do
   command -v "$tool" >/dev/null || die "'$tool' is needed (binutils, libc-bin, coreutils)"
 done
+# setcap lives in /usr/sbin or /sbin, which a non-root PATH may lack.
+setcap=$(PATH=$PATH:/usr/sbin:/sbin command -v setcap) ||
+  die "'setcap' is needed to give /meshcap its file capabilities (apt-get install libcap2-bin)"
 [[ -f $bin && -x $bin ]] || die "binary '$bin' does not exist or is not executable; build it first (cmake --build build --target meshcap)"
 readelf -h "$bin" >/dev/null 2>&1 || die "'$bin' is not an ELF file"
 
@@ -51,6 +68,15 @@ dir=$(cd "$dir" && pwd)
 # --- the binary -------------------------------------------------------------
 strip --strip-all -o "$dir/meshcap" "$bin"
 chmod 0755 "$dir/meshcap"
+# After strip and chmod: rewriting the file would drop the attribute.
+# Permitted only: no inheritable (the set never exceeds NET_ADMIN and NET_RAW,
+# whatever the caller's inheritable set holds) and no effective bit, because
+# for a file with the effective bit the kernel refuses execve when the bounding
+# set lacks one of the two (`docker run` gives no NET_ADMIN; the --dry-run and
+# unprivileged uses need none). /meshcap raises its effective set to the
+# permitted one itself at start-up (src/sys/caps.hpp).
+"$setcap" cap_net_admin,cap_net_raw+p "$dir/meshcap" ||
+  die "setcap cap_net_admin,cap_net_raw+p $dir/meshcap failed (needs root or CAP_SETFCAP, and a filesystem with extended attributes)"
 
 # --- the loader and the libraries --------------------------------------------
 # The loader the binary names in PT_INTERP (absent for a static binary).
@@ -109,7 +135,10 @@ for name in "${!lib_path[@]}"; do
   copy_in "$path" "$path" 0644
 done
 
-# --- mount points -------------------------------------------------------------
+# --- the xtables lock and the mount points ----------------------------------------
+mkdir -p "$dir/run"
+: >"$dir/run/xtables.lock"
+chmod 0666 "$dir/run/xtables.lock"
 mkdir -p "$dir/proc" "$dir/sys" "$dir/dev"
 
 # Reproducible timestamps when the build asks for them.

@@ -28,21 +28,6 @@ build_rootfs "$bin"
 
 env_args=(-e MESHCAP_LOG_FORMAT=json -e "MESHCAP_EXCLUDE_INBOUND_PORTS=15020,15021,15090")
 
-# pod_netns NAME: a namespace like a pod's; removed on exit.
-pod_netns() {
-  local ns=$1
-  ip netns add "$ns" || fail "ip netns add $ns failed"
-  cleanup_cmds+=("ip netns del '$ns'")
-  ip -n "$ns" link set lo up
-  # A veth pair with both ends inside (the dummy driver is not always available).
-  ip -n "$ns" link add eth0 type veth peer name node0
-  ip -n "$ns" link set node0 up
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" addr add 10.244.1.5/24 dev eth0
-  ip -n "$ns" addr add fd00:10:244:1::5/64 dev eth0 nodad
-  ip -n "$ns" route add default via 10.244.1.1 dev eth0
-  ip -n "$ns" -6 route add default via fd00:10:244:1::1 dev eth0
-}
 # in_pod NS [contain.py options] -- ARGS...: run /meshcap ARGS in the rootfs inside NS.
 in_pod() {
   local ns=$1
@@ -119,37 +104,7 @@ ok "second apply converges to the same ruleset"
 # --- oracle 3: an app connection lands on the outbound port with its original destination ----
 # A listener on 15001 (as the proxy would) and a client as uid 1000 connecting to an
 # off-pod address; SO_ORIGINAL_DST gives back the address the app asked for.
-if ! ip netns exec "$ns" "$python" - <<'EOF' >"$tmp/traffic.out" 2>&1; then
-import os, socket, struct, sys
-SO_ORIGINAL_DST = 80
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("0.0.0.0", 15001))
-srv.listen(1)
-srv.settimeout(5)
-pid = os.fork()
-if pid == 0:
-    os.setgid(1000); os.setuid(1000)
-    c = socket.socket()
-    c.settimeout(5)
-    try:
-        c.connect(("10.96.0.10", 8080))
-        os._exit(0)
-    except OSError as e:
-        print(f"app connect to 10.96.0.10:8080 failed: {e}", file=sys.stderr)
-        os._exit(1)
-try:
-    conn, _ = srv.accept()
-except socket.timeout:
-    sys.exit("no connection reached the outbound port 15001")
-raw = conn.getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
-port, addr = struct.unpack_from("!2xH4s", raw)
-dst = f"{socket.inet_ntoa(addr)}:{port}"
-os.waitpid(pid, 0)
-if dst != "10.96.0.10:8080":
-    sys.exit(f"original destination {dst}, want 10.96.0.10:8080")
-print(f"captured to 15001, original destination {dst}")
-EOF
+if ! app_connection_captured "$ns" >"$tmp/traffic.out" 2>&1; then
   show "$tmp/traffic.out"
   fail "an app connection was not captured to the outbound port"
 fi

@@ -15,6 +15,12 @@ What it does (runc's order, reduced to what meshcap can notice):
   * capabilities: the bounding set, inheritable and ambient sets cut down to
     --caps (default net_admin,net_raw: "drop ALL, add NET_ADMIN, NET_RAW"), so
     root's capabilities after exec are exactly those;
+  * --user UID:GID other than root: runc's order, setgroups([]), setgid,
+    setuid with PR_SET_KEEPCAPS, then permitted = effective = --caps and
+    ambient empty, as runc does for `runAsUser` (Kubernetes asks for no
+    ambient capabilities). execve then clears them again unless the program
+    file carries them as file capabilities, which is what a non-root init
+    container (Linkerd's, uid 65534) relies on;
   * no_new_privs (allowPrivilegeEscalation: false);
   * an environment holding only PATH and the -e variables.
 
@@ -37,6 +43,7 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+PR_SET_KEEPCAPS = 8
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
@@ -79,6 +86,20 @@ class CapHeader(ctypes.Structure):
 class CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
                 ("inheritable", ctypes.c_uint32)]
+
+
+def mask(caps, word):
+    return sum(1 << (c - 32 * word) for c in caps if 32 * word <= c < 32 * (word + 1))
+
+
+def set_process_caps(keep):
+    """permitted = effective = keep, inheritable empty (runc after setuid)."""
+    hdr = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (CapData * 2)()
+    for w in (0, 1):
+        data[w].effective = data[w].permitted = mask(keep, w)
+        data[w].inheritable = 0
+    check(libc.capset(ctypes.byref(hdr), data), "capset")
 
 
 def limit_caps(keep, last_cap):
@@ -144,11 +165,14 @@ def main():
         os.chroot(root)
         os.chdir("/")
         limit_caps(keep, last_cap)
+        if uid:
+            check(libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "keepcaps")
         if gid:
             os.setgroups([])
             os.setgid(gid)
         if uid:
             os.setuid(uid)
+            set_process_caps(keep)
         check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
         os.execve(cmd[0], cmd, env)
     except OSError as e:

@@ -6,7 +6,8 @@ stage is `FROM scratch` and copies only the directory that
 scripts/make-rootfs.sh built in the build stage; the build stage is Debian 12,
 installs the deps with scripts/install-deps.sh, builds a Release binary with
 hardening on, runs the unit tests, checks the hardening, and hands that very
-binary to make-rootfs.sh; ENTRYPOINT ["/meshcap"], CMD ["apply"].
+binary to make-rootfs.sh (which needs setcap, libcap2-bin, to give /meshcap
+its file capabilities); ENTRYPOINT ["/meshcap"], CMD ["apply"].
 """
 import json
 import os
@@ -151,6 +152,13 @@ def main():
     runs = " && ".join(a for k, a in build["body"] if k == "RUN")
     if "scripts/install-deps.sh" not in runs:
         fail("build stage does not run scripts/install-deps.sh")
+    # make-rootfs.sh gives /meshcap its file capabilities with setcap.
+    deps_path = os.path.join(src, "scripts/install-deps.sh")
+    deps = open(deps_path).read() if os.path.exists(deps_path) else ""
+    if "libcap2-bin" not in runs and "libcap2-bin" not in deps:
+        fail("the build stage does not install libcap2-bin (setcap), which make-rootfs.sh needs")
+    else:
+        ok("the build stage has setcap (libcap2-bin) for make-rootfs.sh")
 
     m = re.search(r"cmake\s+(?:[^&;]*?\s)?-B\s*(\S+)([^&;]*)", runs)
     if not m:

@@ -83,3 +83,58 @@ show() {
 says_not_implemented() {
   grep -Eqi 'not (yet )?implemented' "$@"
 }
+
+# pod_netns NAME: a namespace like a pod's (lo, eth0 with v4+v6 addresses and
+# default routes); removed on exit.
+pod_netns() {
+  local ns=$1
+  ip netns add "$ns" || fail "ip netns add $ns failed"
+  cleanup_cmds+=("ip netns del '$ns'")
+  ip -n "$ns" link set lo up
+  # A veth pair with both ends inside (the dummy driver is not always available).
+  ip -n "$ns" link add eth0 type veth peer name node0
+  ip -n "$ns" link set node0 up
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" addr add 10.244.1.5/24 dev eth0
+  ip -n "$ns" addr add fd00:10:244:1::5/64 dev eth0 nodad
+  ip -n "$ns" route add default via 10.244.1.1 dev eth0
+  ip -n "$ns" -6 route add default via fd00:10:244:1::1 dev eth0
+}
+
+# app_connection_captured NS: in NS, a listener on 15001 (as the proxy would)
+# and a client as uid 1000 connecting to an off-pod address; the connection
+# must land on 15001 and SO_ORIGINAL_DST must give back the address the app
+# asked for. Prints what happened; non-zero exit when it was not captured.
+app_connection_captured() {
+  ip netns exec "$1" "$python" - <<'EOF'
+import os, socket, struct, sys
+SO_ORIGINAL_DST = 80
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("0.0.0.0", 15001))
+srv.listen(1)
+srv.settimeout(5)
+pid = os.fork()
+if pid == 0:
+    os.setgid(1000); os.setuid(1000)
+    c = socket.socket()
+    c.settimeout(5)
+    try:
+        c.connect(("10.96.0.10", 8080))
+        os._exit(0)
+    except OSError as e:
+        print(f"app connect to 10.96.0.10:8080 failed: {e}", file=sys.stderr)
+        os._exit(1)
+try:
+    conn, _ = srv.accept()
+except socket.timeout:
+    sys.exit("no connection reached the outbound port 15001")
+raw = conn.getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
+port, addr = struct.unpack_from("!2xH4s", raw)
+dst = f"{socket.inet_ntoa(addr)}:{port}"
+os.waitpid(pid, 0)
+if dst != "10.96.0.10:8080":
+    sys.exit(f"original destination {dst}, want 10.96.0.10:8080")
+print(f"captured to 15001, original destination {dst}")
+EOF
+}

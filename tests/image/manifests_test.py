@@ -3,14 +3,14 @@
 
 Every Kubernetes manifest in DEPLOY_DIR parses, and every pod that runs
 meshcap's capture (an init container of the meshcap image running `apply`)
-is set up the way SPEC and deploy/README.md say:
+is set up the way docs/commands.md and deploy/README.md say:
 
   * securityContext: capabilities drop ALL and add exactly NET_ADMIN and
     NET_RAW, readOnlyRootFilesystem, runAsUser 0, runAsNonRoot false,
     allowPrivilegeEscalation false, not privileged; no `command` override
     (the image has no shell);
   * every env var is MESHCAP_<a known setting> (one `meshcap --help` lists
-    when the binary prints help, else one of SPEC §3's table), never
+    when the binary prints help, else one of README.md's settings table), never
     MESHCAP_DRY_RUN nor a dry-run output option;
   * the proxy (the container listening on the outbound port) runs as uid/gid
     1337, and MESHCAP_PROXY_UID / MESHCAP_PROXY_GID name exactly that; no
@@ -32,8 +32,8 @@ import sys
 
 import yaml
 
-# SPEC §3, as MESHCAP_<UPPER_SNAKE> names.
-SPEC_SETTINGS = """outbound-port inbound-port proxy-uid proxy-gid inbound-ports
+# README.md's settings table, as MESHCAP_<UPPER_SNAKE> names.
+KNOWN_SETTINGS = """outbound-port inbound-port proxy-uid proxy-gid inbound-ports
 exclude-inbound-ports outbound-cidrs exclude-outbound-cidrs exclude-outbound-ports
 include-outbound-ports exclude-interfaces virt-interfaces inbound-mode capture-dns
 dns-port dns-servers ipv6 backend netns log-level log-format verify""".split()
@@ -149,8 +149,8 @@ def check_env(where, c, known_help):
         elif known_help is not None:
             if flag not in known_help:
                 fail(where, f"env var {name}: `meshcap --help` lists no --{flag}")
-        elif flag not in SPEC_SETTINGS:
-            fail(where, f"env var {name} is not a setting of SPEC §3")
+        elif flag not in KNOWN_SETTINGS:
+            fail(where, f"env var {name} is not a meshcap setting (README.md, Settings)")
     if c.get("envFrom"):
         fail(where, "envFrom hides which settings are set; list them in env")
     return env
@@ -290,7 +290,7 @@ def main():
         else:
             known_help = help_flags(binary)
             if known_help is None:
-                print("manifests_test: note: `meshcap --help` lists no flags; env names checked against SPEC §3 only")
+                print("manifests_test: note: `meshcap --help` lists no flags; env names checked against README.md's settings only")
 
     files = sorted(glob.glob(os.path.join(args.deploy_dir, "*.yaml")) +
                    glob.glob(os.path.join(args.deploy_dir, "*.yml")))

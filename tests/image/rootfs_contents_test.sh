@@ -3,8 +3,11 @@
 #
 # The image's filesystem, as scripts/make-rootfs.sh builds it (the Dockerfile's
 # final stage is exactly this directory), is small and holds nothing but the
-# binary, its loader and the libraries it loads: no shell, no package manager,
-# no setuid file, nothing writable by others. Needs no privilege.
+# binary (with the file capabilities cap_net_admin,cap_net_raw+p, for
+# non-root init containers), its loader, the libraries it loads and an empty
+# /run/xtables.lock: no shell, no package manager, no setuid file, nothing
+# writable by others but that lock. Needs root only because setting file
+# capabilities needs CAP_SETFCAP.
 set -euo pipefail
 # shellcheck source=tests/image/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -12,6 +15,8 @@ source "$(dirname "$0")/lib.sh"
 [[ $# -eq 1 ]] || fail "usage: $0 BINARY"
 bin=$1
 need_binary "$bin"
+[[ $(id -u) -eq 0 ]] || skip "make-rootfs.sh sets file capabilities, which needs root (CAP_SETFCAP)"
+getcap=$(PATH=$PATH:/usr/sbin:/sbin command -v getcap) || skip "needs getcap (libcap2-bin)"
 max_bytes=$((10 * 1024 * 1024))
 
 build_rootfs "$bin"
@@ -39,10 +44,11 @@ found=$(find "$rootfs" \( -name sh -o -name bash -o -name dash -o -name busybox 
 [[ -z $found ]] || fail "rootfs contains a shell, package manager or firewall tool:"$'\n'"$found"
 ok "no shell, apt, dpkg, nft or iptables"
 
-# Every regular file is /meshcap, the loader, or a shared library under a lib dir.
+# Every regular file is /meshcap, the loader, the xtables lock, or a shared library under a lib dir.
 while read -r path; do
   case $path in
     /meshcap) ;;
+    /run/xtables.lock) [[ ! -s $rootfs$path ]] || fail "/run/xtables.lock is not empty" ;;
     "$interp") ;;
     /lib/*/*.so* | /usr/lib/*/*.so* | /lib64/*.so* | /lib/*.so* | /usr/lib/*.so*) ;;
     *) fail "unexpected file in rootfs: $path" ;;
@@ -50,13 +56,14 @@ while read -r path; do
 done < <(find "$rootfs" -type f -printf '/%P\n')
 others=$(find "$rootfs" -mindepth 1 ! -type f ! -type d -printf '/%P (%y)\n')
 [[ -z $others ]] || fail "rootfs holds something other than files and directories:"$'\n'"$others"
-ok "only /meshcap, ${interp:-no loader} and shared libraries"
+ok "only /meshcap, ${interp:-no loader}, shared libraries and /run/xtables.lock"
 
 # The directories are only the library dirs and the mount points.
 while read -r d; do
   case $d in
     /proc | /sys | /dev) [[ -z $(ls -A "$rootfs$d") ]] || fail "mount point $d is not empty" ;;
     /lib | /lib64 | /usr | /usr/lib | /lib/* | /usr/lib/*) ;;
+    /run) ;;
     *) fail "unexpected directory in rootfs: $d" ;;
   esac
 done < <(find "$rootfs" -mindepth 1 -type d -printf '/%P\n')
@@ -81,9 +88,19 @@ done < <(find "$rootfs" -type f -name '*.so*' -printf '%P\n')
 ok "libraries: ${!want[*]}"
 
 # --- permissions -----------------------------------------------------------------
-bad=$(find "$rootfs" \( -perm -4000 -o -perm -2000 -o -perm -0002 \) -printf '/%P\n')
+bad=$(find "$rootfs" \( -perm -4000 -o -perm -2000 -o -perm -0002 \) ! -path "$rootfs/run/xtables.lock" -printf '/%P\n')
 [[ -z $bad ]] || fail "setuid, setgid or world-writable entries:"$'\n'"$bad"
-ok "no setuid/setgid/world-writable entries"
+# A non-root meshcap (uid 65534) opens the lock read-only for flock.
+[[ $(stat -c '%a %u %g' "$rootfs/run/xtables.lock") == "666 0 0" ]] ||
+  fail "/run/xtables.lock is $(stat -c '%a %u:%g' "$rootfs/run/xtables.lock"), want mode 0666 owned by 0:0"
+ok "no setuid/setgid/world-writable entries but the empty /run/xtables.lock (0666)"
+
+# File capabilities: exactly NET_ADMIN and NET_RAW, permitted only (no effective bit),
+# nothing inheritable, on /meshcap only.
+caps=$("$getcap" -r "$rootfs" 2>/dev/null | sed "s|^$rootfs||")
+[[ $caps == "/meshcap cap_net_admin,cap_net_raw=p" ]] ||
+  fail "file capabilities in the rootfs are '$caps', want only '/meshcap cap_net_admin,cap_net_raw=p'"
+ok "file capabilities: $caps"
 
 # --- the binary is a stripped copy of BINARY ---------------------------------------
 if readelf -SW "$rootfs/meshcap" | grep -q '\.symtab'; then
@@ -101,6 +118,7 @@ diff -u "$tmp/a.list" "$tmp/b.list" >&2 || fail "two runs of make-rootfs.sh gave
 (cd "$tmp/rootfs" && find . -type f -exec sha256sum {} + | sort -k2) >"$tmp/a.sum"
 (cd "$tmp/rootfs2" && find . -type f -exec sha256sum {} + | sort -k2) >"$tmp/b.sum"
 diff -u "$tmp/a.sum" "$tmp/b.sum" >&2 || fail "two runs of make-rootfs.sh gave different files"
+[[ $("$getcap" "$tmp/rootfs2/meshcap") == *"cap_net_admin,cap_net_raw=p" ]] || fail "the second run's /meshcap lacks the file capabilities"
 ok "make-rootfs.sh is deterministic"
 
 touch "$tmp/rootfs2/stale"

@@ -1,4 +1,5 @@
 #include "app/explain.hpp"
+#include "app/run.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -10,9 +11,7 @@
 #include "app/cli.hpp"
 #include "app/log.hpp"
 #include "app/traffic.hpp"
-#include "ipt/ipt_backend.hpp"
 #include "meshcap/planner.hpp"
-#include "nft/nft_backend.hpp"
 #include "sys/features.hpp"
 #include "sys/netns.hpp"
 
@@ -88,18 +87,13 @@ std::string port_role(const Config& c, uint16_t port) {
   return out.empty() ? "not one of these settings' proxy ports" : out;
 }
 
-Result<std::unique_ptr<Backend>> live_backend(BackendKind kind) {
-  if (kind == BackendKind::Iptables) return make_iptables_backend();
-  return make_nft_backend();  // as apply does for auto
-}
-
 // What the namespace holds, with the notes of the plan of the same settings.
 Result<Plan> observe_live(ExplainRequest& request, std::string* rules_from) {
   auto guard = sys::enter_netns(request.config.netns);
   if (!guard) return tl::unexpected(guard.error());
   if (request.config.ipv6 == Ipv6Mode::Auto)
     request.config.ipv6 = sys::ipv6_enabled() ? Ipv6Mode::On : Ipv6Mode::Off;
-  auto backend = live_backend(request.config.backend);
+  auto backend = kernel_backend(request.config.backend);  // the backend apply would use
   if (!backend) return tl::unexpected(backend.error());
   auto held = (*backend)->observe();
   if (!held) return held;

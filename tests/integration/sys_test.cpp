@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "meshcap/diff.hpp"
 #include "netlink/netlink.hpp"
 #include "support/named_netns.hpp"
 #include "support/netns.hpp"

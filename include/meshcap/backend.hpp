@@ -48,8 +48,9 @@ class RoutingState {
 // meshcap's state held by a netfilter backend other than the one in use
 // (e.g. legacy iptables chains left from a run with --backend iptables).
 struct Stray {
-  std::string backend;  // "nft", "iptables"
-  Plan held;            // its tables, as that backend holds them
+  std::string backend;     // "nft", "iptables"
+  Plan held;               // its tables, as that backend holds them
+  std::string unreadable;  // why that backend could not be read (held is then empty)
 };
 
 // The whole plan, one transaction.
@@ -71,10 +72,13 @@ class Backend {
   // held_form of the netfilter backend; routing state is held as planned.
   virtual Plan held_form(const Plan& plan) const = 0;
   // meshcap's tables in the other netfilter backends, one Stray per backend
-  // that holds any.
+  // that holds any or that could not be read: a process may lack what only
+  // the other backend needs (legacy iptables wants CAP_NET_RAW, nft does not),
+  // and that must not stop a run that needs nothing from it.
   virtual Result<std::vector<Stray>> strays() = 0;
-  // Removes meshcap's tables from the other netfilter backends.
-  virtual Result<void> remove_strays() = 0;
+  // Removes meshcap's tables from the other backends `found` (by strays())
+  // holds them in; unreadable ones are left alone.
+  virtual Result<void> remove_strays(const std::vector<Stray>& found) = 0;
 };
 
 // The one Backend: `netfilter` is the backend in use, `others` are the ones

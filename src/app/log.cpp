@@ -59,11 +59,30 @@ void install(std::shared_ptr<spdlog::sinks::sink> sink, spdlog::level::level_enu
   spdlog::set_default_logger(std::move(logger));
 }
 
+LogFormat g_format = LogFormat::Text;
+
 }  // namespace
+
+void print_block(const std::string& text) {
+  std::string safe = printable(text, false, SIZE_MAX);
+  if (g_format == LogFormat::Text) {
+    std::fprintf(stderr, "%s", safe.c_str());
+    return;
+  }
+  size_t start = 0;
+  while (start < safe.size()) {
+    size_t end = safe.find('\n', start);
+    if (end == std::string::npos) end = safe.size();
+    nlohmann::json line = {{"level", "error"}, {"logger", "meshcap"}, {"diff", safe.substr(start, end - start)}};
+    std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    start = end + 1;
+  }
+}
 
 void setup_default_logging() { setup_logging(LogFormat::Text, "info"); }
 
 void setup_logging(LogFormat format, const std::string& level) {
+  g_format = format;
   std::shared_ptr<spdlog::sinks::sink> sink;
   if (format == LogFormat::Json)
     sink = std::make_shared<JsonStderrSink>();

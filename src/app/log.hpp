@@ -15,4 +15,9 @@ void setup_logging(LogFormat format, const std::string& level);
 // Before the configuration is known: plain text at info.
 void setup_default_logging();
 
+// A multi-line block for a person (a rule difference) on stderr: as is in text
+// mode, one JSON object a line ({"level":"error","diff":LINE}) in json mode,
+// so json output stays one object a line. Escaped like every log line.
+void print_block(const std::string& text);
+
 }  // namespace meshcap::app

@@ -60,7 +60,7 @@ Result<void> compare(Backend& backend, const Plan& want, const char* what) {
   if (!got) return tl::unexpected(got.error());
   if (auto d = diff(backend.held_form(want), *got); !d.empty()) {
     spdlog::debug("difference (- wanted, + found):\n{}", d);
-    std::fprintf(stderr, "%s", d.c_str());
+    print_block(d);
     return fail(ErrorKind::Verify, std::string(what) +
                                        ": the kernel does not hold the intended rules (difference above); "
                                        "run `meshcap apply` to converge");
@@ -101,16 +101,30 @@ Result<void> verify(const Config& config, const Plan& plan, Backend& backend, co
   return {};
 }
 
-// The other backend's meshcap state goes once this one's is verified, so a
-// failed run never leaves the namespace without either.
-Result<void> remove_strays(Backend& backend) {
-  auto strays = backend.strays();
-  if (!strays) return tl::unexpected(strays.error());
-  if (strays->empty()) return {};
-  if (auto removed = backend.remove_strays(); !removed) return removed;
-  for (const auto& s : *strays)
-    spdlog::info("removed meshcap's {} rules for {} from the {} backend (this run uses {})",
-                 rule_count(s.held), families(s.held), s.backend, backend.name());
+// meshcap's state in the other netfilter backends. One that cannot be read
+// (legacy iptables without CAP_NET_RAW) is said once and passed over: this
+// run needs nothing from it.
+Result<std::vector<Stray>> strays(Backend& backend) {
+  auto found = backend.strays();
+  if (!found) return found;
+  std::vector<Stray> held;
+  for (auto& s : *found) {
+    if (s.unreadable.empty())
+      held.push_back(std::move(s));
+    else
+      spdlog::warn("could not look for meshcap's rules in the {} backend ({}); passed over", s.backend,
+                   s.unreadable);
+  }
+  return held;
+}
+
+// Removes what strays() found, and says so.
+Result<void> remove_strays(Backend& backend, const std::vector<Stray>& found, const char* why) {
+  if (found.empty()) return {};
+  if (auto removed = backend.remove_strays(found); !removed) return removed;
+  for (const auto& s : found)
+    spdlog::info("removed meshcap's {} rules for {} from the {} backend{}", rule_count(s.held),
+                 families(s.held), s.backend, why);
   return {};
 }
 
@@ -119,7 +133,12 @@ Result<void> apply(const Config& config, const Plan& plan, Backend& backend) {
   if (auto applied = backend.apply(plan); !applied) return applied;
   const char* verified = nullptr;
   if (auto ok = verify(config, plan, backend, verified); !ok) return restore(backend, ok.error());
-  if (auto ok = remove_strays(backend); !ok) return ok;
+  // The other backend's meshcap state goes once this one's is verified, so a
+  // failed run never leaves the namespace without either.
+  auto found = strays(backend);
+  if (!found) return tl::unexpected(found.error());
+  if (auto ok = remove_strays(backend, *found, fmt::format(" (this run uses {})", backend.name()).c_str()); !ok)
+    return ok;
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
   spdlog::info("applied {} rules for {} via {} ({} inbound, {} policy rules), {} in {:.2f} ms",
                rule_count(plan), families(plan), backend.name(),
@@ -131,10 +150,10 @@ Result<void> apply(const Config& config, const Plan& plan, Backend& backend) {
 Result<void> check(const Plan& plan, Backend& backend) {
   auto same = compare(backend, plan, "check");
   if (!same && same.error().kind != ErrorKind::Verify) return same;
-  auto strays = backend.strays();
-  if (!strays) return tl::unexpected(strays.error());
-  if (!strays->empty()) {
-    std::string also = describe(*strays) + "; run `meshcap apply` to converge or `meshcap cleanup`";
+  auto found = strays(backend);
+  if (!found) return tl::unexpected(found.error());
+  if (!found->empty()) {
+    std::string also = describe(*found) + "; run `meshcap apply` to converge or `meshcap cleanup`";
     return fail(ErrorKind::Verify, same ? "check: " + also : same.error().message + "; and " + also);
   }
   if (!same) return same;
@@ -144,13 +163,10 @@ Result<void> check(const Plan& plan, Backend& backend) {
 }
 
 Result<void> cleanup(Backend& backend) {
-  auto strays = backend.strays();
-  if (!strays) return tl::unexpected(strays.error());
+  auto found = strays(backend);
+  if (!found) return tl::unexpected(found.error());
   if (auto removed = backend.remove(); !removed) return removed;
-  if (auto removed = backend.remove_strays(); !removed) return removed;
-  for (const auto& s : *strays)
-    spdlog::info("removed meshcap's {} rules for {} from the {} backend", rule_count(s.held),
-                 families(s.held), s.backend);
+  if (auto removed = remove_strays(backend, *found, ""); !removed) return removed;
   spdlog::info("removed meshcap's tables, policy rules and routes");
   return {};
 }

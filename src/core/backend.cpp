@@ -1,5 +1,6 @@
 #include "meshcap/backend.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -67,15 +68,22 @@ class Composed final : public Backend {
     std::vector<Stray> found;
     for (auto& other : others_) {
       auto held = other->observe();
-      if (!held) return tl::unexpected(held.error());
-      if (!held->tables.empty()) found.push_back(Stray{other->name(), std::move(*held)});
+      if (!held)
+        found.push_back(Stray{other->name(), {}, held.error().message});
+      else if (!held->tables.empty())
+        found.push_back(Stray{other->name(), std::move(*held), {}});
     }
     return found;
   }
 
-  Result<void> remove_strays() override {
-    for (auto& other : others_)
-      if (auto ok = other->remove(); !ok) return ok;
+  Result<void> remove_strays(const std::vector<Stray>& found) override {
+    for (auto& other : others_) {
+      bool holds = std::any_of(found.begin(), found.end(), [&](const Stray& s) {
+        return s.backend == other->name() && s.unreadable.empty();
+      });
+      if (holds)
+        if (auto ok = other->remove(); !ok) return ok;
+    }
     return {};
   }
 

@@ -83,7 +83,7 @@ oracle "$ns" >"$tmp/ruleset"
 if [[ $backend == nft ]]; then
   grep -q '^table ip meshcap' "$tmp/ruleset" || { show "$tmp/ruleset"; fail "nft holds no table ip meshcap"; }
 else
-  grep -q '^-A OUTPUT -j MESHCAP_OUTPUT' "$tmp/ruleset" || { show "$tmp/ruleset"; fail "iptables-legacy-save shows no jump to MESHCAP_OUTPUT"; }
+  grep -q '^-A OUTPUT -m comment --comment meshcap -j MESHCAP_OUTPUT' "$tmp/ruleset" || { show "$tmp/ruleset"; fail "iptables-legacy-save shows no jump to MESHCAP_OUTPUT"; }
 fi
 ok "the oracle holds meshcap's rules"
 

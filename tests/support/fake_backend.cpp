@@ -70,6 +70,7 @@ class FakeNetfilter final : public NetfilterBackend {
   }
 
   Result<Plan> observe() override {
+    if (ns_.unreadable.count(name_)) return fail(ErrorKind::Other, "fake: " + name_ + " cannot be read (unreadable)");
     auto it = ns_.tables.find(name_);
     return it == ns_.tables.end() ? Plan{} : it->second;
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,7 @@ struct FakeNamespace {
   bool refuse_next_commit = false;          // the next netfilter apply fails (ErrorKind::Kernel)
   bool refuse_next_routing = false;         // the next routing apply fails (ErrorKind::Kernel)
   bool lose_a_rule_on_next_commit = false;  // the commit succeeds but its last rule is missing
+  std::set<std::string> unreadable;         // backends whose observe() fails (no CAP_NET_RAW)
   int applies = 0;                          // netfilter applies that changed something
 
   // What `--backend auto` resolves to.

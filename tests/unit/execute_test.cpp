@@ -129,6 +129,15 @@ TEST_F(Execute, ApplyWithOneBackendRemovesTheOthersState) {
   EXPECT_EQ(ns_.dump(), applied(config(), "iptables"));
 }
 
+TEST_F(Execute, AnOtherBackendThatCannotBeReadStopsNoRun) {
+  // Non-root with only NET_ADMIN: legacy iptables cannot be read, nft can.
+  ns_.unreadable.insert("iptables");
+  ASSERT_TRUE(run(Command::Apply, config(), BackendKind::Nft));
+  EXPECT_EQ(exit_of(run(Command::Check, config(), BackendKind::Nft)), 0);
+  ASSERT_TRUE(run(Command::Cleanup, config(), BackendKind::Nft));
+  EXPECT_EQ(ns_.tables.count("nft"), 0u);
+}
+
 TEST_F(Execute, AFailedApplyKeepsTheOtherBackendsState) {
   ASSERT_TRUE(run(Command::Apply, config(), BackendKind::Iptables));
   std::string before = ns_.dump();

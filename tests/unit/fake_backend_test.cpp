@@ -143,7 +143,7 @@ TEST(FakeBackend, StraysAreTheOtherBackendsTables) {
   ASSERT_EQ(strays->size(), 1u);
   EXPECT_EQ((*strays)[0].backend, "iptables");
   EXPECT_EQ((*strays)[0].held.tables, plan_for(15001).tables);
-  ASSERT_TRUE(nft->remove_strays());
+  ASSERT_TRUE(nft->remove_strays(*strays));
   EXPECT_TRUE(nft->strays()->empty());
   EXPECT_EQ(ns.tables.count("nft"), 1u) << "only the other backend's tables go";
 }
@@ -164,6 +164,21 @@ TEST(FakeBackend, DumpIsSortedAndIgnoresOrderOfTablesAndNotes) {
   EXPECT_LT(d.find("table ip meshcap {"), d.find("table ip6 meshcap {"));
   EXPECT_LT(d.find("chain inbound {"), d.find("chain output {"));
   EXPECT_EQ(d.find("changed"), std::string::npos) << d;
+}
+
+TEST(FakeBackend, AnUnreadableOtherBackendIsReportedNotFatal) {
+  FakeNamespace ns;
+  ns.unreadable.insert("iptables");
+  auto nft = ns.backend(BackendKind::Nft);
+  ASSERT_TRUE(nft->apply(plan_for(15001)));
+  auto strays = nft->strays();
+  ASSERT_TRUE(strays);
+  ASSERT_EQ(strays->size(), 1u);
+  EXPECT_EQ((*strays)[0].backend, "iptables");
+  EXPECT_NE((*strays)[0].unreadable.find("cannot be read"), std::string::npos);
+  EXPECT_TRUE((*strays)[0].held.tables.empty());
+  EXPECT_TRUE(nft->remove_strays(*strays)) << "nothing readable to remove is success";
+  EXPECT_EQ(ns.tables.count("nft"), 1u);
 }
 
 }  // namespace

@@ -111,8 +111,11 @@ void render_table(const Table& t, std::string& out) {
   for (const auto& s : named_sets(t)) {
     out += "\tset " + s.name + " {\n";
     out += std::string("\t\ttype ") + set_type_name(s.type) + "\n";
-    if (s.interval) out += "\t\tflags interval\n";
     auto elems = element_texts(s.match);
+    // A hash set declares its size so the kernel allocates it once and never
+    // resizes it (see declared_size() in src/nft/encode.cpp, which sends the same).
+    if (!s.interval && !elems.empty()) out += "\t\tsize " + std::to_string(elems.size()) + "\n";
+    if (s.interval) out += "\t\tflags interval\n";
     if (!elems.empty()) {
       out += "\t\telements = { ";
       for (size_t i = 0; i < elems.size(); ++i) out += (i ? ", " : "") + elems[i];

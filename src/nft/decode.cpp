@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "nft/encode.hpp"
 #include "nft/values.hpp"
@@ -271,12 +272,15 @@ class RuleDecoder {
             x_.u32(i + 2, NFTNL_EXPR_PAYLOAD_BASE) == NFT_PAYLOAD_TRANSPORT_HEADER) {
           error_at_ = 2;
           auto off = x_.u32(i + 2, NFTNL_EXPR_PAYLOAD_OFFSET);
+          HeaderField sport = port_field(true);
+          HeaderField dport = port_field(false);
           if (x_.u32(i + 2, NFTNL_EXPR_PAYLOAD_DREG) != NFT_REG_1 ||
-              x_.u32(i + 2, NFTNL_EXPR_PAYLOAD_LEN) != 2u || (off != 0u && off != 2u)) {
+              x_.u32(i + 2, NFTNL_EXPR_PAYLOAD_LEN) != sport.len ||
+              (off != sport.offset && off != dport.offset)) {
             return std::nullopt;
           }
           error_at_ = 3;
-          PortMatch m{proto, off == 0u, {}, {}};
+          PortMatch m{proto, off == sport.offset, {}, {}};
           if (auto d = x_.cmp_eq(i + 3, 2)) {
             m.ports.push_back({port_from(*d), port_from(*d)});
           } else if (auto* s = set_at(i + 3, {SetType::InetService}, &m.set)) {
@@ -295,14 +299,15 @@ class RuleDecoder {
     }
     if (x_.is(i, "payload") && x_.u32(i, NFTNL_EXPR_PAYLOAD_BASE) == NFT_PAYLOAD_NETWORK_HEADER &&
         x_.u32(i, NFTNL_EXPR_PAYLOAD_DREG) == NFT_REG_1) {
-      uint32_t len = family_ == Family::V4 ? 4 : 16;
-      uint32_t src = family_ == Family::V4 ? 12 : 8;
-      uint32_t dst = family_ == Family::V4 ? 16 : 24;
+      HeaderField src = addr_field(family_, true);
+      HeaderField dst = addr_field(family_, false);
+      uint32_t len = src.len;
       auto off = x_.u32(i, NFTNL_EXPR_PAYLOAD_OFFSET);
-      if (x_.u32(i, NFTNL_EXPR_PAYLOAD_LEN) != len || (off != src && off != dst)) return std::nullopt;
+      if (x_.u32(i, NFTNL_EXPR_PAYLOAD_LEN) != len || (off != src.offset && off != dst.offset))
+        return std::nullopt;
       error_at_ = 1;
       AddrMatch m;
-      m.source = off == src;
+      m.source = off == src.offset;
       if (auto d = x_.cmp_eq(i + 1, len)) {
         Cidr c;
         c.family = family_;
@@ -400,6 +405,16 @@ void take_elems(nftnl_set* set, std::vector<DumpedElem>& out) {
     d.end = (eflags & NFT_SET_ELEM_INTERVAL_END) != 0;
     out.push_back(d);
   }
+}
+
+bool repeats_an_element(const std::vector<DumpedElem>& elems) {
+  // An interval end may share its key with the next range's start, so the
+  // end flag is part of what makes an element.
+  std::vector<std::tuple<std::array<uint8_t, 16>, uint32_t, bool>> keys;
+  keys.reserve(elems.size());
+  for (const auto& e : elems) keys.emplace_back(e.key, e.len, e.end);
+  std::sort(keys.begin(), keys.end());
+  return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
 }
 
 Result<Table> decode_table(const TableDump& dump, const DumpedElems* elems) {

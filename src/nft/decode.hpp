@@ -39,6 +39,15 @@ using DumpedElems = std::map<std::string, std::vector<DumpedElem>>;
 // Appends the elements `set` holds to `out`.
 void take_elems(nftnl_set* set, std::vector<DumpedElem>& out);
 
+// Whether a set's dump holds one element twice, the mark of a dump that
+// missed elements: the kernel sends a large set in several messages and
+// restarts its walk for each one, skipping as many elements as it already
+// sent; when the set's order changed in between (a hash table resizing
+// itself) the new walk skips other elements than those sent. It still sends
+// as many as the set holds, so every element it missed takes the place of
+// one it sends a second time: no repeat, nothing missed.
+bool repeats_an_element(const std::vector<DumpedElem>& elems);
+
 // A set's elements come from `elems` when it names the set, otherwise from
 // the set object itself.
 Result<Table> decode_table(const TableDump& dump, const DumpedElems* elems = nullptr);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <new>
+#include <optional>
 
 #include "nft/values.hpp"
 
@@ -167,10 +168,11 @@ Result<void> encode_match(RuleBuilder& b, Family family, const Match& match, con
           return {};
         } else if constexpr (std::is_same_v<M, PortMatch>) {
           // tcp dport 53: nft adds the l4proto dependency, then loads the
-          // port from the transport header (+0 sport, +2 dport).
+          // port from the transport header.
           b.meta_load(NFT_META_L4PROTO);
           b.cmp_eq(Bytes{static_cast<uint8_t>(m.proto)});
-          b.payload(NFT_PAYLOAD_TRANSPORT_HEADER, m.source ? 0 : 2, 2);
+          HeaderField port = port_field(m.source);
+          b.payload(NFT_PAYLOAD_TRANSPORT_HEADER, port.offset, port.len);
           return compare_or_lookup(b, m, m.ports.size(), ids, where, [&]() -> Result<Bytes> {
             if (!m.ports[0].single()) {
               return tl::unexpected(plan_error(where, "a port range needs a set"));
@@ -179,13 +181,8 @@ Result<void> encode_match(RuleBuilder& b, Family family, const Match& match, con
           });
         } else if constexpr (std::is_same_v<M, AddrMatch>) {
           // ip daddr 127.0.0.6 / ip6 saddr ::6: network header payload.
-          uint32_t offset = 0;
-          uint32_t len = family == Family::V4 ? 4 : 16;
-          if (family == Family::V4)
-            offset = m.source ? 12 : 16;
-          else
-            offset = m.source ? 8 : 24;
-          b.payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
+          HeaderField field = addr_field(family, m.source);
+          b.payload(NFT_PAYLOAD_NETWORK_HEADER, field.offset, field.len);
           return compare_or_lookup(b, m, m.cidrs.size(), ids, where, [&]() -> Result<Bytes> {
             const Cidr& c = m.cidrs[0];
             if (c.family != family || !c.is_host()) {
@@ -276,17 +273,35 @@ EncodedElems serialise_elems(Family family, nftnl_set* chunk, size_t count, char
   return e;
 }
 
+// A set without the interval flag becomes a hash table. Declaring its size
+// makes the kernel allocate a fixed-size hash (nft_hash, nft_hash_fast) once,
+// instead of an rhashtable that keeps growing in the background after the
+// commit: such a resize reorders the table between two messages of a dump,
+// which restarts its walk at a count of elements and so skips some and
+// repeats others. Interval sets are rbtrees, which never resize, and kernels
+// disagree on what their size counts (ranges, or start and end elements), so
+// they declare none. render_nft() writes the same `size N`.
+std::optional<uint32_t> declared_size(const NamedSet& ns, size_t elements) {
+  if (ns.interval || elements == 0) return std::nullopt;
+  return static_cast<uint32_t>(elements);
+}
+
 Result<void> encode_set(std::vector<Message>& out, Family family, const NamedSet& ns, uint32_t id,
                         char* scratch) {
   std::string where = table_what(family) + ", set " + ns.name;
   const SetTypeInfo& info = set_type_info(ns.type);
 
-  // set NAME { type T; [flags interval;] }: the key byte order travels in
-  // userdata, where nft reads it back when listing.
+  auto elems = set_elements(ns);
+  if (!elems) return tl::unexpected(plan_error(where, elems.error()));
+  const auto& list = *elems;
+
+  // set NAME { type T; [size N;] [flags interval;] }: the key byte order
+  // travels in userdata, where nft reads it back when listing.
   auto s = set_header(family, ns.name, id);
   nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, ns.interval ? NFT_SET_INTERVAL : 0);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, info.nft_type);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, info.len);
+  if (auto size = declared_size(ns, list.size())) nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, *size);
   UdataPtr ud(nftnl_udata_buf_alloc(64));
   if (!ud) throw std::bad_alloc();
   nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, info.byteorder);
@@ -300,9 +315,6 @@ Result<void> encode_set(std::vector<Message>& out, Family family, const NamedSet
   m.object = std::move(s);
   out.push_back(std::move(m));
 
-  auto elems = set_elements(ns);
-  if (!elems) return tl::unexpected(plan_error(where, elems.error()));
-  const auto& list = *elems;
   for (size_t first = 0; first < list.size(); first += kElemsPerMessage) {
     size_t last = std::min(list.size(), first + kElemsPerMessage);
     auto chunk = set_header(family, ns.name, id);
@@ -473,10 +485,11 @@ std::vector<char> build_batch(const std::vector<Message>& messages, uint32_t fir
             } else if constexpr (std::is_same_v<T, EncodedElems>) {
               std::memcpy(mnl_nlmsg_get_payload_tail(nlh), obj.attrs.data(), obj.attrs.size());
               nlh->nlmsg_len += static_cast<uint32_t>(obj.attrs.size());
-            } else if (m.type == NFT_MSG_NEWSET) {
-              nftnl_set_nlmsg_build_payload(nlh, obj.get());
             } else {
-              nftnl_set_elems_nlmsg_build_payload(nlh, obj.get());
+              // A set object is only ever the set itself: elements travel
+              // pre-serialised as EncodedElems.
+              static_assert(std::is_same_v<T, SetPtr>);
+              nftnl_set_nlmsg_build_payload(nlh, obj.get());
             }
           },
           m.object);

@@ -30,6 +30,7 @@ struct Message {
   Family family = Family::V4;
   std::string what;     // "table ip meshcap, chain output, rule 5 (\"note\")"
   bool tproxy = false;  // the rule holds a tproxy expression (for the error hint)
+  // A SetPtr is only a NEWSET; elements always travel as EncodedElems.
   std::variant<TablePtr, ChainPtr, SetPtr, RulePtr, EncodedElems> object;
 };
 

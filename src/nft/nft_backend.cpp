@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <optional>
+#include <thread>
 
 #include "nft/decode.hpp"
 #include "nft/encode.hpp"
@@ -22,6 +24,9 @@ namespace {
 
 // Dumps race with concurrent commits; a changed generation means "read again".
 constexpr int kDumpAttempts = 20;
+// Reads of one set that came back reordered (see dump_table) before the
+// whole table is read again; they wait 1, 2, ... ms in between.
+constexpr int kSetReadAttempts = 8;
 
 bool has_family(const Plan& plan, Family f) {
   return std::any_of(plan.tables.begin(), plan.tables.end(), [&](const Table& t) { return t.family == f; });
@@ -156,13 +161,33 @@ Result<uint32_t> generation(Netlink& nl) {
   return nftnl_gen_get_u32(gen.get(), NFTNL_GEN_ID);
 }
 
-// Reads meshcap's table of one family; nullopt when absent; EINTR when a
-// dump was interrupted by a concurrent change.
+// One family's table as read back.
 struct FamilyDump {
   TableDump table;
   DumpedElems elems;  // by set name, as plain values (see DumpedElem)
 };
 
+// Reads the elements of meshcap's set `name`. Each dump message is parsed
+// into a throwaway set and converted right away, so at most one message's
+// libnftnl elements are alive at a time.
+int dump_elems(Netlink& nl, Family family, const char* name, std::vector<DumpedElem>& elems) {
+  Request req(NFT_MSG_GETSETELEM, family, NLM_F_DUMP, nl.reserve_seq(1));
+  SetPtr filter(nftnl_set_alloc());
+  if (!filter) throw std::bad_alloc();
+  nftnl_set_set_str(filter.get(), NFTNL_SET_TABLE, kTableName);
+  nftnl_set_set_str(filter.get(), NFTNL_SET_NAME, name);
+  nftnl_set_elems_nlmsg_build_payload(req.nlh(), filter.get());
+  return nl.request(req.nlh(), [&](const nlmsghdr* nlh) {
+    SetPtr chunk(nftnl_set_alloc());
+    if (!chunk) throw std::bad_alloc();
+    if (nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) < 0) return EINVAL;
+    take_elems(chunk.get(), elems);
+    return 0;
+  });
+}
+
+// Reads meshcap's table of one family; nullopt when absent; EINTR when a
+// dump was interrupted by a concurrent change or a set kept being reordered.
 tl::expected<std::optional<FamilyDump>, int> dump_table(Netlink& nl, Family family) {
   {
     Request req(NFT_MSG_GETTABLE, family, 0, nl.reserve_seq(1));
@@ -196,22 +221,21 @@ tl::expected<std::optional<FamilyDump>, int> dump_table(Netlink& nl, Family fami
     if (err) return tl::unexpected(err);
   }
   for (auto& s : dump.sets) {
-    Request req(NFT_MSG_GETSETELEM, family, NLM_F_DUMP, nl.reserve_seq(1));
-    SetPtr filter(nftnl_set_alloc());
-    nftnl_set_set_str(filter.get(), NFTNL_SET_TABLE, kTableName);
-    nftnl_set_set_str(filter.get(), NFTNL_SET_NAME, nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
-    nftnl_set_elems_nlmsg_build_payload(req.nlh(), filter.get());
-    // Each dump message is parsed into a throwaway set and converted right
-    // away, so at most one message's libnftnl elements are alive at a time.
-    auto& elems = out.elems[nftnl_set_get_str(s.get(), NFTNL_SET_NAME)];
-    int err = nl.request(req.nlh(), [&](const nlmsghdr* nlh) {
-      SetPtr chunk(nftnl_set_alloc());
-      if (!chunk) throw std::bad_alloc();
-      if (nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) < 0) return EINVAL;
-      take_elems(chunk.get(), elems);
-      return 0;
-    });
-    if (err) return tl::unexpected(err);
+    const char* name = nftnl_set_get_str(s.get(), NFTNL_SET_NAME);
+    auto& elems = out.elems[name];
+    for (int attempt = 1;; ++attempt) {
+      elems.clear();
+      if (int err = dump_elems(nl, family, name, elems)) return tl::unexpected(err);
+      if (!repeats_an_element(elems)) break;
+      // The set was reordered under the dump (see repeats_an_element), which
+      // no flag reports: only a set meshcap did not size (one an older
+      // release made, or made by hand) resizes itself, for a few
+      // milliseconds after its commit.
+      spdlog::debug("nft: set {} was reordered while meshcap read it ({} elements read); reading it again",
+                    name, elems.size());
+      if (attempt == kSetReadAttempts) return tl::unexpected(EINTR);
+      std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
+    }
   }
   {
     Request req(NFT_MSG_GETCHAIN, family, NLM_F_DUMP, nl.reserve_seq(1));

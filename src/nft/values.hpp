@@ -2,6 +2,11 @@
 // their inverses for the decoder. Shared so encoder and decoder cannot drift.
 #pragma once
 
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +20,30 @@ namespace meshcap::nft {
 using Bytes = std::vector<uint8_t>;
 
 uint32_t nfproto(Family family);  // NFPROTO_IPV4 / NFPROTO_IPV6
+
+// Where `ip saddr` / `ip daddr` (and the ip6 ones) sit in the network header
+// and the ports in the transport header, the offsets nft loads them from:
+// taken from the header structs, not typed in.
+struct HeaderField {
+  uint32_t offset;
+  uint32_t len;
+};
+constexpr HeaderField addr_field(Family family, bool source) {
+  if (family == Family::V4) {
+    return {static_cast<uint32_t>(source ? offsetof(iphdr, saddr) : offsetof(iphdr, daddr)),
+            static_cast<uint32_t>(sizeof(iphdr::saddr))};
+  }
+  return {static_cast<uint32_t>(source ? offsetof(ipv6hdr, saddr) : offsetof(ipv6hdr, daddr)),
+          static_cast<uint32_t>(sizeof(ipv6hdr::saddr))};
+}
+static_assert(addr_field(Family::V4, true).offset == 12 && addr_field(Family::V4, false).offset == 16);
+static_assert(addr_field(Family::V6, true).offset == 8 && addr_field(Family::V6, false).offset == 24);
+// `tcp sport` / `udp dport`: TCP and UDP both start with the two ports.
+constexpr HeaderField port_field(bool source) {
+  return {static_cast<uint32_t>(source ? offsetof(udphdr, source) : offsetof(udphdr, dest)),
+          static_cast<uint32_t>(sizeof(udphdr::source))};
+}
+static_assert(port_field(true).offset == 0 && port_field(false).offset == 2 && port_field(true).len == 2);
 int chain_priority(ChainKind kind);
 
 // iifname "eth0": IFNAMSIZ (16) bytes, NUL padded; nullopt when too long.

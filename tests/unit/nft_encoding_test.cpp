@@ -1,0 +1,224 @@
+// The nft encoder and decoder without a kernel: the apply batch is
+// serialised, each message parsed back with libnftnl and decoded, which must
+// give the plan again (the way libnftnl's own tests build a message and parse
+// it back). The kernel-side counterpart is tests/integration/nft_backend_test.cpp.
+#include <gtest/gtest.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "meshcap/diff.hpp"
+#include "meshcap/planner.hpp"
+#include "nft/decode.hpp"
+#include "nft/encode.hpp"
+#include "support/configs.hpp"
+#include "support/nft_plans.hpp"
+
+namespace meshcap {
+namespace {
+
+using test::cidr;
+
+Config base_config() {
+  Config c;
+  c.ipv6 = Ipv6Mode::On;
+  return c;
+}
+
+Config tproxy_config() {
+  Config c = test::everything_on();
+  c.inbound_mode = InboundMode::Tproxy;
+  c.inbound_ports = {true, {}};
+  return c;
+}
+
+Config ipv6_off() {
+  Config c = test::everything_on();
+  c.ipv6 = Ipv6Mode::Off;
+  return c;
+}
+
+Config many_hosts() {
+  Config c = base_config();
+  c.exclude_outbound_cidrs = test::host_addresses(10000);
+  return c;
+}
+
+// The batch's messages parsed back, as a dump of each family's table would
+// give them; `sizes` collects each set's declared size (0 when none).
+struct Parsed {
+  std::vector<nft::TableDump> dumps;
+  std::map<std::string, uint32_t> sizes;
+};
+
+Result<Parsed> parse_batch(const Plan& plan) {
+  auto messages = nft::encode_apply(plan, {Family::V4, Family::V6});
+  if (!messages) return tl::unexpected(messages.error());
+  std::vector<char> batch = nft::build_batch(*messages, 1);
+  Parsed out;
+  auto& dumps = out.dumps;
+  int len = static_cast<int>(batch.size());
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.data()); mnl_nlmsg_ok(nlh, len);
+       nlh = mnl_nlmsg_next(nlh, &len)) {
+    if (nlh->nlmsg_type < NLMSG_MIN_TYPE || (nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES) {
+      continue;  // batch begin / end
+    }
+    const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
+    Family family = nfg->nfgen_family == NFPROTO_IPV4 ? Family::V4 : Family::V6;
+    switch (nlh->nlmsg_type & 0xff) {
+      case NFT_MSG_NEWTABLE:
+        dumps.push_back(nft::TableDump{family, {}, {}, {}});
+        break;
+      case NFT_MSG_DELTABLE:
+        dumps.pop_back();
+        break;
+      case NFT_MSG_NEWSET: {
+        nft::SetPtr set(nftnl_set_alloc());
+        if (nftnl_set_nlmsg_parse(nlh, set.get()) < 0) return fail(ErrorKind::Other, "set parse");
+        std::string key =
+            std::string(family_name(family)) + " " + nftnl_set_get_str(set.get(), NFTNL_SET_NAME);
+        out.sizes[key] = nftnl_set_is_set(set.get(), NFTNL_SET_DESC_SIZE)
+                             ? nftnl_set_get_u32(set.get(), NFTNL_SET_DESC_SIZE)
+                             : 0;
+        dumps.back().sets.push_back(std::move(set));
+        break;
+      }
+      case NFT_MSG_NEWSETELEM: {
+        // libnftnl numbers the element nests 1, 2, 3... when building (the
+        // kernel ignores nest types there) but its parser wants every one to
+        // be NFTA_LIST_ELEM, as in kernel dumps; renumber before parsing.
+        auto* msg = const_cast<nlmsghdr*>(nlh);
+        auto* attr = static_cast<nlattr*>(mnl_nlmsg_get_payload_offset(msg, sizeof(nfgenmsg)));
+        for (; mnl_attr_ok(attr, static_cast<int>(static_cast<char*>(mnl_nlmsg_get_payload_tail(msg)) -
+                                                  reinterpret_cast<char*>(attr)));
+             attr = mnl_attr_next(attr)) {
+          if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS) continue;
+          auto* elem = static_cast<nlattr*>(mnl_attr_get_payload(attr));
+          auto* end = reinterpret_cast<char*>(attr) + attr->nla_len;
+          for (; mnl_attr_ok(elem, static_cast<int>(end - reinterpret_cast<char*>(elem)));
+               elem = mnl_attr_next(elem)) {
+            elem->nla_type = static_cast<uint16_t>((elem->nla_type & ~NLA_TYPE_MASK) | NFTA_LIST_ELEM);
+          }
+        }
+        nft::SetPtr chunk(nftnl_set_alloc());
+        if (nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) < 0) return fail(ErrorKind::Other, "element parse");
+        std::string name = nftnl_set_get_str(chunk.get(), NFTNL_SET_NAME);
+        for (auto& set : dumps.back().sets) {
+          if (name == nftnl_set_get_str(set.get(), NFTNL_SET_NAME))
+            nftnl_set_elems_nlmsg_parse(nlh, set.get());
+        }
+        break;
+      }
+      case NFT_MSG_NEWCHAIN: {
+        nft::ChainPtr chain(nftnl_chain_alloc());
+        if (nftnl_chain_nlmsg_parse(nlh, chain.get()) < 0) return fail(ErrorKind::Other, "chain parse");
+        dumps.back().chains.push_back(std::move(chain));
+        break;
+      }
+      case NFT_MSG_NEWRULE: {
+        nft::RulePtr rule(nftnl_rule_alloc());
+        if (nftnl_rule_nlmsg_parse(nlh, rule.get()) < 0) return fail(ErrorKind::Other, "rule parse");
+        dumps.back().rules.push_back(std::move(rule));
+        break;
+      }
+      default:
+        return fail(ErrorKind::Other, "unexpected message type in the batch");
+    }
+  }
+  return out;
+}
+
+Result<Plan> through_netlink_messages(const Plan& plan) {
+  auto parsed = parse_batch(plan);
+  if (!parsed) return tl::unexpected(parsed.error());
+  Plan out;
+  for (const auto& d : parsed->dumps) {
+    auto t = nft::decode_table(d);
+    if (!t) return tl::unexpected(t.error());
+    out.tables.push_back(std::move(*t));
+  }
+  return out;
+}
+
+Plan tables_of(Plan p) {
+  p.policy_rules.clear();
+  p.local_routes.clear();
+  p.lo_addresses.clear();
+  return p;
+}
+
+TEST(NftEncoding, RoundTripsThroughNetlinkMessages) {
+  for (const Plan& plan : {make_plan(base_config()), make_plan(test::everything_on()),
+                           make_plan(tproxy_config()), make_plan(ipv6_off()), make_plan(test::large_config()),
+                           make_plan(many_hosts()), test::every_nft_construct()}) {
+    auto back = through_netlink_messages(plan);
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_EQ(diff(tables_of(plan), *back), "");
+  }
+}
+
+// Hash sets (no interval flag) declare their element count, so the kernel
+// allocates a fixed-size hash instead of a resizing one; interval sets declare
+// nothing.
+TEST(NftEncoding, HashSetsDeclareTheirSize) {
+  auto parsed = parse_batch(make_plan(many_hosts()));
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->sizes["ip exclude_outbound_cidrs"], 10000u);
+  EXPECT_EQ(parsed->sizes["ip loopback"], 0u);  // 127.0.0.0/8: an interval set
+
+  parsed = parse_batch(test::every_nft_construct());
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  std::map<std::string, uint32_t> want{
+      {"ip ifs", 2}, {"ip ports", 0}, {"ip addrs", 0}, {"ip gids", 2}, {"ip6 v6", 0}};
+  EXPECT_EQ(parsed->sizes, want);
+}
+
+nft::DumpedElem elem(uint8_t last_byte, bool end = false) {
+  nft::DumpedElem e;
+  e.key[0] = 9;
+  e.key[3] = last_byte;
+  e.len = 4;
+  e.end = end;
+  return e;
+}
+
+// A dump with a repeated element is one that missed as many (see
+// repeats_an_element); the read-back reads such a set again.
+TEST(NftReadBack, ARepeatedElementMarksAReorderedDump) {
+  EXPECT_FALSE(nft::repeats_an_element({}));
+  EXPECT_FALSE(nft::repeats_an_element({elem(1), elem(2), elem(3)}));
+  EXPECT_TRUE(nft::repeats_an_element({elem(1), elem(2), elem(1)}));
+  // An interval's end may share its key with the next range's start.
+  EXPECT_FALSE(nft::repeats_an_element({elem(0, true), elem(1), elem(2, true), elem(2), elem(3, true)}));
+  EXPECT_TRUE(nft::repeats_an_element({elem(1), elem(2, true), elem(2, true)}));
+  // The round trip's own elements never repeat.
+  auto parsed = parse_batch(make_plan(many_hosts()));
+  ASSERT_TRUE(parsed.has_value());
+  std::vector<nft::DumpedElem> all;
+  for (const auto& set : parsed->dumps[0].sets) nft::take_elems(set.get(), all);
+  EXPECT_EQ(all.size(), 10003u);  // the hosts; 127.0.0.0/8 as a zero end, its start, its end
+  EXPECT_FALSE(nft::repeats_an_element(all));
+}
+
+TEST(NftEncoding, RejectsPlansItCannotEncode) {
+  Plan plan = test::every_nft_construct();
+  plan.tables[0].chains[1].rules.push_back(
+      {{PortMatch{Proto::Tcp, false, {{1, 2}}, ""}}, ReturnAction{}, ""});
+  auto r = nft::encode_apply(plan, {Family::V4, Family::V6});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("chain inbound, rule"), std::string::npos) << r.error().message;
+
+  Plan overlap = test::every_nft_construct();
+  std::get<PortMatch>(overlap.tables[0].chains[1].rules[1].matches[0]).ports.push_back({8050, 9000});
+  r = nft::encode_apply(overlap, {Family::V4, Family::V6});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("set ports"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace meshcap

@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "app/cli.hpp"
+#include "app/cni.hpp"
 #include "app/log.hpp"
 #include "app/traffic.hpp"
+#include "app/validate.hpp"
 #include "meshcap/diff.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
@@ -69,7 +72,7 @@ Result<Plan> observe_all(Backend& backend) {
   return got;
 }
 
-Result<void> compare(Backend& backend, const Plan& want, const char* what) {
+Result<void> compare(Backend& backend, const Plan& want, const char* what, std::string* difference) {
   auto got = observe_all(backend);
   if (!got) return tl::unexpected(got.error());
   // meshcap never removes ::6 from lo (it may predate us), so an unwanted one
@@ -80,6 +83,7 @@ Result<void> compare(Backend& backend, const Plan& want, const char* what) {
   if (auto d = diff(backend.held_form(want), *got); !d.empty()) {
     spdlog::debug("difference (- wanted, + found):\n{}", d);
     std::fprintf(stderr, "%s", d.c_str());
+    if (difference) *difference = d;
     return fail(ErrorKind::Verify, std::string(what) +
                                        ": the kernel does not hold the intended rules (difference above); "
                                        "run `meshcap apply` to converge");
@@ -87,7 +91,7 @@ Result<void> compare(Backend& backend, const Plan& want, const char* what) {
   return {};
 }
 
-Result<void> apply(const Config& config, const Plan& plan, Backend& backend) {
+Result<void> apply(const Config& config, const Plan& plan, Backend& backend, std::string* difference) {
   auto start = Clock::now();
   auto undo = sys::apply_sys(plan);
   if (!undo) return tl::unexpected(undo.error());
@@ -98,7 +102,7 @@ Result<void> apply(const Config& config, const Plan& plan, Backend& backend) {
   }
   const char* verified = "not verified";
   if (config.verify != VerifyMode::None) {
-    if (auto ok = compare(backend, plan, "verification"); !ok) return ok;
+    if (auto ok = compare(backend, plan, "verification", difference); !ok) return ok;
     verified = "verified rules";
   }
   if (config.verify == VerifyMode::Traffic) {
@@ -125,7 +129,9 @@ Result<void> cleanup(Backend& backend) {
   return {};
 }
 
-Result<void> execute(const Invocation& inv, Config config) {
+}  // namespace
+
+Result<void> execute(const Invocation& inv, Config config, std::string* difference) {
   if (config.dry_run) {
     // No namespace is inspected in a dry run, so `auto` shows both families.
     if (config.ipv6 == Ipv6Mode::Auto) config.ipv6 = Ipv6Mode::On;
@@ -141,17 +147,21 @@ Result<void> execute(const Invocation& inv, Config config) {
   Plan plan = make_plan(config);
   switch (inv.command) {
     case Command::Apply:
-      return apply(config, plan, **backend);
+      return apply(config, plan, **backend, difference);
     case Command::Check:
-      if (auto ok = compare(**backend, plan, "check"); !ok) return ok;
+      if (auto ok = compare(**backend, plan, "check", difference); !ok) return ok;
       spdlog::info("check: the namespace holds exactly the intended rules ({} rules for {})",
                    rule_count(plan), families(plan));
       return {};
     case Command::Cleanup:
       return cleanup(**backend);
+    case Command::Validate:
+      break;  // run() sends it to validate(): it needs no backend and no privilege
   }
   return {};
 }
+
+namespace {
 
 int report(const Error& e) {
   spdlog::error("{}", e.message);
@@ -161,6 +171,8 @@ int report(const Error& e) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  // A runtime runs CNI plugins with CNI_COMMAND set; nothing else sets it.
+  if (std::getenv("CNI_COMMAND")) return cni_main(environment());
   auto env = environment();
   auto inv = read_invocation(argc, argv, env);
   // In json mode every line is JSON from the first, so the log format is
@@ -177,8 +189,11 @@ int run(int argc, char** argv) {
   for (const auto& name : inv->unknown_env)
     spdlog::warn("ignoring {}: not a meshcap setting", name);
   try {
-    auto done = execute(*inv, *config);
-    return done ? 0 : report(done.error());
+    bool validating = inv->command == Command::Validate;
+    auto done = validating ? validate(*config) : execute(*inv, *config);
+    if (done) return 0;
+    int code = report(done.error());
+    return validating && done.error().kind == ErrorKind::Verify ? config->failure_exit_code : code;
   } catch (const std::exception& e) {
     return report(Error{ErrorKind::Other, std::string("unexpected failure: ") + e.what()});
   }

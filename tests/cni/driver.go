@@ -73,6 +73,9 @@ func main() {
 		return
 	}
 	must(run("ip", "link", "set", "lo", "up"))
+	// Namespace files of this run live and die with its mount namespace.
+	must(os.MkdirAll("/run/netns", 0o755))
+	must(run("mount", "-t", "tmpfs", "mccni", "/run/netns"))
 	var err error
 	tmp, err = os.MkdirTemp("", "meshcap-cni-")
 	must(err)
@@ -96,6 +99,7 @@ func main() {
 	f()
 	if failures > 0 {
 		fmt.Printf("FAIL: %d checks failed\n", failures)
+		os.RemoveAll(tmp)
 		os.Exit(1)
 	}
 	fmt.Println("PASS")
@@ -106,6 +110,9 @@ func main() {
 func must(err error) {
 	if err != nil {
 		fmt.Println("FATAL:", err)
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
 		os.Exit(1)
 	}
 }

@@ -40,6 +40,8 @@ ip link set lo up
 if mountpoint -q /sys/fs/cgroup/unified && [ -d /sys/fs/cgroup/memory ]; then
   umount /sys/fs/cgroup/unified || skip "cannot hide the hybrid cgroup2 mount from crun"
 fi
+# Namespace files podman makes live and die with this mount namespace.
+mkdir -p /run/netns && mount -t tmpfs mcpodman /run/netns
 tmp=$(mktemp -d /tmp/meshcap-podman-XXXXXX)
 cleanup() {
   podman_ rm -f -t 0 mctest >/dev/null 2>&1

@@ -90,6 +90,7 @@ func main() {
 		"direct":     scenarioDirect,
 		"badinput":   scenarioBadInput,
 		"concurrent": scenarioConcurrent,
+		"validate":   scenarioValidate,
 	}
 	f, ok := scenarios[os.Args[2]]
 	if !ok {
@@ -779,4 +780,44 @@ func scenarioConcurrent() {
 		check(errs[i] == nil && !strings.Contains(nftRuleset(p.ns.name), "meshcap"), "concurrent DEL %d (%v)", i, errs[i])
 	}
 	check(snapshot("") == before, "the node's namespace is unchanged after 40 concurrent verbs")
+}
+
+// `meshcap validate`, unprivileged, as the init container of a CNI-mode pod:
+// 0 in a pod the plugin captured, 4 (or --failure-exit-code) in one it did not.
+func scenarioValidate() {
+	ctx := context.Background()
+	cni := cniConfig()
+	list := bridgeList("")
+	captured := newPod("default", "v-captured", map[string]string{"meshcap.io/capture": "enabled"})
+	plain := newPod("default", "v-plain", nil)
+	defer captured.ns.del()
+	defer plain.ns.del()
+	for _, p := range []pod{captured, plain} {
+		_, err := cni.AddNetworkList(ctx, list, p.rt())
+		must(err)
+	}
+	validate := func(p pod, extra ...string) (int, string) {
+		argv := append([]string{"ip", "netns", "exec", p.ns.name, "setpriv", "--reuid", "65534", "--regid", "65534",
+			"--clear-groups", "--inh-caps", "-all", "--bounding-set", "-all", plugin, "validate"}, extra...)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		}
+		return 0, string(out)
+	}
+	code, out := validate(captured)
+	check(code == 0, "validate as uid 65534 with no capabilities in a captured pod exits 0 (%d: %s)", code, firstLine(out))
+	code, out = validate(plain)
+	check(code == 4 && strings.Contains(out, "not captured"), "validate in an uncaptured pod exits 4 (%d: %s)", code, firstLine(out))
+	code, out = validate(plain, "--failure-exit-code", "126")
+	check(code == 126, "validate --failure-exit-code 126 in an uncaptured pod exits 126 (%d: %s)", code, firstLine(out))
+	code, out = validate(captured, "--outbound-port", "15002")
+	check(code == 4, "validate with settings the pod's rules do not match exits 4 (%d: %s)", code, firstLine(out))
+	code, out = validate(captured, "--failure-exit-code", "0")
+	check(code == 2, "validate --failure-exit-code 0 is bad input (%d: %s)", code, firstLine(out))
+	for _, p := range []pod{captured, plain} {
+		_ = cni.DelNetworkList(ctx, list, p.rt())
+	}
 }

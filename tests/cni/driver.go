@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -91,6 +92,7 @@ func main() {
 		"badinput":   scenarioBadInput,
 		"concurrent": scenarioConcurrent,
 		"validate":   scenarioValidate,
+		"bench":      scenarioBench, // bench/cni.sh; not a test
 	}
 	f, ok := scenarios[os.Args[2]]
 	if !ok {
@@ -820,4 +822,75 @@ func scenarioValidate() {
 	for _, p := range []pod{captured, plain} {
 		_ = cni.DelNetworkList(ctx, list, p.rt())
 	}
+}
+
+// ADD latency: through libcni with meshcap chained vs the same conflist
+// without it, and meshcap's ADD vs `meshcap apply` of the same settings, each
+// run on a fresh namespace, the cases interleaved. Medians in milliseconds.
+func scenarioBench() {
+	n, _ := strconv.Atoi(os.Getenv("N"))
+	if n <= 0 {
+		n = 30
+	}
+	ctx := context.Background()
+	cni := cniConfig()
+	with := bridgeList(`"select": "all"`)
+	without := bridgeList("")
+	without.Plugins = without.Plugins[:1] // bridge + host-local alone
+	times := map[string][]time.Duration{}
+	timed := func(name string, f func() error) {
+		start := time.Now()
+		err := f()
+		times[name] = append(times[name], time.Since(start))
+		must(err)
+	}
+	prev := `"prevResult": {"cniVersion": "1.0.0", "interfaces": [{"name": "eth0"}], "ips": [{"address": "10.1.2.3/24", "interface": 0}]}`
+	for i := 0; i < n; i++ {
+		for _, c := range []struct {
+			name string
+			list *libcni.NetworkConfigList
+		}{{"libcni ADD bridge+host-local", without}, {"libcni ADD bridge+host-local+meshcap", with}} {
+			p := newPod("default", "bench", nil)
+			timed(c.name, func() error { _, err := cni.AddNetworkList(ctx, c.list, p.rt()); return err })
+			_ = cni.DelNetworkList(ctx, c.list, p.rt())
+			p.ns.del()
+		}
+		p := newPod("default", "bench", nil)
+		env := map[string]string{"CNI_CONTAINERID": "bench", "CNI_NETNS": p.ns.path, "CNI_IFNAME": "eth0", "CNI_PATH": binDir}
+		timed("meshcap ADD (plugin alone)", func() error {
+			out, code := execPlugin("ADD", env, `{"cniVersion": "1.0.0", "name": "b", "type": "meshcap", "select": "all", `+prev+`}`)
+			if code != 0 {
+				return fmt.Errorf("ADD: %s", out)
+			}
+			return nil
+		})
+		p.ns.del()
+		p = newPod("default", "bench", nil)
+		timed("meshcap apply --netns (same settings)", func() error {
+			cmd := exec.Command(plugin, "apply", "--netns", p.ns.path)
+			cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+			return cmd.Run()
+		})
+		p.ns.del()
+	}
+	names := []string{}
+	for k := range times {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	median := func(d []time.Duration) float64 {
+		s := append([]time.Duration(nil), d...)
+		sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
+		return float64(s[len(s)/2].Microseconds()) / 1000
+	}
+	fmt.Printf("%-42s %10s %10s %10s  (n=%d)\n", "case", "median ms", "min ms", "max ms", n)
+	for _, k := range names {
+		d := times[k]
+		s := append([]time.Duration(nil), d...)
+		sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
+		fmt.Printf("%-42s %10.2f %10.2f %10.2f\n", k, median(d), float64(s[0].Microseconds())/1000, float64(s[len(s)-1].Microseconds())/1000)
+	}
+	fmt.Printf("meshcap's share of the chained ADD: %.2f ms; its ADD minus its apply: %.2f ms (target <= 1 ms)\n",
+		median(times["libcni ADD bridge+host-local+meshcap"])-median(times["libcni ADD bridge+host-local"]),
+		median(times["meshcap ADD (plugin alone)"])-median(times["meshcap apply --netns (same settings)"]))
 }

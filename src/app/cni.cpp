@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,9 +13,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "app/cni_request.hpp"
 #include "app/log.hpp"
@@ -86,7 +85,8 @@ CniResult<Netns> inspect_netns(const std::string& path) {
     return cni_fail(kInvalidVariable, "CNI_NETNS " + printable(path) + ": " + std::strerror(errno));
   }
   if (::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) return cni_fail(kInvalidVariable, "");
-  struct stat target{}, own{};
+  struct stat target {
+  }, own{};
   if (::fstat(fd.get(), &target) != 0 || ::stat("/proc/self/ns/net", &own) != 0)
     return cni_fail(kInvalidVariable, "CNI_NETNS " + printable(path) + ": " + std::strerror(errno));
   if (target.st_dev == own.st_dev && target.st_ino == own.st_ino) return Netns::Own;
@@ -123,7 +123,8 @@ CniError from_error(const Error& e, const std::string& details = "") {
       break;
   }
   // The per-namespace lock's timeout: the runtime may try again.
-  if (e.message.find("another meshcap holds") != std::string::npos) return {kTryAgainLater, e.message, details};
+  if (e.message.find("another meshcap holds") != std::string::npos)
+    return {kTryAgainLater, e.message, details};
   return {kOtherFailure, e.message, details};
 }
 
@@ -151,7 +152,8 @@ CniResult<void> check_absent(const std::string& netns) {
     auto backend = make();
     auto held = backend->observe();
     if (!held) return tl::unexpected(from_error(held.error()));
-    if (!held->tables.empty()) found += std::string(backend->name()) + ":\n" + render_nft(*held, std::nullopt);
+    if (!held->tables.empty())
+      found += std::string(backend->name()) + ":\n" + render_nft(*held, std::nullopt);
   }
   auto sys = sys::observe_sys();
   if (!sys) return tl::unexpected(from_error(sys.error()));
@@ -173,7 +175,8 @@ bool probe_backend(Config config, BackendKind backend) {
   pid_t pid = ::fork();
   if (pid < 0) return false;
   if (pid == 0) {
-    struct stat before{}, after{};
+    struct stat before {
+    }, after{};
     if (::stat("/proc/thread-self/ns/net", &before) != 0 || ::unshare(CLONE_NEWNET) != 0 ||
         ::stat("/proc/thread-self/ns/net", &after) != 0 || before.st_ino == after.st_ino)
       ::_exit(1);  // not in a new namespace: touch nothing
@@ -202,7 +205,8 @@ CniResult<void> require_set(const Context& c, std::initializer_list<const char*>
 }
 
 CniResult<nlohmann::json> add_or_check(const Context& c) {
-  if (auto ok = require_set(c, {"CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"}); !ok) return tl::unexpected(ok.error());
+  if (auto ok = require_set(c, {"CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"}); !ok)
+    return tl::unexpected(ok.error());
   auto pod = parse_cni_args(env_or(c.env, "CNI_ARGS"));
   if (!pod) return tl::unexpected(pod.error());
   std::string netns = env_or(c.env, "CNI_NETNS");
@@ -244,7 +248,8 @@ CniResult<nlohmann::json> del(const Context& c) {
     kind = Netns::Gone;  // a file that is not a namespace: what deleting one leaves behind
   }
   if (*kind == Netns::Gone) {
-    spdlog::info("DEL: namespace {} is gone; nothing to clean up", netns.empty() ? "(none)" : printable(netns));
+    spdlog::info("DEL: namespace {} is gone; nothing to clean up",
+                 netns.empty() ? "(none)" : printable(netns));
     return nlohmann::json();
   }
   if (*kind == Netns::Own) {
@@ -271,7 +276,8 @@ CniResult<nlohmann::json> status(const Context& c) {
       return nlohmann::json();
     }
   }
-  return cni_fail(kNotAvailable, "this node's kernel takes meshcap's rules with neither nftables nor iptables",
+  return cni_fail(kNotAvailable,
+                  "this node's kernel takes meshcap's rules with neither nftables nor iptables",
                   "a throwaway network namespace refused both backends; see the plugin's log on stderr");
 }
 

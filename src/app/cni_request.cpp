@@ -59,8 +59,8 @@ CniResult<nlohmann::json> parse_network_config(std::string_view text) {
     std::string why = e.what();
     if (auto end = why.find("] "); why.rfind("[json.exception", 0) == 0 && end != std::string::npos)
       why.erase(0, end + 2);
-    return cni_fail(kDecodeFailure, "the network configuration on stdin is not valid JSON: " +
-                                        printable(why, true, 200));
+    return cni_fail(kDecodeFailure,
+                    "the network configuration on stdin is not valid JSON: " + printable(why, true, 200));
   }
   if (too_deep)
     return cni_fail(kDecodeFailure, "the network configuration on stdin is nested deeper than " +
@@ -109,8 +109,8 @@ CniResult<PodArgs> parse_cni_args(std::string_view text) {
     if (item.empty()) continue;
     auto eq = item.find('=');
     if (eq == std::string_view::npos || eq == 0)
-      return cni_fail(kInvalidVariable,
-                      "CNI_ARGS item \"" + printable(item) + "\" is not KEY=VALUE (items are separated by ;)");
+      return cni_fail(kInvalidVariable, "CNI_ARGS item \"" + printable(item) +
+                                            "\" is not KEY=VALUE (items are separated by ;)");
     std::string key(item.substr(0, eq));
     std::string value(item.substr(eq + 1));
     if (key == "K8S_POD_NAMESPACE")
@@ -123,8 +123,8 @@ CniResult<PodArgs> parse_cni_args(std::string_view text) {
       unknown.push_back(printable(key));
   }
   if (!unknown.empty() && !ignore_unknown)
-    return cni_fail(kInvalidVariable, "CNI_ARGS has unknown keys (" + joined(unknown) +
-                                          ") and no IgnoreUnknown=1");
+    return cni_fail(kInvalidVariable,
+                    "CNI_ARGS has unknown keys (" + joined(unknown) + ") and no IgnoreUnknown=1");
   return pod;
 }
 
@@ -159,7 +159,8 @@ CniResult<PluginSettings> read_plugin_settings(const nlohmann::json& conf) {
     problems.push_back(without_prefix(r.error().message));
 
   if (auto it = conf.find("excludeNamespaces"); it != conf.end()) {
-    bool ok = it->is_array() && std::all_of(it->begin(), it->end(), [](const auto& j) { return j.is_string(); });
+    bool ok =
+        it->is_array() && std::all_of(it->begin(), it->end(), [](const auto& j) { return j.is_string(); });
     if (ok)
       out.exclude_namespaces = it->get<std::vector<std::string>>();
     else
@@ -213,9 +214,8 @@ CniResult<PluginSettings> read_plugin_settings(const nlohmann::json& conf) {
 }
 
 Selection select_pod(const PluginSettings& s, const PodArgs& pod) {
-  if (pod.pod_namespace &&
-      std::find(s.exclude_namespaces.begin(), s.exclude_namespaces.end(), *pod.pod_namespace) !=
-          s.exclude_namespaces.end())
+  if (pod.pod_namespace && std::find(s.exclude_namespaces.begin(), s.exclude_namespaces.end(),
+                                     *pod.pod_namespace) != s.exclude_namespaces.end())
     return {false, "its namespace " + printable(*pod.pod_namespace) + " is in excludeNamespaces"};
   if (s.capture_annotation) {
     if (*s.capture_annotation) return {true, "annotated meshcap.io/capture: enabled"};

@@ -1,8 +1,7 @@
 #include "app/validate.hpp"
 
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "app/traffic.hpp"
 #include "sys/netns.hpp"
@@ -28,9 +27,10 @@ Result<void> validate(const Config& config) {
                                      "; the pod's rules are missing (was the CNI plugin installed when "
                                      "the pod started?) or its settings differ from these");
   }
-  spdlog::info("validate: a connection to {} landed on the outbound port {} with its original "
-               "destination: traffic is captured",
-               target, config.outbound_port);
+  spdlog::info(
+      "validate: a connection to {} landed on the outbound port {} with its original "
+      "destination: traffic is captured",
+      target, config.outbound_port);
   return {};
 }
 

@@ -47,9 +47,9 @@ TEST(CniRequestTest, Verbs) {
 
 TEST(CniRequestTest, NetworkConfigMustBeABoundedJsonObject) {
   EXPECT_TRUE(parse_network_config(R"({"cniVersion": "1.0.0"})").has_value());
-  for (std::string bad : {std::string("{"), std::string(""), std::string("[1]"), std::string("\"x\""),
-                          std::string(100, '[') + std::string(100, ']'),
-                          "{\"x\": \"" + std::string(kMaxInput, 'a') + "\"}"}) {
+  for (std::string bad :
+       {std::string("{"), std::string(""), std::string("[1]"), std::string("\"x\""),
+        std::string(100, '[') + std::string(100, ']'), "{\"x\": \"" + std::string(kMaxInput, 'a') + "\"}"}) {
     auto c = parse_network_config(bad);
     ASSERT_FALSE(c.has_value()) << bad.substr(0, 40);
     EXPECT_EQ(c.error().code, kDecodeFailure);
@@ -75,7 +75,8 @@ TEST(CniRequestTest, VersionsPerVerb) {
 }
 
 TEST(CniRequestTest, CniArgs) {
-  auto a = parse_cni_args("IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=cart-1;K8S_POD_INFRA_CONTAINER_ID=abc;X=1");
+  auto a = parse_cni_args(
+      "IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=cart-1;K8S_POD_INFRA_CONTAINER_ID=abc;X=1");
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->pod_namespace, "shop");
   EXPECT_EQ(a->pod_name, "cart-1");
@@ -108,14 +109,15 @@ TEST(CniRequestTest, DefaultsAreTheSettingsTablesDefaults) {
 TEST(CniRequestTest, CaptureObjectThenAnnotations) {
   auto s = read_plugin_settings(annotated(
       {{"meshcap.io/inbound-port", "16006"}, {"meshcap.io/capture", "enabled"}, {"other.io/x", "y"}},
-      {{"capture", {{"outboundPort", 16001}, {"inboundPort", "15007"}, {"excludeInboundPorts", {15020, "15021"}}}},
+      {{"capture",
+        {{"outboundPort", 16001}, {"inboundPort", "15007"}, {"excludeInboundPorts", {15020, "15021"}}}},
        {"backend", "iptables"},
        {"logLevel", "debug"},
        {"select", "all"},
        {"excludeNamespaces", {"infra"}}}));
   ASSERT_TRUE(s.has_value()) << s.error().msg;
   EXPECT_EQ(s->config.outbound_port, 16001);
-  EXPECT_EQ(s->config.inbound_port, 16006);  // the pod's annotation wins
+  EXPECT_EQ(s->config.inbound_port, 16006);               // the pod's annotation wins
   EXPECT_EQ(s->config.exclude_inbound_ports.size(), 1u);  // 15020-15021, merged
   EXPECT_EQ(s->config.backend, BackendKind::Iptables);
   EXPECT_EQ(s->config.log_level, "debug");

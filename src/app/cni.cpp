@@ -70,10 +70,10 @@ void log_to_file(const LogSettings& log, const std::string& container) {
   }
 }
 
-enum class Netns { Usable, Gone, Own };
+enum class Netns { Usable, Gone, NotNetns, Own };
 
-// What CNI_NETNS names, without entering it: a network namespace, nothing
-// (missing, or a file left behind when the namespace was deleted), or the
+// What CNI_NETNS names, without entering it: a network namespace, nothing,
+// something else (a file, a directory, another kind of namespace), or the
 // namespace this plugin runs in (the node's, never to be touched).
 CniResult<Netns> inspect_netns(const std::string& path) {
   if (path.empty()) return Netns::Gone;
@@ -84,7 +84,7 @@ CniResult<Netns> inspect_netns(const std::string& path) {
     if (errno == ENOENT || errno == ENOTDIR) return Netns::Gone;
     return cni_fail(kInvalidVariable, "CNI_NETNS " + printable(path) + ": " + std::strerror(errno));
   }
-  if (::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) return cni_fail(kInvalidVariable, "");
+  if (::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) return Netns::NotNetns;
   struct stat target {
   }, own{};
   if (::fstat(fd.get(), &target) != 0 || ::stat("/proc/self/ns/net", &own) != 0)
@@ -97,11 +97,9 @@ CniResult<Netns> inspect_netns(const std::string& path) {
 CniResult<void> require_pod_netns(const std::string& path) {
   if (path.empty()) return cni_fail(kInvalidVariable, "CNI_NETNS is not set");
   auto kind = inspect_netns(path);
-  if (!kind) {
-    if (kind.error().msg.empty())
-      return cni_fail(kInvalidVariable, "CNI_NETNS " + printable(path) + " is not a network namespace");
-    return tl::unexpected(kind.error());
-  }
+  if (!kind) return tl::unexpected(kind.error());
+  if (*kind == Netns::NotNetns)
+    return cni_fail(kInvalidVariable, "CNI_NETNS " + printable(path) + " is not a network namespace");
   if (*kind == Netns::Gone)
     return cni_fail(kInvalidVariable, "CNI_NETNS " + printable(path) + " does not exist");
   if (*kind == Netns::Own)
@@ -243,11 +241,9 @@ CniResult<nlohmann::json> add_or_check(const Context& c) {
 CniResult<nlohmann::json> del(const Context& c) {
   std::string netns = env_or(c.env, "CNI_NETNS");
   auto kind = inspect_netns(netns);
-  if (!kind) {
-    if (!kind.error().msg.empty()) return tl::unexpected(kind.error());
-    kind = Netns::Gone;  // a file that is not a namespace: what deleting one leaves behind
-  }
-  if (*kind == Netns::Gone) {
+  if (!kind) return tl::unexpected(kind.error());
+  // A file that is not a namespace is what deleting one can leave behind.
+  if (*kind == Netns::Gone || *kind == Netns::NotNetns) {
     spdlog::info("DEL: namespace {} is gone; nothing to clean up",
                  netns.empty() ? "(none)" : printable(netns));
     return nlohmann::json();

@@ -580,6 +580,15 @@ func scenarioDirect() {
 	must(os.WriteFile(stale, nil, 0o644))
 	out, code = execPlugin("DEL", map[string]string{"CNI_CONTAINERID": "x", "CNI_IFNAME": "eth0", "CNI_NETNS": stale}, conf("1.1.0", ""))
 	check(code == 0, "DEL of a path left behind by a deleted namespace (an empty file) succeeds (%d %s)", code, out)
+	// The throwaway node holds meshcap rules of its own (as if an admin ran
+	// `meshcap apply` there): a DEL naming the node must leave them alone.
+	must(run(plugin, "apply"))
+	defer func() { _ = run(plugin, "cleanup") }()
+	nodeBefore := snapshot("")
+	check(strings.Contains(nodeBefore, "meshcap"), "the throwaway node holds meshcap rules")
+	own := map[string]string{"CNI_CONTAINERID": "x", "CNI_IFNAME": "eth0", "CNI_NETNS": fmt.Sprintf("/proc/%d/ns/net", os.Getpid())}
+	out, code = execPlugin("DEL", own, conf("1.1.0", `"select": "all"`))
+	check(code == 0 && snapshot("") == nodeBefore, "DEL naming the node's own namespace succeeds and touches nothing (%d %s)", code, out)
 	missing := map[string]string{"CNI_CONTAINERID": "x", "CNI_IFNAME": "eth0", "CNI_NETNS": "/var/run/netns/does-not-exist"}
 	out, code = execPlugin("DEL", missing, conf("1.1.0", ""))
 	check(code == 0, "DEL of a namespace path that does not exist succeeds (%d %s)", code, out)

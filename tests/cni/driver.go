@@ -445,6 +445,16 @@ func scenarioChain() {
 		err := verb("CHECK "+p.name, func() error { return cni.CheckNetworkList(ctx, list, p.rt()) })
 		check(err == nil, "CHECK %s succeeds (%v)", p.name, err)
 	}
+	// A failing ADD through libcni: the annotation is named, code 7, and the
+	// node (where bridge has just run) is unchanged by meshcap.
+	badPod := newPod("default", "badann", map[string]string{"meshcap.io/capture": "enabled", "meshcap.io/inbound-ports": "80,x"})
+	pods = append(pods, badPod)
+	err := verb("failing ADD", func() error { _, err := cni.AddNetworkList(ctx, list, badPod.rt()); return err })
+	var cniError *types.Error
+	check(errors.As(err, &cniError) && cniError.Code == 7 && strings.Contains(cniError.Msg, "meshcap.io/inbound-ports"),
+		"ADD with a bad annotation fails through libcni with code 7 naming it (%v)", err)
+	check(!strings.Contains(snapshot(badPod.ns.name), "meshcap"), "the failed ADD touched nothing in the pod")
+
 	for _, p := range pods {
 		err := verb("DEL "+p.name, func() error { return cni.DelNetworkList(ctx, list, p.rt()) })
 		check(err == nil, "DEL %s succeeds (%v)", p.name, err)

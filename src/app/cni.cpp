@@ -163,21 +163,24 @@ CniResult<void> check_absent(const std::string& netns) {
   return {};
 }
 
+enum class Probe { Works, Refused, NoNamespace };
+
 // Whether this kernel takes the rules through one backend, tried in a
 // throwaway namespace of a forked child, so no real namespace is touched.
-bool probe_backend(Config config, BackendKind backend) {
+Probe probe_backend(Config config, BackendKind backend) {
+  constexpr int kNoNamespace = 10;
   config.backend = backend;
   config.netns.clear();
   config.verify = VerifyMode::Rules;
   std::fflush(nullptr);
   pid_t pid = ::fork();
-  if (pid < 0) return false;
+  if (pid < 0) return Probe::NoNamespace;
   if (pid == 0) {
     struct stat before {
     }, after{};
     if (::stat("/proc/thread-self/ns/net", &before) != 0 || ::unshare(CLONE_NEWNET) != 0 ||
         ::stat("/proc/thread-self/ns/net", &after) != 0 || before.st_ino == after.st_ino)
-      ::_exit(1);  // not in a new namespace: touch nothing
+      ::_exit(kNoNamespace);  // not in a new namespace: touch nothing
     spdlog::set_level(spdlog::level::warn);
     Invocation inv;
     inv.command = Command::Apply;
@@ -186,7 +189,9 @@ bool probe_backend(Config config, BackendKind backend) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!WIFEXITED(status)) return Probe::Refused;
+  if (WEXITSTATUS(status) == kNoNamespace) return Probe::NoNamespace;
+  return WEXITSTATUS(status) == 0 ? Probe::Works : Probe::Refused;
 }
 
 struct Context {
@@ -266,10 +271,17 @@ CniResult<nlohmann::json> status(const Context& c) {
   auto settings = read_plugin_settings(c.conf);
   if (!settings) return tl::unexpected(settings.error());
   for (auto backend : {BackendKind::Nft, BackendKind::Iptables}) {
-    if (probe_backend(settings->config, backend)) {
-      spdlog::debug("STATUS: the kernel takes the rules via {}",
-                    backend == BackendKind::Nft ? "nftables" : "iptables");
-      return nlohmann::json();
+    switch (probe_backend(settings->config, backend)) {
+      case Probe::Works:
+        spdlog::debug("STATUS: the kernel takes the rules via {}",
+                      backend == BackendKind::Nft ? "nftables" : "iptables");
+        return nlohmann::json();
+      case Probe::NoNamespace:
+        return cni_fail(kNotAvailable,
+                        "the plugin cannot create a throwaway network namespace to probe the kernel in "
+                        "(it needs CAP_SYS_ADMIN and CAP_NET_ADMIN)");
+      case Probe::Refused:
+        break;
     }
   }
   return cni_fail(kNotAvailable,

@@ -556,6 +556,18 @@ func scenarioDirect() {
 	out, code = execPlugin("STATUS", map[string]string{"CNI_PATH": binDir}, conf("1.1.0", ""))
 	check(code == 0 && out == "", "STATUS (1.1.0) succeeds, prints nothing (%d %q)", code, out)
 	check(snapshot("") == before, "STATUS leaves the node's namespace unchanged")
+	// A node where neither backend can take the rules: a plugin that may make
+	// the probe's namespace (CAP_SYS_ADMIN) but not program it (no
+	// CAP_NET_ADMIN); and one that cannot even make the namespace.
+	for _, caps := range []string{"-all,+sys_admin", "-all"} {
+		cmd := exec.Command("setpriv", "--inh-caps", "-all", "--bounding-set", caps, plugin)
+		cmd.Env = []string{"CNI_COMMAND=STATUS", "CNI_PATH=" + binDir}
+		cmd.Stdin = strings.NewReader(conf("1.1.0", ""))
+		raw, _ := cmd.Output()
+		var status cniErr
+		_ = json.Unmarshal(raw, &status)
+		check(cmd.ProcessState.ExitCode() != 0 && status.Code == 50, "STATUS with capabilities %s is code 50: %s", caps, strings.TrimSpace(string(raw)))
+	}
 	out, code = execPlugin("GC", map[string]string{"CNI_PATH": binDir}, conf("1.1.0", `"cni.dev/valid-attachments": []`))
 	check(code == 0 && out == "", "GC (1.1.0) succeeds (%d %q)", code, out)
 	check(snapshot("") == before, "GC leaves the node's namespace unchanged")

@@ -71,6 +71,7 @@ struct Config {
   std::optional<Family> family;  // dry-run: only this family
   std::string log_level;
   LogFormat log_format{};
+  int failure_exit_code{};  // `validate` when traffic is not captured
 };
 
 // A setting as given: its text and where it came from ("--outbound-port",

@@ -28,6 +28,8 @@ constexpr CommandInfo kCommands[] = {
     {"check", Command::Check,
      "Exit 0 when the namespace holds exactly the configured rules, 4 and the difference otherwise"},
     {"cleanup", Command::Cleanup, "Remove everything meshcap installed"},
+    {"validate", Command::Validate,
+     "Unprivileged: prove a connection opened here is captured (exit 4 or --failure-exit-code if not)"},
 };
 
 std::string usage(const Setting& s) {
@@ -155,7 +157,7 @@ Result<Invocation> parse_command_line(int argc, const char* const* argv,
     const std::string first = printable(raw_first);
     if (raw_first.rfind("-", 0) == 0) return bad_command_line("unknown flag " + first);
     if (app.get_subcommands().empty())
-      return bad_command_line("unknown command \"" + first + "\" (commands: apply, check, cleanup)");
+      return bad_command_line("unknown command \"" + first + "\" (commands: apply, check, cleanup, validate)");
     return bad_command_line("unexpected argument \"" + first + "\"");
   }
   if (version->count() > 0) {

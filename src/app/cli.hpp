@@ -13,7 +13,7 @@
 
 namespace meshcap::app {
 
-enum class Command { Apply, Check, Cleanup };
+enum class Command { Apply, Check, Cleanup, Validate };
 
 struct Invocation {
   Command command = Command::Apply;

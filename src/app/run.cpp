@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string_view>
@@ -10,9 +11,11 @@
 #include <spdlog/spdlog.h>
 
 #include "app/cli.hpp"
+#include "app/cni.hpp"
 #include "app/explain.hpp"
 #include "app/log.hpp"
 #include "app/traffic.hpp"
+#include "app/validate.hpp"
 #include "meshcap/diff.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
@@ -55,12 +58,13 @@ std::string print_plan(const Config& config, const Plan& plan) {
   return render_nft(plan, config.family);
 }
 
-Result<void> compare(Backend& backend, const Plan& want, const char* what) {
+Result<void> compare(Backend& backend, const Plan& want, const char* what, std::string* difference) {
   auto got = backend.observe();
   if (!got) return tl::unexpected(got.error());
   if (auto d = diff(backend.held_form(want), *got); !d.empty()) {
     spdlog::debug("difference (- wanted, + found):\n{}", d);
     print_block(d);
+    if (difference) *difference = d;
     return fail(ErrorKind::Verify, std::string(what) +
                                        ": the kernel does not hold the intended rules (difference above); "
                                        "run `meshcap apply` to converge");
@@ -85,10 +89,11 @@ Result<void> restore(Backend& backend, const Error& failed) {
   return tl::unexpected(failed);
 }
 
-Result<void> verify(const Config& config, const Plan& plan, Backend& backend, const char*& verified) {
+Result<void> verify(const Config& config, const Plan& plan, Backend& backend, const char*& verified,
+                    std::string* difference) {
   verified = "not verified";
   if (config.verify == VerifyMode::None) return {};
-  if (auto ok = compare(backend, plan, "verification"); !ok) return ok;
+  if (auto ok = compare(backend, plan, "verification", difference); !ok) return ok;
   verified = "verified rules";
   if (config.verify != VerifyMode::Traffic) return {};
   if (auto probe = choose_probe(config)) {
@@ -128,11 +133,11 @@ Result<void> remove_strays(Backend& backend, const std::vector<Stray>& found, co
   return {};
 }
 
-Result<void> apply(const Config& config, const Plan& plan, Backend& backend) {
+Result<void> apply(const Config& config, const Plan& plan, Backend& backend, std::string* difference) {
   auto start = Clock::now();
   if (auto applied = backend.apply(plan); !applied) return applied;
   const char* verified = nullptr;
-  if (auto ok = verify(config, plan, backend, verified); !ok) return restore(backend, ok.error());
+  if (auto ok = verify(config, plan, backend, verified, difference); !ok) return restore(backend, ok.error());
   // The other backend's meshcap state goes once this one's is verified, so a
   // failed run never leaves the namespace without either.
   auto found = strays(backend);
@@ -147,8 +152,8 @@ Result<void> apply(const Config& config, const Plan& plan, Backend& backend) {
   return {};
 }
 
-Result<void> check(const Plan& plan, Backend& backend) {
-  auto same = compare(backend, plan, "check");
+Result<void> check(const Plan& plan, Backend& backend, std::string* difference) {
+  auto same = compare(backend, plan, "check", difference);
   if (!same && same.error().kind != ErrorKind::Verify) return same;
   auto found = strays(backend);
   if (!found) return tl::unexpected(found.error());
@@ -198,7 +203,7 @@ Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind) {
   return compose(make_nft_backend(), std::move(others), sys::make_kernel_routing());
 }
 
-Result<void> execute(const Invocation& inv, Config config, const Environment& env) {
+Result<void> execute(const Invocation& inv, Config config, const Environment& env, std::string* difference) {
   if (config.dry_run) {
     // No namespace is inspected in a dry run, so `auto` shows both families.
     if (config.ipv6 == Ipv6Mode::Auto) config.ipv6 = Ipv6Mode::On;
@@ -217,11 +222,13 @@ Result<void> execute(const Invocation& inv, Config config, const Environment& en
   Plan plan = make_plan(config);
   switch (inv.command) {
     case Command::Apply:
-      return apply(config, plan, **backend);
+      return apply(config, plan, **backend, difference);
     case Command::Check:
-      return check(plan, **backend);
+      return check(plan, **backend, difference);
     case Command::Cleanup:
       return cleanup(**backend);
+    case Command::Validate:
+      break;  // run() sends it to validate(): it needs no backend and no privilege
   }
   return {};
 }
@@ -236,6 +243,8 @@ int report(const Error& e) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  // A runtime runs CNI plugins with CNI_COMMAND set; nothing else sets it.
+  if (std::getenv("CNI_COMMAND")) return cni_main(environment());
   if (argc > 1 && std::string_view(argv[1]) == "explain") return explain_command(argc, argv);
   auto env = environment();
   auto inv = read_invocation(argc, argv, env);
@@ -253,8 +262,11 @@ int run(int argc, char** argv) {
   for (const auto& name : inv->unknown_env)
     spdlog::warn("ignoring {}: not a meshcap setting", name);
   try {
-    auto done = execute(*inv, *config);
-    return done ? 0 : report(done.error());
+    bool validating = inv->command == Command::Validate;
+    auto done = validating ? validate(*config) : execute(*inv, *config);
+    if (done) return 0;
+    int code = report(done.error());
+    return validating && done.error().kind == ErrorKind::Verify ? config->failure_exit_code : code;
   } catch (const std::exception& e) {
     return report(Error{ErrorKind::Other, std::string("unexpected failure: ") + e.what()});
   }

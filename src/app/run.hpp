@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "app/cli.hpp"
 #include "meshcap/backend.hpp"
@@ -30,7 +31,11 @@ struct Environment {
   std::chrono::milliseconds lock_timeout = sys::kLockTimeout;
 };
 
-// One command (apply, check, cleanup or a dry run) with a parsed config.
-Result<void> execute(const Invocation& inv, Config config, const Environment& env = {});
+// One command (apply, check, cleanup or a dry run) for a validated config,
+// inside config.netns (empty: the current namespace). When verification or
+// check finds a difference, `difference` (if given) receives it as readable
+// text. The CNI plugin calls this with config.netns = CNI_NETNS.
+Result<void> execute(const Invocation& inv, Config config, const Environment& env = {},
+                     std::string* difference = nullptr);
 
 }  // namespace meshcap::app

@@ -193,6 +193,12 @@ auto enum_parser(std::vector<std::pair<const char*, T>> names) {
   };
 }
 
+Parsed<int> parse_exit_code(std::string_view s) {
+  auto n = parse_number(s, false);
+  if (!n || *n < 1 || *n > 255) return bad("is not an exit code (1-255)");
+  return static_cast<int>(*n);
+}
+
 Parsed<std::string> parse_netns(std::string_view s) {
   if (!s.empty() && s.front() != '/') return bad("is not an absolute path (such as /var/run/netns/x)");
   return std::string(s);
@@ -567,6 +573,9 @@ const std::vector<Setting>& settings() {
          r.scalar(c.log_format,
                   enum_parser<LogFormat>({{"text", LogFormat::Text}, {"json", LogFormat::Json}}));
        }},
+      {"failure-exit-code", "CODE", V::Number, S::Run, "4", "",
+       "validate: exit code when traffic is not captured (1-255)",
+       [](Reader& r, Config& c) { r.scalar(c.failure_exit_code, parse_exit_code); }},
       // The app reads the file into RawSettings before parse_config() runs.
       {"config", "FILE", V::Path, S::Source, "", "none",
        "JSON file of settings keyed by their camelCase names (outboundPort); flags and "

@@ -161,7 +161,7 @@ TEST(CliTest, UnknownFlag) {
 }
 
 TEST(CliTest, UnknownCommand) {
-  EXPECT_THAT(parse_bad({"install"}), HasSubstr("unknown command \"install\" (commands: apply, check, cleanup)"));
+  EXPECT_THAT(parse_bad({"install"}), HasSubstr("unknown command \"install\" (commands: apply, check, cleanup, validate)"));
   EXPECT_THAT(parse_bad({"check", "extra"}), HasSubstr("unexpected argument \"extra\""));
   EXPECT_THAT(parse_bad({"check", "apply"}), HasSubstr("\"apply\""));
 }

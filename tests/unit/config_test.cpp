@@ -102,7 +102,7 @@ TEST(ConfigTest, SettingsAreUniqueAndDescribed) {
     EXPECT_TRUE(seen.insert(std::string(s.flag)).second) << s.flag;
     EXPECT_NE(std::string(s.help), "") << s.flag;
   }
-  EXPECT_EQ(seen.size(), 28u);  // 27 and --config
+  EXPECT_EQ(seen.size(), 29u);  // 28 and --config
   for (const char* sw : {"capture-dns", "dry-run"}) {
     auto it = std::find_if(settings().begin(), settings().end(),
                            [&](const auto& s) { return std::string(s.flag) == sw; });

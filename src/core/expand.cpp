@@ -11,6 +11,9 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+// clang 14 (the fuzz build) has no aggregate deduction yet.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 // Where a match sits in an iptables entry; extensions keep plan order.
 int slot(const Match& m) {

@@ -185,7 +185,8 @@ class Pod:
                 r(ns, "ip", "link", "set", dev, "up")
             # Static neighbours: IPv6 neighbour discovery would cost the first
             # probe a 1 s retransmission while the veth comes up.
-            mac = {ns.name: ns.run(["cat", f"/sys/class/net/{dev}/address"], check=True).stdout.strip()
+            import json
+            mac = {ns.name: json.loads(ns.run(["ip", "-j", "link", "show", "dev", dev], check=True).stdout)[0]["address"]
                    for ns, dev in ((self.ns, "eth0"), (self.peer, "peer0"))}
             for ns, dev, other, a4, a6 in ((self.ns, "eth0", self.peer, PEER4, PEER6),
                                            (self.peer, "peer0", self.ns, POD4, POD6)):

@@ -4,6 +4,7 @@
 // refuse every combination without crashing; a refusal is one line.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -34,14 +35,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   argv.push_back(nullptr);
   auto inv = meshcap::app::parse_command_line(static_cast<int>(args.size()), argv.data(), env);
   if (!inv) {
-    if (inv.error().message.find('\n') != std::string::npos) std::abort();
+    if (inv.error().message.find('\n') != std::string::npos) {
+      std::fprintf(stderr, "parse_command_line: a message of more than one line: %.2000s\n",
+                   inv.error().message.c_str());
+      std::abort();
+    }
     return 0;
   }
   if (inv->exit_now) return 0;
   auto config = meshcap::parse_config(inv->raw);
   if (!config) {
     const std::string& m = config.error().message;
-    if (m.find('\n') != std::string::npos || m.size() > 1024 + 4 * size) std::abort();
+    if (m.find('\n') != std::string::npos || m.size() > 1024 + 4 * size) {
+      std::fprintf(stderr, "parse_config: a %zu-byte message for a %zu-byte input: %.2000s\n", m.size(), size,
+                   m.c_str());
+      std::abort();
+    }
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 // items and counts the rest rather than quoting the list once per item).
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -25,7 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto config = meshcap::parse_config(raw);
   if (!config) {
     const std::string& m = config.error().message;
-    if (m.find('\n') != std::string::npos || m.size() > 1024 + 4 * size) std::abort();
+    if (m.find('\n') != std::string::npos || m.size() > 1024 + 4 * size) {
+      std::fprintf(stderr, "parse_config: a %zu-byte message for a %zu-byte input: %.2000s\n", m.size(), size,
+                   m.c_str());
+      std::abort();
+    }
   }
   return 0;
 }

@@ -25,6 +25,17 @@ bool restore_invariants(meshcap::ipt::EntryBuf& buf, size_t size) {
   if (size > 0xffff) return false;
   e->next_offset = static_cast<uint16_t>(size);
   if (e->target_offset < sizeof(Entry) || e->target_offset + sizeof(xt_entry_target) > size) return false;
+  // Matches follow each other at XT_ALIGNed sizes up to the target
+  // (xt_check_entry_offsets, xt_check_match); the decoder checks the rest.
+  if (e->target_offset % XT_ALIGN(1) != 0) return false;
+  const auto* base = static_cast<const unsigned char*>(buf.data());
+  for (size_t off = sizeof(Entry); off < e->target_offset;) {
+    const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
+    if (off + sizeof(xt_entry_match) > e->target_offset) return false;
+    size_t msize = m->u.match_size;
+    if (msize < sizeof(xt_entry_match) || msize % XT_ALIGN(1) != 0 || off + msize > e->target_offset) return false;
+    off += msize;
+  }
   auto* t = reinterpret_cast<xt_entry_target*>(static_cast<unsigned char*>(buf.data()) + e->target_offset);
   size_t room = size - e->target_offset;
   if (t->u.target_size < sizeof(xt_entry_target) || t->u.target_size > room)

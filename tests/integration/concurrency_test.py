@@ -70,7 +70,7 @@ def applies(m, binary, backend):
             results = [finish(p) for p in procs]
             for i, (status, err) in enumerate(results):
                 if not acceptable(status, err):
-                    failures.append(f"repetition {rep}, run {i}: exit {status}: {err[-400:]}")
+                    failures.append(f"repetition {rep}, run {i}: exit {status}: {err.splitlines()[-1] if err else ''}")
             passing = [i for i in range(RUNS) if m.run(ns, "check", b + config(i)).returncode == 0]
             if len(passing) != 1:
                 state = meshcap_state(ns)
@@ -103,7 +103,7 @@ def cleanup_race(m, binary, backend):
             for (cmd, _), p in zip(order, procs):
                 status, err = finish(p)
                 if not acceptable(status, err):
-                    failures.append(f"repetition {rep}: {cmd} exit {status}: {err[-400:]}")
+                    failures.append(f"repetition {rep}: {cmd} exit {status}: {err.splitlines()[-1] if err else ''}")
             complete = m.run(ns, "check", b + config(1)).returncode == 0
             state = meshcap_state(ns)
             if not complete and state:

@@ -54,24 +54,25 @@ for src in tests/fuzz/*_fuzz.cpp; do
   library=0
   for crash in "$build/crashes/$name-"*; do
     [ -e "$crash" ] || continue
+    [[ "$crash" == *.txt ]] && continue
     if [ "$name" = nft_decode ] && ASAN_OPTIONS=detect_leaks=0 in_library "$build/$target" "$crash"; then
       library=$((library + 1))
       continue
     fi
     failed=1
     echo "fuzz.sh: $name crashed on $crash:" >&2
-    out=$(ASAN_OPTIONS="detect_leaks=$leaks" "$build/$target" "$crash" 2>&1 || true)
-    printf '%s\n' "$out" | grep -a '^parse_' | cut -c1-600 >&2 || true
-    printf '%s\n' "$out" | grep -aA24 -m1 'ERROR\|runtime error' | grep -av '^NOTE' >&2 || true
+    ASAN_OPTIONS="detect_leaks=$leaks" "$build/$target" "$crash" >"$crash.txt" 2>&1 || true
+    grep -a '^parse_' "$crash.txt" | cut -c1-600 >&2 || true
+    grep -aA24 -m1 'ERROR\|runtime error' "$crash.txt" | grep -av '^NOTE' >&2 || true
     echo "  input (base64): $(head -c 600 "$crash" | base64 -w0)" >&2
   done
-  if [ "$failed" -eq 0 ] && ! grep -q "Done [0-9]* runs\|stat::number_of_executed_units" "$build/$name.log"; then
+  if [ "$failed" -eq 0 ] && ! grep -aq "Done [0-9]* runs\|stat::number_of_executed_units\|INFO: fuzzed for" "$build/$name.log"; then
     failed=1
     echo "fuzz.sh: $name did not run to its time limit; log $build/$name.log:" >&2
     tail -30 "$build/$name.log" >&2
   fi
   [ "$library" -eq 0 ] || echo "   $library crash(es) inside libnftnl/libmnl on bytes no kernel sends (kept in $build/crashes/)"
   [ "$failed" -eq 0 ] || status=1
-  grep -a "stat::number_of_executed_units\|Done [0-9]* runs" "$build/$name.log" | tail -1 || true
+  grep -a "stat::number_of_executed_units\|Done [0-9]* runs\|INFO: exiting" "$build/$name.log" | tail -1 || true
 done
 exit "$status"

@@ -89,7 +89,7 @@ extern "C" void exit(int status) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 1) return 0;
+  if (size < 2) return 0;
   TableDump dump;
   dump.family = (data[0] & 1) ? meshcap::Family::V6 : meshcap::Family::V4;
   DumpedElems elems;

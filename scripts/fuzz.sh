@@ -29,10 +29,15 @@ in_library() {
     head -1 | grep -qE 'libnftnl|libmnl'
 }
 
-status=0
+leaks_for() { if [ "$1" = nft_decode ]; then echo 0; else echo 1; fi; }
+
+# Every target at once, at most one per core: the wall time is about
+# `seconds` times the number of targets divided by the cores.
+names=()
 for src in tests/fuzz/*_fuzz.cpp; do
   target=$(basename "$src" .cpp)
   name=${target%_fuzz}
+  names+=("$name")
   work="$build/corpus/$name"  # grows while fuzzing; the repository's seeds stay as they are
   mkdir -p "$work"
   rm -f "$build/crashes/$name-"*
@@ -43,13 +48,18 @@ for src in tests/fuzz/*_fuzz.cpp; do
   # object, and goes on after a crash to tell library crashes from ours.
   opts=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1
         -artifact_prefix="$build/crashes/$name-")
-  leaks=1
-  if [ "$name" = nft_decode ]; then
-    leaks=0
-    opts+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=0 -ignore_ooms=0)
-  fi
-  ASAN_OPTIONS="detect_leaks=$leaks" "$build/$target" "$work" "${seeds[@]}" "${opts[@]}" \
-    >"$build/$name.log" 2>&1 || true
+  [ "$name" = nft_decode ] && opts+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=0 -ignore_ooms=0)
+  ASAN_OPTIONS="detect_leaks=$(leaks_for "$name")" "$build/$target" "$work" "${seeds[@]}" "${opts[@]}" \
+    >"$build/$name.log" 2>&1 &
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+done
+wait || true
+
+status=0
+for name in "${names[@]}"; do
+  target=${name}_fuzz
+  leaks=$(leaks_for "$name")
+  echo "== $name"
   failed=0
   library=0
   for crash in "$build/crashes/$name-"*; do

@@ -33,10 +33,13 @@ namespace {
 jmp_buf in_parse;
 bool parsing = false;
 
-template <class Parse>
-bool guarded(Parse parse) {
+// True when `parse` succeeded. When libnftnl exited half-way, the object is
+// in no state to be freed (or read): `object` lets go of it.
+template <class Ptr, class Parse>
+bool guarded(Ptr& object, Parse parse) {
   if (setjmp(in_parse) != 0) {
     parsing = false;
+    (void)object.release();
     return false;
   }
   parsing = true;
@@ -110,12 +113,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
       case NFT_MSG_NEWSET: {
         SetPtr s(nftnl_set_alloc());
-        if (guarded([&] { return nftnl_set_nlmsg_parse(nlh, s.get()) == 0; })) dump.sets.push_back(std::move(s));
+        if (guarded(s, [&] { return nftnl_set_nlmsg_parse(nlh, s.get()) == 0; })) dump.sets.push_back(std::move(s));
         break;
       }
       case NFT_MSG_NEWSETELEM: {
         SetPtr chunk(nftnl_set_alloc());
-        if (guarded([&] { return nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) == 0; })) {
+        if (guarded(chunk, [&] { return nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) == 0; })) {
           const char* name = nftnl_set_get_str(chunk.get(), NFTNL_SET_NAME);
           take_elems(chunk.get(), elems[name ? name : ""]);
         }
@@ -123,13 +126,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case NFT_MSG_NEWCHAIN: {
         ChainPtr c(nftnl_chain_alloc());
-        if (guarded([&] { return nftnl_chain_nlmsg_parse(nlh, c.get()) == 0; })) dump.chains.push_back(std::move(c));
+        if (guarded(c, [&] { return nftnl_chain_nlmsg_parse(nlh, c.get()) == 0; })) dump.chains.push_back(std::move(c));
         break;
       }
       case NFT_MSG_NEWRULE: {
         if (!every_expr_named(nlh)) break;
         RulePtr r(nftnl_rule_alloc());
-        if (guarded([&] { return nftnl_rule_nlmsg_parse(nlh, r.get()) == 0; })) dump.rules.push_back(std::move(r));
+        if (guarded(r, [&] { return nftnl_rule_nlmsg_parse(nlh, r.get()) == 0; })) dump.rules.push_back(std::move(r));
         break;
       }
       default:

@@ -47,7 +47,10 @@ echo "== unit, integration and adversarial tests under ASan+UBSan"
 # take longer than everything else together and find nothing new.
 cmake -S . -B build-asan -DMESHCAP_WERROR=ON -DMESHCAP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
-ctest --test-dir build-asan -LE image -E 'adversarial\.(property|kill)\.' --output-on-failure \
+# ApplyCli.NeverRunsAnotherProgram runs meshcap under strace, where
+# LeakSanitizer cannot work (it fails the run for that alone).
+MCADV_REPETITIONS=5 ctest --test-dir build-asan -LE image \
+  -E 'adversarial\.(property|kill)\.|ApplyCli\.NeverRunsAnotherProgram' --output-on-failure \
   -j"$jobs" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 check_no_skips "$log"

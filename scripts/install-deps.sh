@@ -10,8 +10,10 @@ packages=(
   nlohmann-json3-dev libexpected-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang-14 libclang-rt-14-dev
   # kernel oracles used by the tests and the demo (never by meshcap itself)
-  nftables iptables iproute2 conntrack strace procps
+  nftables iptables iproute2 conntrack strace procps util-linux
   python3 python3-yaml shellcheck
 )
 

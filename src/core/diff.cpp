@@ -22,6 +22,9 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+// clang 14 (the fuzz build) has no aggregate deduction yet.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 // A set holds no order and no duplicates; a single value is left alone.
 void canonicalise(Match& m) {

@@ -25,6 +25,9 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+// clang 14 (the fuzz build) has no aggregate deduction yet.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 bool any_prefix(const std::vector<Cidr>& cidrs) {
   return std::any_of(cidrs.begin(), cidrs.end(), [](const Cidr& c) { return !c.is_host(); });

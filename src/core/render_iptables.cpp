@@ -19,6 +19,9 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+// clang 14 (the fuzz build) has no aggregate deduction yet.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 std::string port_text(const PortRange& r) {
   return std::to_string(r.first) + (r.single() ? "" : ":" + std::to_string(r.last));

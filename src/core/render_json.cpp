@@ -13,6 +13,9 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+// clang 14 (the fuzz build) has no aggregate deduction yet.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 const char* kind_name(ChainKind k) {
   switch (k) {

@@ -18,6 +18,9 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+// clang 14 (the fuzz build) has no aggregate deduction yet.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 

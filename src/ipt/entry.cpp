@@ -24,6 +24,9 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+// clang 14 (the fuzz build) has no aggregate deduction yet.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 // Revisions as iptables 1.8 picks them on current kernels (checked with
 // strace on `iptables-legacy ... -j CT --zone 1`: IPT_SO_GET_REVISION_TARGET

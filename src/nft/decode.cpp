@@ -16,6 +16,10 @@ namespace meshcap::nft {
 
 namespace {
 
+// A name libnftnl did not find in a message is "" (the kernel always sends
+// one, but a missing name must not crash the read-back: it fails the diff).
+std::string text(const char* s) { return s ? s : ""; }
+
 // A named set's elements, decoded into the value type its matches hold.
 struct SetValues {
   SetType type = SetType::Ifname;
@@ -39,7 +43,7 @@ std::optional<uint8_t> prefix_of(const Bytes& lo, const Bytes& hi) {
 }
 
 Result<SetValues> decode_set(Family family, nftnl_set* s, const std::vector<DumpedElem>* dumped) {
-  std::string name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+  std::string name = text(nftnl_set_get_str(s, NFTNL_SET_NAME));
   std::string where = std::string("table ") + family_name(family) + " " + kTableName + ", set " + name;
   auto type = set_type_from(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE));
   uint32_t flags = nftnl_set_is_set(s, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(s, NFTNL_SET_FLAGS) : 0;
@@ -423,19 +427,19 @@ Result<Table> decode_table(const TableDump& dump, const DumpedElems* elems) {
   for (const auto& s : dump.sets) {
     const std::vector<DumpedElem>* dumped = nullptr;
     if (elems) {
-      if (auto it = elems->find(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)); it != elems->end())
+      if (auto it = elems->find(text(nftnl_set_get_str(s.get(), NFTNL_SET_NAME))); it != elems->end())
         dumped = &it->second;
     }
     auto v = decode_set(dump.family, s.get(), dumped);
     if (!v) return tl::unexpected(v.error());
-    sets.emplace(nftnl_set_get_str(s.get(), NFTNL_SET_NAME), std::move(*v));
+    sets.emplace(text(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)), std::move(*v));
   }
 
   Table out{dump.family, {}};
   std::map<std::string, size_t> index;
   for (const auto& c : dump.chains) {
     Chain chain;
-    chain.name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+    chain.name = text(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
     std::string where = table + ", chain " + chain.name;
     if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
       uint32_t hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
@@ -468,7 +472,7 @@ Result<Table> decode_table(const TableDump& dump, const DumpedElems* elems) {
   }
 
   for (const auto& r : dump.rules) {
-    std::string name = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+    std::string name = text(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
     auto it = index.find(name);
     if (it == index.end())
       continue;  // a chain created after the chain dump; the caller retries on generation change

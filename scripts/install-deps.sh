@@ -15,6 +15,11 @@ packages=(
   # kernel oracles used by the tests and the demo (never by meshcap itself)
   nftables iptables iproute2 conntrack strace procps util-linux
   python3 python3-yaml shellcheck
+  # the image's file capabilities (scripts/make-rootfs.sh runs setcap)
+  libcap2-bin
+  # CNI mode against real runtimes: the libcni test driver, the standard
+  # plugins it chains meshcap after, and podman with its CNI backend
+  golang-go golang-github-appc-cni-dev containernetworking-plugins podman
 )
 
 missing=()

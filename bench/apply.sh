@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark `meshcap apply` against `nft -f` of the same script and against
-# what an istio-iptables style init container execs. Run on demand as root
-# (needs CAP_NET_ADMIN + CAP_SYS_ADMIN for unshare); never in CI.
+# Benchmark `meshcap apply` (both backends) against the nf_tables floor
+# (bench/floor.c), `nft -f` of the same script and what an istio-iptables
+# style init container execs (on legacy iptables and on iptables-nft); the
+# default part also times start-up (`meshcap --version` next to /bin/true).
+# Run on demand as root (needs CAP_NET_ADMIN + CAP_SYS_ADMIN for unshare);
+# never in CI. Needs libnftnl-dev and libmnl-dev for the floor.
 #
 #   sudo bench/apply.sh                 # default + big scenario + sweep + plot
 #   sudo bench/apply.sh --quick         # fewer iterations, to try it out

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark `meshcap apply` against `nft -f` of the same script and against
-# what an istio-iptables style init container execs. Run on demand as root
-# (needs CAP_NET_ADMIN + CAP_SYS_ADMIN for unshare); never in CI.
+# Benchmark `meshcap apply` (both backends) against the nf_tables floor
+# (bench/floor.c), `nft -f` of the same script and what an istio-iptables
+# style init container execs (on legacy iptables and on iptables-nft); the
+# default part also times start-up (`meshcap --version` next to /bin/true).
+# Run on demand as root (needs CAP_NET_ADMIN + CAP_SYS_ADMIN for unshare);
+# never in CI. Needs libnftnl-dev and libmnl-dev for the floor.
 #
 #   sudo bench/apply.sh                 # default + big scenario + sweep + plot
 #   sudo bench/apply.sh --quick         # fewer iterations, to try it out
@@ -65,6 +68,9 @@ if [[ -z $MESHCAP ]]; then
 fi
 NSRUN=$TMP/nsrun
 c++ -std=c++20 -O2 -static -o "$NSRUN" "$ROOT/bench/nsrun.cpp"
+# The floor of any nf_tables client: one create + delete table batch, exit.
+FLOOR=$TMP/floor
+cc -O2 -o "$FLOOR" "$ROOT/bench/floor.c" -lnftnl -lmnl
 PRIO=()
 if ((RT > 0)); then
   PRIO=(chrt -f "$RT")
@@ -110,14 +116,22 @@ make_inputs() {
   printf '%s\n' "${args[*]}" >"$TMP/$name.args"  # space separated, for the spec
 }
 
-# The spec lines of the three contenders for input NAME.
+# The spec lines of the contenders for input NAME, each next to the floor:
+# meshcap with both backends, nft -f, the istio-style sequence on legacy
+# iptables and on iptables-nft.
 spec_cases() {
   local name=$1 label=$2 args
   args=$(<"$TMP/$name.args")
   cat <<EOF
+case floor${label}
+prepare ip link set lo up
+run $FLOOR
 case meshcap${label}
 prepare ip link set lo up
 run $MESHCAP apply ${args}
+case meshcap-ipt${label}
+prepare ip link set lo up
+run $MESHCAP apply --backend iptables ${args}
 case nft-f${label}
 prepare ip link set lo up
 run nft -f $TMP/$name.nft
@@ -129,6 +143,14 @@ run iptables-legacy-restore --noflush $TMP/$name.v4
 run ip6tables-legacy-restore --noflush $TMP/$name.v6
 run iptables-legacy-save
 run ip6tables-legacy-save
+case iptables-nft${label}
+prepare ip link set lo up
+run iptables-legacy-save
+run iptables-nft-save
+run iptables-nft-restore --noflush $TMP/$name.v4
+run ip6tables-nft-restore --noflush $TMP/$name.v6
+run iptables-nft-save
+run ip6tables-nft-save
 EOF
   if [[ ${3:-} == with-restore ]]; then
     cat <<EOF
@@ -204,6 +226,19 @@ machine() {
   printf 'nft: %s; iptables: %s\n' "$(nft --version)" "$(iptables-legacy --version)"
 }
 
+# ratios SUMMARY LABEL: the goals of the performance issue as ratios of
+# medians from the same run.
+ratios() {
+  awk -v l="$2" '{ m[$1] = $3 }
+    END {
+      if ((l == "") && ("version" in m)) printf "start-up: meshcap --version - /bin/true = %.3f ms\n", m["version"] - m["true"]
+      printf "nft: meshcap / floor = %.3f (%.3f / %.3f ms)\n", m["meshcap" l] / m["floor" l], m["meshcap" l], m["floor" l]
+      printf "nft: nft -f / floor = %.3f\n", m["nft-f" l] / m["floor" l]
+      printf "iptables: istio-style legacy / meshcap --backend iptables = %.2f (%.3f / %.3f ms)\n", m["iptables" l] / m["meshcap-ipt" l], m["iptables" l], m["meshcap-ipt" l]
+      printf "iptables: istio-style iptables-nft / meshcap --backend iptables = %.2f\n", m["iptables-nft" l] / m["meshcap-ipt" l]
+    }' "$1"
+}
+
 run_part() {
   local part=$1 n=$2 spec=$TMP/$1.spec
   log "$part: $n iterations per case (new netns each, settle ${SETTLE_MS} ms, ${RT:+SCHED_FIFO $RT, }load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -218,7 +253,10 @@ if [[ -z $ONLY || $ONLY == default ]]; then
   make_inputs default 0 0
   sanity default
   spec_cases default "" >"$TMP/default.spec"
+  # Start-up alone: meshcap --version next to /bin/true.
+  printf 'case true\nrun /bin/true\ncase version\nrun %s --version\n' "$MESHCAP" >>"$TMP/default.spec"
   run_part default "$N_DEFAULT"
+  ratios "$OUT/default.txt" "" | tee "$OUT/default-ratios.txt"
 fi
 
 if [[ -z $ONLY || $ONLY == big ]]; then
@@ -226,6 +264,7 @@ if [[ -z $ONLY || $ONLY == big ]]; then
   sanity big
   spec_cases big "-big" >"$TMP/big.spec"
   run_part big "$N_BIG"
+  ratios "$OUT/big.txt" "-big" | tee "$OUT/big-ratios.txt"
 fi
 
 if [[ -z $ONLY || $ONLY == sweep ]]; then
@@ -237,11 +276,15 @@ if [[ -z $ONLY || $ONLY == sweep ]]; then
   done
   run_part sweep "$N_SWEEP"
   # Columns: cidrs, then the median ms of meshcap, nft -f, iptables (all 6
-  # commands) and iptables-restore (only the two restores).
+  # commands), iptables-restore (only the two restores), the floor, meshcap
+  # --backend iptables, and the 6 commands on iptables-nft.
   awk 'index($1, "@") {
          split($1, a, "@"); v[a[2], a[1]] = $3; ks[a[2]] = 1
        }
-       END { for (k in ks) print k, v[k, "meshcap"], v[k, "nft-f"], v[k, "iptables"], v[k, "restore"] }' \
+       END {
+         for (k in ks)
+           print k, v[k, "meshcap"], v[k, "nft-f"], v[k, "iptables"], v[k, "restore"], v[k, "floor"], v[k, "meshcap-ipt"], v[k, "iptables-nft"]
+       }' \
     "$OUT/sweep.txt" | sort -n >"$OUT/sweep.dat"
   gnuplot -e "datafile='$OUT/sweep.dat'; outfile='$PLOT'" "$ROOT/bench/exclusions.gp"
   log "plot written to $PLOT"

@@ -40,7 +40,7 @@
 
 namespace {
 
-constexpr int kMaxCases = 32;
+constexpr int kMaxCases = 64;
 constexpr int kMaxCmds = 16;
 constexpr int kMaxArgs = 32;
 

@@ -8,13 +8,14 @@
 namespace meshcap {
 
 // Sorts every set-backed value list and drops notes, so that plans built by
-// the planner and plans read back from the kernel compare equal.
-Plan canonical(const Plan& plan);
+// the planner and plans read back from the kernel compare equal. By value:
+// a caller that moves its plan in pays no copy (large plans are megabytes).
+Plan canonical(Plan plan);
 
 // Empty when canonical(want) == canonical(got), but for addresses on lo that
 // `want` does not ask for (meshcap never removes them); otherwise a line diff of their
-// nft renderings ("- " missing, "+ " unexpected).
-std::string diff(const Plan& want, const Plan& got);
+// nft renderings ("- " missing, "+ " unexpected). By value, like canonical().
+std::string diff(Plan want, Plan got);
 
 // A line-based diff of two texts in the same format (used by diff() and tests).
 std::string diff_lines(const std::string& want, const std::string& got);

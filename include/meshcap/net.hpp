@@ -41,6 +41,13 @@ struct Cidr {
   friend auto operator<=>(const Cidr&, const Cidr&) = default;
 };
 
+// The fewest CIDRs covering exactly the union of `v`, sorted: overlapping and
+// adjacent networks merge into maximal address ranges, and each range is split
+// back into its covering prefixes (10.0.0.0/24 and 10.0.1.0/24 give
+// 10.0.0.0/23; ten adjacent /24s give a /21 and a /23). The kernel stores
+// interval sets as ranges anyway; fewer elements is less to load and read back.
+std::vector<Cidr> merge_cidrs(std::vector<Cidr> v);
+
 // Parses "80", "8000-8100"; nullopt when malformed or outside 1-65535.
 std::optional<PortRange> parse_port_range(std::string_view text);
 

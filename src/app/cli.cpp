@@ -117,13 +117,20 @@ Result<Invocation> parse_command_line(int argc, const char* const* argv,
       inv.unknown_env.push_back(name);  // Kubernetes adds MESHCAP_SERVICE_HOST and the like
   }
 
+  // The settings are options of the top-level app only; a command falls
+  // through to them. Giving every command its own copy built four option
+  // sets on every run, most of meshcap's start-up CPU (CLI11 checks each new
+  // option against all earlier ones). One copy also keeps the order rule:
+  // settings before the command count, those after it win (TakeLast).
   CLI::App app{"", "meshcap"};
   auto top = add_settings(app);
   auto* version = app.add_flag("--version");
-  std::vector<std::pair<CLI::App*, SettingOptions>> subs;
+  std::vector<CLI::App*> subs;
   for (const auto& c : kCommands) {
     auto* sub = app.add_subcommand(c.name, c.help);
-    subs.emplace_back(sub, add_settings(*sub));
+    sub->fallthrough();
+    sub->allow_extras();
+    subs.push_back(sub);
   }
   app.require_subcommand(0, 1);
 
@@ -166,13 +173,9 @@ Result<Invocation> parse_command_line(int argc, const char* const* argv,
     return inv;
   }
 
-  // Settings given before the command count too; those after it win.
   take(top, inv.raw);
-  for (const auto& [sub, options] : subs) {
-    if (!sub->parsed()) continue;
-    inv.command = command_named(sub->get_name())->command;
-    take(options, inv.raw);
-  }
+  for (const auto* sub : subs)
+    if (sub->parsed()) inv.command = command_named(sub->get_name())->command;
   return inv;
 }
 

@@ -61,7 +61,8 @@ std::string print_plan(const Config& config, const Plan& plan) {
 Result<void> compare(Backend& backend, const Plan& want, const char* what, std::string* difference) {
   auto got = backend.observe();
   if (!got) return tl::unexpected(got.error());
-  if (auto d = diff(backend.held_form(want), *got); !d.empty()) {
+  // Moved in: diff() canonicalises in place instead of copying both plans.
+  if (auto d = diff(backend.held_form(want), std::move(*got)); !d.empty()) {
     spdlog::debug("difference (- wanted, + found):\n{}", d);
     print_block(d);
     if (difference) *difference = d;

@@ -1,6 +1,7 @@
 #include "meshcap/diff.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <cstdint>
 #include <string_view>
 #include <tuple>
@@ -123,8 +124,8 @@ Ops edit_script(const Lines& a, const Lines& b) {
 
 }  // namespace
 
-Plan canonical(const Plan& plan) {
-  Plan out = plan;
+Plan canonical(Plan plan) {
+  Plan out = std::move(plan);
   // Tables and routing state have no order of their own; whoever reads them
   // back (netlink dumps) may list them in another one.
   auto by_family = [](const auto& a, const auto& b) { return a.family < b.family; };
@@ -174,8 +175,8 @@ std::string diff_lines(const std::string& want, const std::string& got) {
   return out;
 }
 
-std::string diff(const Plan& want, const Plan& got) {
-  Plan w = canonical(want), g = canonical(got);
+std::string diff(Plan want, Plan got) {
+  Plan w = canonical(std::move(want)), g = canonical(std::move(got));
   // An address on lo is ensured, never owned: meshcap adds ::6 when it is
   // missing and never removes it (it may predate meshcap), so one the plan
   // does not ask for is no difference; a wanted one that is missing still is.

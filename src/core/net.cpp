@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -70,6 +71,65 @@ std::string Cidr::addr_string() const {
 
 std::string Cidr::str() const {
   return is_host() ? addr_string() : addr_string() + "/" + std::to_string(prefix);
+}
+
+namespace {
+
+__extension__ using U128 = unsigned __int128;  // v6 addresses are 128 bits
+
+// An address as a number; v4 addresses use the low 32 bits.
+U128 value_of(const Cidr& c) {
+  U128 v = 0;
+  for (size_t i = 0; i < c.addr_len(); ++i) v = (v << 8) | c.addr[i];
+  return v;
+}
+
+Cidr cidr_of(Family f, U128 v, unsigned prefix) {
+  Cidr c;
+  c.family = f;
+  c.prefix = static_cast<uint8_t>(prefix);
+  for (size_t i = c.addr_len(); i-- > 0; v >>= 8) c.addr[i] = static_cast<uint8_t>(v & 0xff);
+  return c;
+}
+
+// Appends the covering prefixes of [lo, hi]: at each step the largest
+// aligned block that starts at lo and stays inside the range.
+void split_range(Family f, U128 lo, U128 hi, std::vector<Cidr>& out) {
+  const unsigned bits = f == Family::V4 ? 32 : 128;
+  auto ones = [](unsigned k) { return k == 128 ? ~U128(0) : (U128(1) << k) - 1; };  // 2^k - 1
+  for (;;) {
+    unsigned k = 0;  // the block holds 2^k addresses; grow it while lo is aligned and it fits
+    while (k < bits && (lo & ones(k + 1)) == 0 && hi - lo >= ones(k + 1)) ++k;
+    out.push_back(cidr_of(f, lo, bits - k));
+    if (hi - lo == ones(k)) return;
+    lo += ones(k) + 1;
+  }
+}
+
+}  // namespace
+
+std::vector<Cidr> merge_cidrs(std::vector<Cidr> v) {
+  std::sort(v.begin(), v.end());
+  std::vector<Cidr> out;
+  size_t i = 0;
+  while (i < v.size()) {
+    const Family f = v[i].family;
+    const unsigned bits = f == Family::V4 ? 32 : 128;
+    auto last_of = [&](const Cidr& c) {
+      unsigned host = bits - c.prefix;
+      return host == 128 ? ~U128(0) : value_of(c) | ((U128(1) << host) - 1);
+    };
+    // Sorted by family and address: a range grows while the next network
+    // starts inside it or right after it.
+    U128 lo = value_of(v[i]), hi = last_of(v[i]);
+    for (++i; i < v.size() && v[i].family == f; ++i) {
+      U128 start = value_of(v[i]);
+      if (start > hi && start - hi > 1) break;
+      hi = std::max(hi, last_of(v[i]));
+    }
+    split_range(f, lo, hi, out);
+  }
+  return out;
 }
 
 }  // namespace meshcap

@@ -236,6 +236,30 @@ TEST(ConfigTest, CidrsAreNormalisedSortedAndMinimal) {
                          cidr("2001:db8::/64"), cidr("fd00::/8")}));
 }
 
+TEST(ConfigTest, AdjacentCidrsMergeIntoTheFewestCoveringPrefixes) {
+  struct Case {
+    const char* text;
+    std::vector<Cidr> want;
+  };
+  for (const auto& [text, want] : std::vector<Case>{
+           {"10.0.0.0/24,10.0.1.0/24", {cidr("10.0.0.0/23")}},
+           // Ten adjacent /24s: one range, split back into aligned prefixes.
+           {"10.0.0.0/24,10.0.1.0/24,10.0.2.0/24,10.0.3.0/24,10.0.4.0/24,10.0.5.0/24,10.0.6.0/24,"
+            "10.0.7.0/24,10.0.8.0/24,10.0.9.0/24",
+            {cidr("10.0.0.0/21"), cidr("10.0.8.0/23")}},
+           {"1.2.3.5,1.2.3.4,1.2.3.6", {cidr("1.2.3.4/31"), cidr("1.2.3.6")}},
+           {"10.0.1.0/24,10.0.2.0/24", {cidr("10.0.1.0/24"), cidr("10.0.2.0/24")}},  // not aligned
+           {"10.0.0.0/25,10.0.0.64/26,10.0.0.128/25", {cidr("10.0.0.0/24")}},       // overlapping
+           {"0.0.0.0/1,128.0.0.0/1", {cidr("0.0.0.0/0")}},
+           {"255.255.255.255,255.255.255.254", {cidr("255.255.255.254/31")}},
+           {"::/1,8000::/1,10.0.0.0/8", {cidr("10.0.0.0/8"), cidr("::/0")}},
+           {"fd00::1,fd00::2,fd00::3", {cidr("fd00::1"), cidr("fd00::2/127")}},
+       }) {
+    EXPECT_EQ(parse_ok(flags({{"exclude-outbound-cidrs", text}})).exclude_outbound_cidrs, want)
+        << text;
+  }
+}
+
 TEST(ConfigTest, V4AndV6CidrMix) {
   auto c = parse_ok(flags({{"outbound-cidrs", "2001:db8::/32, 10.0.0.0/8 ,0.0.0.0/0,::/0"},
                            {"dns-servers", "8.8.8.8,2001:4860:4860::8888"}}));

@@ -13,6 +13,7 @@
 #include "app/explain.hpp"
 #include "app/log.hpp"
 #include "app/traffic.hpp"
+#include "cni/install.hpp"
 #include "meshcap/diff.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
@@ -237,6 +238,7 @@ int report(const Error& e) {
 
 int run(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "explain") return explain_command(argc, argv);
+  if (argc > 1 && std::string_view(argv[1]) == "cni") return cni::cni_command(argc, argv);
   auto env = environment();
   auto inv = read_invocation(argc, argv, env);
   // In json mode every line is JSON from the first, so the log format is

@@ -8,12 +8,14 @@
 # of the versions installed on this machine (libmnl-dev, libip4tc-dev): the
 # same code, the same patches, nothing vendored into the repository.
 #
-# Sources come from `apt-get source`. When this machine's apt configuration has
-# no deb-src entries, a private apt configuration under PREFIX/.apt gets one
-# deb-src line for every `deb` archive this machine already uses (read with
-# `apt-get indextargets`, so sources.list and sources.list.d/ in either format
-# count): no archive host is written here, and the system's apt state is not
-# touched. Needs dpkg-dev (dpkg-source), gcc, make; about 30 s on one core.
+# Sources come from `apt-get source` through a private apt configuration
+# under PREFIX/.apt with one deb-src line for every archive this machine's apt
+# already uses (read with `apt-get indextargets`, so sources.list and
+# sources.list.d/ in either format count): no archive host is written here,
+# and the system's apt state is not touched. An archive that serves
+# iptables' sources but not libmnl's: set LIBMNL_SOURCE to a libmnl source
+# tree of the installed upstream version. Needs dpkg-dev (dpkg-source, which
+# brings xz-utils and bzip2), gcc, make; about 45 s on one core.
 #
 # Idempotent: a PREFIX that already holds the three libraries of the right
 # versions is left as it is.
@@ -49,20 +51,20 @@ rm -rf "$work"
 mkdir -p "$work"
 
 # --- the sources ---------------------------------------------------------------
-apt_opts=()
+# A private apt configuration under PREFIX/.apt: one deb-src line for every
+# `deb` archive this machine uses, its own lists; the system's apt state (and
+# whether it has deb-src lines or lists at all) does not matter.
+apt_dir=$prefix/.apt
+rm -rf "$apt_dir"
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/sources.list.d"
 # shellcheck disable=SC2016 # $(...) are apt's format fields, not the shell's
-if ! apt-get indextargets --no-release-info --format '$(TARGET_OF)' 2>/dev/null | grep -qx deb-src; then
-  apt_dir=$prefix/.apt
-  rm -rf "$apt_dir"
-  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/sources.list.d"
-  # shellcheck disable=SC2016
-  apt-get indextargets --no-release-info --format '$(TARGET_OF) $(REPO_URI) $(RELEASE) $(COMPONENT)' |
-    awk '$1 == "deb" { print "deb-src", $2, $3, $4 }' | sort -u >"$apt_dir/sources.list"
-  [[ -s $apt_dir/sources.list ]] || die "this machine's apt configuration names no archive to take sources from"
-  apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/sources.list.d"
-    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Debug::NoLocking=1)
-  apt-get "${apt_opts[@]}" -qq update || die "apt-get update of the deb-src lines in $apt_dir/sources.list failed"
-fi
+apt-get indextargets --no-release-info --format '$(TARGET_OF) $(REPO_URI) $(RELEASE) $(COMPONENT)' |
+  awk '$1 == "deb" || $1 == "deb-src" { print "deb-src", $2, $3, $4 }' | sort -u >"$apt_dir/sources.list"
+[[ -s $apt_dir/sources.list ]] || die "this machine's apt configuration names no archive to take sources from (apt-get update first?)"
+apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/sources.list.d"
+  -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Debug::NoLocking=1
+  -o APT::Sandbox::User=root)
+apt-get "${apt_opts[@]}" -qq update || die "apt-get update of the deb-src lines in $apt_dir/sources.list failed"
 (cd "$work" && apt-get "${apt_opts[@]}" -qq source "iptables=$iptc_version") ||
   die "apt-get source iptables=$iptc_version failed"
 # An archive proxy may serve one source package and not another: a libmnl

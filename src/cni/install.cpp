@@ -9,13 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "meshcap/config.hpp"
@@ -46,8 +46,10 @@ size_t skip_value(const std::string& t, size_t i) {
   if (i >= t.size()) return t.size();
   if (t[i] == '"') {
     for (++i; i < t.size(); ++i) {
-      if (t[i] == '\\') ++i;
-      else if (t[i] == '"') return i + 1;
+      if (t[i] == '\\')
+        ++i;
+      else if (t[i] == '"')
+        return i + 1;
     }
     return t.size();
   }
@@ -109,10 +111,10 @@ bool is_meshcap(const std::string& t, Span s) {
 }
 
 struct Parsed {
-  size_t open = 0;                    // the top-level '{'
-  std::map<std::string, Span> keys;   // its members
-  std::vector<Span> plugins;          // elements of "plugins", when a list
-  size_t plugins_close = 0;           // the ']' of "plugins"
+  size_t open = 0;                   // the top-level '{'
+  std::map<std::string, Span> keys;  // its members
+  std::vector<Span> plugins;         // elements of "plugins", when a list
+  size_t plugins_close = 0;          // the ']' of "plugins"
 };
 
 Result<Parsed> parse(const ConfFile& f) {
@@ -316,8 +318,9 @@ Result<void> ensure_entry(const InstallRequest& r, bool* changed) {
   auto primary = primary_config(r.conf_dir);
   if (!primary) return tl::unexpected(primary.error());
   if (!*primary)
-    return fail(ErrorKind::Other, "no network config (*.conf, *.conflist, *.json) in " + r.conf_dir +
-                                      " yet: meshcap chains after the primary CNI, which must be installed first");
+    return fail(ErrorKind::Other,
+                "no network config (*.conf, *.conflist, *.json) in " + r.conf_dir +
+                    " yet: meshcap chains after the primary CNI, which must be installed first");
   std::string path = r.conf_dir + "/" + **primary;
   auto text = read_file(path);
   if (!text) return tl::unexpected(text.error());
@@ -361,13 +364,15 @@ Result<void> install(const InstallRequest& r) {
 Result<void> uninstall(const InstallRequest& r) {
   if (auto e = remove_entry(r); !e) return e;
   std::string target = r.bin_dir + "/meshcap";
-  if (::unlink(target.c_str()) != 0 && errno != ENOENT) return fail(ErrorKind::Other, sys_error("cannot remove " + target));
+  if (::unlink(target.c_str()) != 0 && errno != ENOENT)
+    return fail(ErrorKind::Other, sys_error("cannot remove " + target));
   return {};
 }
 
 Result<void> check(const InstallRequest& r) {
   std::string target = r.bin_dir + "/meshcap";
-  if (::access(target.c_str(), X_OK) != 0) return fail(ErrorKind::Verify, sys_error(target + " is not in place"));
+  if (::access(target.c_str(), X_OK) != 0)
+    return fail(ErrorKind::Verify, sys_error(target + " is not in place"));
   auto primary = primary_config(r.conf_dir);
   if (!primary) return tl::unexpected(primary.error());
   if (!*primary) return fail(ErrorKind::Verify, "no network config in " + r.conf_dir);
@@ -411,8 +416,10 @@ Result<void> watch(const InstallRequest& r) {
     while (::read(ino.fd, buf, sizeof buf) > 0) {
     }
     auto e = ensure_entry(r, &changed);
-    if (!e) std::fprintf(stderr, "meshcap: %s\n", e.error().message.c_str());
-    else if (changed) std::fprintf(stderr, "meshcap: put meshcap back into the network config in %s\n", r.conf_dir.c_str());
+    if (!e)
+      std::fprintf(stderr, "meshcap: %s\n", e.error().message.c_str());
+    else if (changed)
+      std::fprintf(stderr, "meshcap: put meshcap back into the network config in %s\n", r.conf_dir.c_str());
   }
   if (r.keep_on_exit) return {};
   return uninstall(r);
@@ -452,9 +459,13 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
     r.help = true;
     return r;
   }
-  if (args[0] == "install") r.action = InstallRequest::Action::Install;
-  else if (args[0] == "uninstall") r.action = InstallRequest::Action::Uninstall;
-  else return fail(ErrorKind::BadInput, "unknown `meshcap cni` command '" + printable(args[0]) + "': install or uninstall" + usage_hint());
+  if (args[0] == "install")
+    r.action = InstallRequest::Action::Install;
+  else if (args[0] == "uninstall")
+    r.action = InstallRequest::Action::Uninstall;
+  else
+    return fail(ErrorKind::BadInput, "unknown `meshcap cni` command '" + printable(args[0]) +
+                                         "': install or uninstall" + usage_hint());
 
   RawSettings raw;
   std::optional<std::string> select, exclude;
@@ -475,16 +486,23 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
       name = name.substr(0, eq);
       has_value = true;
     }
-    bool* flag = name == "watch" ? &r.watch : name == "keep-on-exit" ? &r.keep_on_exit : name == "check" ? &r.check : nullptr;
+    bool* flag = name == "watch"          ? &r.watch
+                 : name == "keep-on-exit" ? &r.keep_on_exit
+                 : name == "check"        ? &r.check
+                                          : nullptr;
     const Setting* s = find_setting(name);
     bool capture = s && s->scope == Scope::Capture;
     if (flag || (capture && is_switch(*s) && !has_value)) {
-      if (flag) *flag = true;
-      else raw[name] = {"true", "--" + name};
+      if (flag)
+        *flag = true;
+      else
+        raw[name] = {"true", "--" + name};
       continue;
     }
-    if (name != "bin-dir" && name != "conf-dir" && name != "select" && name != "exclude-namespaces" && !capture) {
-      problems.push_back(s ? "--" + name + " is not a capture setting" : "unknown option --" + printable(name));
+    if (name != "bin-dir" && name != "conf-dir" && name != "select" && name != "exclude-namespaces" &&
+        !capture) {
+      problems.push_back(s ? "--" + name + " is not a capture setting"
+                           : "unknown option --" + printable(name));
       if (s && !is_switch(*s) && !has_value) ++i;  // its value is not a word of its own
       continue;
     }
@@ -495,13 +513,19 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
       }
       value = args[++i];
     }
-    if (name == "bin-dir") r.bin_dir = value;
-    else if (name == "conf-dir") r.conf_dir = value;
-    else if (name == "select") select = value;
-    else if (name == "exclude-namespaces") exclude = value;
-    else raw[name] = {value, "--" + name};
+    if (name == "bin-dir")
+      r.bin_dir = value;
+    else if (name == "conf-dir")
+      r.conf_dir = value;
+    else if (name == "select")
+      select = value;
+    else if (name == "exclude-namespaces")
+      exclude = value;
+    else
+      raw[name] = {value, "--" + name};
   }
-  if (r.bin_dir.empty() || r.conf_dir.empty()) problems.push_back("--bin-dir and --conf-dir need a directory");
+  if (r.bin_dir.empty() || r.conf_dir.empty())
+    problems.push_back("--bin-dir and --conf-dir need a directory");
   if (select && *select != "annotated" && *select != "all")
     problems.push_back("--select '" + printable(*select) + "' is not annotated or all");
   std::vector<std::string> namespaces;
@@ -512,9 +536,13 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
       std::string ns = exclude->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       bool ok = !ns.empty() && ns.size() <= 63 && std::isalnum(static_cast<unsigned char>(ns.front())) &&
                 std::isalnum(static_cast<unsigned char>(ns.back())) &&
-                std::all_of(ns.begin(), ns.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
-      if (!ok && !exclude->empty()) problems.push_back("--exclude-namespaces: '" + printable(ns) + "' is not a namespace name");
-      else if (ok) namespaces.push_back(ns);
+                std::all_of(ns.begin(), ns.end(), [](char c) {
+                  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                });
+      if (!ok && !exclude->empty())
+        problems.push_back("--exclude-namespaces: '" + printable(ns) + "' is not a namespace name");
+      else if (ok)
+        namespaces.push_back(ns);
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -541,10 +569,14 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
     auto it = raw.find(std::string(s.flag));
     if (it == raw.end()) continue;
     const std::string& v = it->second.value;
-    bool digits = !v.empty() && v.size() < 10 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (s.type == ValueType::Number && digits) capture[json_key(s.flag)] = std::stoul(v);
-    else if (is_switch(s) && v == "true") capture[json_key(s.flag)] = true;
-    else capture[json_key(s.flag)] = v;
+    bool digits = !v.empty() && v.size() < 10 &&
+                  std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (s.type == ValueType::Number && digits)
+      capture[json_key(s.flag)] = std::stoul(v);
+    else if (is_switch(s) && v == "true")
+      capture[json_key(s.flag)] = true;
+    else
+      capture[json_key(s.flag)] = v;
   }
   if (!capture.empty()) entry["capture"] = capture;
   r.entry = entry.dump();
@@ -563,10 +595,14 @@ int cni_command(int argc, char** argv) {
     return 0;
   }
   Result<void> done;
-  if (r->check) done = check(*r);
-  else if (r->action == InstallRequest::Action::Uninstall) done = uninstall(*r);
-  else if (r->watch) done = watch(*r);
-  else done = install(*r);
+  if (r->check)
+    done = check(*r);
+  else if (r->action == InstallRequest::Action::Uninstall)
+    done = uninstall(*r);
+  else if (r->watch)
+    done = watch(*r);
+  else
+    done = install(*r);
   if (!done) {
     std::fprintf(stderr, "meshcap: error: %s\n", done.error().message.c_str());
     return exit_code(done.error().kind);

@@ -145,7 +145,7 @@ std::string without_extension(const std::string& name) {
 std::string append(const std::string& t, const Parsed& p, const std::string& entry) {
   if (p.plugins.empty()) {
     size_t open = p.keys.at("plugins").begin;
-    return t.substr(0, open + 1) + entry + t.substr(p.plugins_close);
+    return t.substr(0, open + 1) + entry + t.substr(open + 1);  // what was inside the [] stays after it
   }
   size_t last_end = p.plugins.back().end;
   return t.substr(0, last_end) + ", " + entry + t.substr(last_end);

@@ -80,7 +80,8 @@ fi
 # --- build ------------------------------------------------------------------------
 jobs=${MESHCAP_JOBS:-2}
 # Static, position independent (the binary is static-pie), hardened like the rest.
-export CFLAGS="-O2 -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2"
+cflags=(-O2 -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2)
+export CFLAGS="${cflags[*]}"
 
 mkdir -p "$prefix/lib" "$prefix/include"
 src=$(find "$work" -maxdepth 1 -type d -name 'libmnl-*' | head -n1)
@@ -89,7 +90,7 @@ src=$(find "$work" -maxdepth 1 -type d -name 'libmnl-*' | head -n1)
 # without a generated configure script (a git checkout) builds the same.
 # Its config.h only says whether the compiler knows symbol visibility.
 (cd "$src" && mkdir -p obj && echo "#define HAVE_VISIBILITY_HIDDEN 1" >obj/config.h && for c in src/*.c; do
-  cc $CFLAGS -I obj -I include -c "$c" -o "obj/$(basename "$c" .c).o" || exit 1
+  cc "${cflags[@]}" -I obj -I include -c "$c" -o "obj/$(basename "$c" .c).o" || exit 1
 done && ar rcs "$prefix/lib/libmnl.a" obj/*.o &&
   install -d "$prefix/include/libmnl" && install -m 0644 include/libmnl/libmnl.h "$prefix/include/libmnl/") \
   >"$work/libmnl.log" 2>&1 || die "building libmnl failed: see $work/libmnl.log"

@@ -53,6 +53,7 @@ empty_root() {
 in_root() {
   local dir=$1 ns=$2
   shift 2
+  # shellcheck disable=SC2016 # $0 and $@ are the inner shell's
   ip netns exec "$ns" unshare -m --propagation private sh -c \
     'mount -t proc proc "$0/proc" && exec chroot "$0" /meshcap "$@"' "$dir" "$@"
 }
@@ -70,8 +71,10 @@ run_capture "$tmp/version.out" "$tmp/version.err" in_root "$root" "$ns" --versio
 ok "--version in an empty root: $(head -n1 "$tmp/version.out")"
 
 run_capture "$tmp/plan.out" "$tmp/plan.err" in_root "$root" "$ns" apply --dry-run
-[[ $rc -eq 0 ]] && grep -q '^table ' "$tmp/plan.out" ||
-  { show "$tmp/plan.out" "$tmp/plan.err"; fail "apply --dry-run failed in an empty root"; }
+if [[ $rc -ne 0 ]] || ! grep -q '^table ' "$tmp/plan.out"; then
+  show "$tmp/plan.out" "$tmp/plan.err"
+  fail "apply --dry-run failed in an empty root"
+fi
 ok "apply --dry-run in an empty root ($(wc -l <"$tmp/plan.out") lines)"
 
 for backend in nft iptables; do

@@ -80,19 +80,24 @@ ok "apply --dry-run in an empty root ($(wc -l <"$tmp/plan.out") lines)"
 for backend in nft iptables; do
   run_capture "$tmp/apply.out" "$tmp/apply.err" in_root "$root" "$ns" apply --backend "$backend" --verify rules
   [[ $rc -eq 0 ]] || { show "$tmp/apply.out" "$tmp/apply.err"; fail "apply --backend $backend exited $rc in an empty root"; }
+  # To files first: `grep -q` closing a pipe early would fail the pipeline (pipefail).
+  ip netns exec "$ns" nft list ruleset >"$tmp/ruleset"
+  [[ -z $save ]] || ip netns exec "$ns" "$save" -t nat >"$tmp/legacy"
   if [[ $backend == nft ]]; then
-    ip netns exec "$ns" nft list ruleset | grep -q 'table ip meshcap' || fail "apply --backend nft left no table ip meshcap"
+    grep -q 'table ip meshcap' "$tmp/ruleset" || fail "apply --backend nft left no table ip meshcap"
   elif [[ -n $save ]]; then
-    ip netns exec "$ns" "$save" -t nat | grep -q 'MESHCAP' || fail "apply --backend iptables left no MESHCAP chain"
+    grep -q 'MESHCAP' "$tmp/legacy" || fail "apply --backend iptables left no MESHCAP chain"
   fi
   app_connection_captured "$ns" >"$tmp/traffic.out" 2>&1 || { show "$tmp/traffic.out"; fail "$backend: not captured"; }
   run_capture "$tmp/check.out" "$tmp/check.err" in_root "$root" "$ns" check --backend "$backend"
   [[ $rc -eq 0 ]] || { show "$tmp/check.out" "$tmp/check.err"; fail "check --backend $backend exited $rc"; }
   run_capture "$tmp/clean.out" "$tmp/clean.err" in_root "$root" "$ns" cleanup
   [[ $rc -eq 0 ]] || { show "$tmp/clean.out" "$tmp/clean.err"; fail "cleanup exited $rc in an empty root"; }
-  ! ip netns exec "$ns" nft list ruleset | grep -q meshcap || fail "cleanup left meshcap's nft state"
+  ip netns exec "$ns" nft list ruleset >"$tmp/ruleset"
+  ! grep -q meshcap "$tmp/ruleset" || fail "cleanup left meshcap's nft state"
   if [[ -n $save ]]; then
-    ! ip netns exec "$ns" "$save" -t nat | grep -q MESHCAP || fail "cleanup left meshcap's iptables chains"
+    ip netns exec "$ns" "$save" -t nat >"$tmp/legacy"
+    ! grep -q MESHCAP "$tmp/legacy" || fail "cleanup left meshcap's iptables chains"
   fi
   ok "$backend: apply, a captured connection ($(cat "$tmp/traffic.out")), check, cleanup in an empty root"
 done

@@ -262,11 +262,13 @@ Result<ConfFile> without_entry(const ConfFile& file) {
   auto q = parse(out);
   if (!q) return tl::unexpected(q.error());
   auto from = nlohmann::json::parse(t.substr(conv->second.begin, conv->second.end - conv->second.begin));
-  if (q->plugins.size() != 1 || !from.is_object() || !from["file"].is_string() || !from["tail"].is_string())
+  // The name goes back into the conf dir: a plain file name, nothing else.
+  std::string name = from.is_object() && from["file"].is_string() ? from["file"].get<std::string>() : "";
+  bool plain = !name.empty() && name[0] != '.' && name.find('/') == std::string::npos;
+  if (q->plugins.size() != 1 || !plain || !from["tail"].is_string())
     return fail(ErrorKind::Other, file.name + ": " + kConvertedKey + " is damaged; restore the file by hand");
   Span only = q->plugins[0];
-  return ConfFile{from["file"].get<std::string>(),
-                  out.text.substr(only.begin, only.end - only.begin) + from["tail"].get<std::string>()};
+  return ConfFile{name, out.text.substr(only.begin, only.end - only.begin) + from["tail"].get<std::string>()};
 }
 
 Result<ConfFile> with_entry(const ConfFile& file, const std::string& entry) {

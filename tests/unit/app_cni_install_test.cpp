@@ -1,17 +1,16 @@
 // The text operations of `meshcap cni install` (src/cni/install.hpp) on
 // config files written in every shape a CNI installer writes them: the entry
 // goes in last, the rest keeps its bytes, removing it gives the input back.
-#include "cni/install.hpp"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "cni/install.hpp"
+
 namespace meshcap::cni {
 namespace {
 
-const std::string kEntry =
-    R"({"type":"meshcap","capabilities":{"io.kubernetes.cri.pod-annotations":true}})";
+const std::string kEntry = R"({"type":"meshcap","capabilities":{"io.kubernetes.cri.pod-annotations":true}})";
 
 nlohmann::json plugins_of(const std::string& text) { return nlohmann::json::parse(text)["plugins"]; }
 
@@ -42,7 +41,9 @@ void round_trip(const std::string& name, const std::string& text) {
 
 TEST(CniInstallText, ListsInEveryShape) {
   round_trip("a.conflist", R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"}]})");
-  round_trip("a.conflist", "{\r\n \"name\": \"n\",\r\n \"plugins\": [\r\n  {\"type\": \"ptp\"},\r\n  {\"type\": \"portmap\"}\r\n ]\r\n}\r\n");
+  round_trip("a.conflist",
+             "{\r\n \"name\": \"n\",\r\n \"plugins\": [\r\n  {\"type\": \"ptp\"},\r\n  {\"type\": "
+             "\"portmap\"}\r\n ]\r\n}\r\n");
   round_trip("a.conflist", "{\"plugins\":[\n\t{\"type\":\"x\"}\n\t]\n, \"name\": \"after\"}");
   // Strings holding brackets, braces, commas and escaped quotes.
   round_trip("a.conflist",
@@ -97,6 +98,23 @@ TEST(CniInstallText, RefusesWhatIsNotANetworkConfig) {
   }
 }
 
+TEST(CniInstallText, ADamagedConversionMarkIsRefused) {
+  // The name it would restore leaves the conf dir, or there is more than the original left.
+  for (
+      const std::string& text :
+      {std::string(
+           R"({"meshcapConvertedFrom":{"file":"../x.conf","tail":""},"plugins":[{"type":"a"}, {"type":"meshcap"}]})"),
+       std::string(
+           R"({"meshcapConvertedFrom":{"file":"","tail":""},"plugins":[{"type":"a"}, {"type":"meshcap"}]})"),
+       std::string(
+           R"({"meshcapConvertedFrom":{"file":"x.conf"},"plugins":[{"type":"a"}, {"type":"meshcap"}]})"),
+       std::string(
+           R"({"meshcapConvertedFrom":{"file":"x.conf","tail":""},"plugins":[{"type":"a"}, {"type":"b"}]})")}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(without_entry({"x.conflist", text}));
+  }
+}
+
 TEST(CniInstallArgs, EntryFromTheFlags) {
   auto r = parse_install({"install", "--select", "all", "--exclude-namespaces=kube-system,mesh",
                           "--outbound-port", "16001", "--exclude-inbound-ports", "15020,15021"});
@@ -118,15 +136,15 @@ TEST(CniInstallArgs, EntryFromTheFlags) {
 }
 
 TEST(CniInstallArgs, BadInputIsOneLine) {
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"install", "--outbound-port", "0"},
-           {"install", "--verify", "none"},
-           {"install", "--select", "some"},
-           {"install", "--exclude-namespaces", "A_B"},
-           {"install", "--keep-on-exit"},
-           {"uninstall", "--check"},
-           {"install", "--bin-dir"},
-           {"reinstall"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"install", "--outbound-port", "0"},
+                                             {"install", "--verify", "none"},
+                                             {"install", "--select", "some"},
+                                             {"install", "--exclude-namespaces", "A_B"},
+                                             {"install", "--keep-on-exit"},
+                                             {"uninstall", "--check"},
+                                             {"install", "--bin-dir"},
+                                             {"reinstall"}}) {
     auto r = parse_install(args);
     ASSERT_FALSE(r) << args.back();
     EXPECT_EQ(r.error().kind, ErrorKind::BadInput);

@@ -54,10 +54,26 @@ check PIE "ELF type DYN, FLAGS_1 PIE" is_pie
 check RELRO "GNU_RELRO segment" has 'GNU_RELRO' "$segments"
 check BIND_NOW "DT_FLAGS BIND_NOW or DT_FLAGS_1 NOW" is_now
 check NX "GNU_STACK is RW, not RWE" is_nx
-check stack-guard "imports __stack_chk_fail" has '[[:space:]]__stack_chk_fail' "$dynsyms"
-chk=$(grep -Eo '__[a-z0-9_]+_chk' <<<"$dynsyms" | grep -v '^__stack_chk' | sort -u | tr '\n' ' ' || true)
-chk=${chk% }
-check FORTIFY "imports __*_chk: ${chk:-none}" test -n "$chk"
+if has '\(NEEDED\)' "$dynamic"; then
+  check stack-guard "imports __stack_chk_fail" has '[[:space:]]__stack_chk_fail' "$dynsyms"
+  chk=$(grep -Eo '__[a-z0-9_]+_chk' <<<"$dynsyms" | grep -v '^__stack_chk' | sort -u | tr '\n' ' ' || true)
+  chk=${chk% }
+  check FORTIFY "imports __*_chk: ${chk:-none}" test -n "$chk"
+else
+  # Static (MESHCAP_STATIC): nothing is imported; the checking functions are
+  # linked in. Their symbols when the file has a symbol table, else the
+  # messages only they print (a stripped copy keeps .rodata).
+  symtab=$(readelf -sW "$bin")
+  if has '[[:space:]]__stack_chk_fail$' "$symtab"; then
+    check stack-guard "static: links __stack_chk_fail" true
+    chk=$(grep -Eo '__[a-z0-9_]+_chk$' <<<"$symtab" | grep -v '^__stack_chk' | sort -u | tr '\n' ' ' || true)
+    chk=${chk% }
+    check FORTIFY "static: links __*_chk: ${chk:-none}" test -n "$chk"
+  else
+    check stack-guard "static, stripped: holds 'stack smashing detected'" grep -aq 'stack smashing detected' "$bin"
+    check FORTIFY "static, stripped: holds 'buffer overflow detected'" grep -aq 'buffer overflow detected' "$bin"
+  fi
+fi
 check no-RPATH "no DT_RPATH/DT_RUNPATH" no_rpath
 
 if [[ $failed -ne 0 ]]; then

@@ -14,6 +14,9 @@
 #   every shared library the binary loads, at the path the loader resolves it to
 #                            (found with ldd, cross-checked against the binary's
 #                            DT_NEEDED entries read recursively with readelf)
+#                            -- neither for the static binary the Dockerfile
+#                            builds (cmake -DMESHCAP_STATIC=ON): the image is
+#                            then /meshcap and the lock file, about 4.2 MiB
 #   /run/xtables.lock        empty, mode 0666 (see "Non-root" below)
 #   /proc /sys /dev          empty mount points (container runtimes mount them;
 #                            the tests mount /proc there when they chroot in)

@@ -16,6 +16,7 @@
 #include "app/log.hpp"
 #include "app/traffic.hpp"
 #include "app/validate.hpp"
+#include "cni/install.hpp"
 #include "meshcap/diff.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
@@ -247,6 +248,7 @@ int run(int argc, char** argv) {
   // A runtime runs CNI plugins with CNI_COMMAND set; nothing else sets it.
   if (std::getenv("CNI_COMMAND")) return cni_main(environment());
   if (argc > 1 && std::string_view(argv[1]) == "explain") return explain_command(argc, argv);
+  if (argc > 1 && std::string_view(argv[1]) == "cni") return cni::cni_command(argc, argv);
   auto env = environment();
   auto inv = read_invocation(argc, argv, env);
   // In json mode every line is JSON from the first, so the log format is

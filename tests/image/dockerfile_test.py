@@ -4,8 +4,9 @@
 The image cannot drift from what tests/image/ checks: the Dockerfile's final
 stage is `FROM scratch` and copies only the directory that
 scripts/make-rootfs.sh built in the build stage; the build stage is Debian 12,
-installs the deps with scripts/install-deps.sh, builds a Release binary with
-hardening on, runs the unit tests, checks the hardening, and hands that very
+installs the deps with scripts/install-deps.sh, builds a fully static
+(MESHCAP_STATIC=ON, with the prefix scripts/build-static-deps.sh made)
+Release binary with hardening on, runs the unit tests, checks the hardening, and hands that very
 binary to make-rootfs.sh (which needs setcap, libcap2-bin, to give /meshcap
 its file capabilities); ENTRYPOINT ["/meshcap"], CMD ["apply"].
 """
@@ -170,6 +171,15 @@ def main():
     if re.search(r"-DMESHCAP_HARDEN=(OFF|0|NO|FALSE)", cmake_args, re.I) or \
             re.search(r"-DMESHCAP_SANITIZE=(ON|1|YES|TRUE)", cmake_args, re.I):
         fail("the image build turns hardening off or sanitizers on")
+    # The image's binary is the CNI plugin `cni install` copies onto nodes: static.
+    if not re.search(r"-DMESHCAP_STATIC=(ON|1|YES|TRUE)\b", cmake_args, re.I):
+        fail("cmake is not configured with -DMESHCAP_STATIC=ON (the image's binary must be self-contained)")
+    else:
+        prefix = re.search(r"-DMESHCAP_STATIC_PREFIX=(\S+)", cmake_args)
+        made = re.search(r"scripts/build-static-deps\.sh\s+(\S+)", runs)
+        if prefix and (not made or made.group(1) != prefix.group(1)):
+            fail(f"MESHCAP_STATIC_PREFIX={prefix.group(1)} is not the prefix scripts/build-static-deps.sh makes")
+        ok("a fully static build (MESHCAP_STATIC=ON)")
     if not re.search(rf"cmake\s+--build\s+{re.escape(build_dir)}", runs):
         fail(f"build stage does not build {build_dir}")
     if not re.search(rf"ctest\s+[^&;]*--test-dir\s+{re.escape(build_dir)}[^&;]*-L\s+unit", runs):
@@ -196,7 +206,8 @@ def main():
     ok(f"the rootfs is made only by scripts/make-rootfs.sh {mk_dir} {mk_bin}")
 
     # --- the scripts it names exist, and the build context is clean ------------------------
-    for script in ("scripts/install-deps.sh", "scripts/make-rootfs.sh", "scripts/check-hardening.sh"):
+    for script in ("scripts/install-deps.sh", "scripts/make-rootfs.sh", "scripts/check-hardening.sh",
+                   "scripts/build-static-deps.sh"):
         p = os.path.join(src, script)
         if not (os.path.isfile(p) and os.access(p, os.X_OK)):
             fail(f"{script} is missing or not executable")

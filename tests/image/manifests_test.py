@@ -22,13 +22,34 @@ is set up the way docs/commands.md and deploy/README.md say:
     one, pod-init-container.yaml runs the proxy as a regular container;
   * with --binary: `meshcap apply --dry-run` with exactly the container's
     MESHCAP_* variables succeeds and its plan uses them.
+
+The CNI mode (cni-daemonset.yaml, pod-cni-mode.yaml):
+
+  * the DaemonSet that runs `meshcap cni install --watch`: hostPath
+    /opt/cni/bin and /etc/cni/net.d mounted where --bin-dir and --conf-dir
+    point, a toleration for every taint (operator: Exists, no key, no effect),
+    priorityClassName system-node-critical, no service account token, no
+    capability added (drop ALL), not privileged, no privilege escalation, a
+    read-only root; a readiness exec probe `/meshcap cni install --check` with
+    exactly the container's flags (--check for --watch);
+  * a pod selected with meshcap.io/capture: enabled whose other meshcap.io/*
+    annotations are capture settings (`meshcap cni --help` lists them), and a
+    first init container `meshcap validate` that is unprivileged and not the
+    proxy's uid;
+  * names: every object, container, volume and port name is a valid
+    Kubernetes name;
+  * with --binary: the DaemonSet's command installs into a copy of a real
+    conflist and its readiness probe then passes; the pod's annotations are
+    accepted as flags by `meshcap apply --dry-run`.
 """
 import argparse
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import yaml
 
@@ -41,6 +62,12 @@ dns-port dns-servers ipv6 backend netns log-level log-format verify""".split()
 OUTPUT_ONLY = {"format", "family", "help", "version"}
 PROXY_UID = 1337
 REQUIRED_FILES = ("pod-init-container.yaml", "pod-native-sidecar.yaml")
+CNI_FILES = ("cni-daemonset.yaml", "pod-cni-mode.yaml")
+FIXTURE_CONFLIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "cni",
+                                "10-calico.conflist")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")
 
 failures = []
 
@@ -270,6 +297,176 @@ def dry_run(where, binary, env, outbound, inbound):
     ok(f"{where}: `meshcap apply --dry-run` accepts its env ({len(out.splitlines())} lines of nft)")
 
 
+def check_names(fname, doc):
+    meta = doc.get("metadata") or {}
+    name = meta.get("name", "")
+    if not DNS_SUBDOMAIN.match(name):
+        fail(fname, f"{doc.get('kind')} name {name!r} is not a valid Kubernetes name")
+    if "namespace" in meta and not DNS_LABEL.match(meta["namespace"]):
+        fail(fname, f"namespace {meta['namespace']!r} is not a valid namespace name")
+    for where, spec in pod_specs(doc):
+        inits, mains = containers_of(spec)
+        for c in inits + mains:
+            if not DNS_LABEL.match(c.get("name", "")):
+                fail(where, f"container name {c.get('name')!r} is not a DNS label")
+            for p in c.get("ports") or []:
+                if "name" in p and not PORT_NAME.match(p["name"]):
+                    fail(where, f"port name {p['name']!r} is not a valid port name")
+        for v in spec.get("volumes") or []:
+            if not DNS_LABEL.match(v.get("name", "")):
+                fail(where, f"volume name {v.get('name')!r} is not a DNS label")
+
+
+def flag_value(args, name):
+    """The value of --name=V or --name V in args, or None."""
+    for i, a in enumerate(args):
+        if a.startswith(f"--{name}="):
+            return a.split("=", 1)[1]
+        if a == f"--{name}" and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def check_cni_daemonset(where, doc, spec, binary):
+    if doc.get("kind") != "DaemonSet":
+        fail(where, "the CNI installer must be a DaemonSet (one per node)")
+    inits, mains = containers_of(spec)
+    installers = [c for c in mains if is_meshcap_image(c) and (c.get("args") or [])[:2] == ["cni", "install"]]
+    if len(installers) != 1:
+        fail(where, "want exactly one container running `meshcap cni install`")
+        return
+    c = installers[0]
+    cwhere = f"{where} container {c.get('name')}"
+    args = c["args"]
+    if "--watch" not in args:
+        fail(cwhere, "`cni install` without --watch: the entry would be lost when the primary CNI rewrites its file")
+    if spec.get("priorityClassName") != "system-node-critical":
+        fail(where, f"priorityClassName is {spec.get('priorityClassName')!r}, want system-node-critical")
+    if spec.get("automountServiceAccountToken") is not False:
+        fail(where, "automountServiceAccountToken must be false: the installer needs no API access")
+    tolerations = spec.get("tolerations") or []
+    if not any(t.get("operator") == "Exists" and "key" not in t and "effect" not in t for t in tolerations):
+        fail(where, f"tolerations {tolerations} do not tolerate every taint (want {{operator: Exists}})")
+    sc = c.get("securityContext") or {}
+    caps = sc.get("capabilities") or {}
+    if [str(x).upper() for x in caps.get("drop") or []] != ["ALL"]:
+        fail(cwhere, f"capabilities.drop is {caps.get('drop')}, want [ALL]")
+    if caps.get("add"):
+        fail(cwhere, f"capabilities.add is {caps['add']}: writing root-owned host directories as root needs none")
+    for key, value in {"privileged": False, "allowPrivilegeEscalation": False,
+                       "readOnlyRootFilesystem": True}.items():
+        if sc.get(key) is not value:
+            fail(cwhere, f"securityContext.{key} is {sc.get(key)!r}, want {value!r}")
+    # The host directories, mounted where the flags point.
+    host = {v["name"]: (v.get("hostPath") or {}).get("path") for v in spec.get("volumes") or []}
+    mounts = {m.get("mountPath"): host.get(m.get("name")) for m in c.get("volumeMounts") or []}
+    for flag, want in (("bin-dir", "/opt/cni/bin"), ("conf-dir", "/etc/cni/net.d")):
+        value = flag_value(args, flag)
+        if value is None:
+            fail(cwhere, f"--{flag} is not given")
+        elif mounts.get(value) != want:
+            fail(cwhere, f"--{flag} {value} is not the hostPath {want} (mounts: {mounts})")
+        if mounts.get(value) is not None and any(m.get("readOnly") for m in c.get("volumeMounts") or []
+                                                 if m.get("mountPath") == value):
+            fail(cwhere, f"{value} is mounted read-only")
+    probe = ((c.get("readinessProbe") or {}).get("exec") or {}).get("command")
+    want_probe = ["/meshcap"] + ["--check" if a == "--watch" else a for a in args if a != "--keep-on-exit"]
+    if probe is None:
+        fail(cwhere, "no readinessProbe.exec (the image has no shell: exec /meshcap cni install --check)")
+    elif probe != want_probe:
+        fail(cwhere, f"readiness probe {probe} is not the container's command with --check: {want_probe}")
+    ok(f"{where}: DaemonSet `meshcap {' '.join(args[:3])}`, hostPath bin and conf dirs, tolerates all, "
+       "no token, no capability, readiness exec")
+    if binary and probe:
+        cni_install_run(cwhere, binary, args, probe)
+
+
+def cni_install_run(where, binary, args, probe):
+    """The container's command and probe, with the host directories in a temporary tree."""
+    tmp = tempfile.mkdtemp(prefix="manifests-cni.")
+    try:
+        bin_dir, conf_dir = os.path.join(tmp, "bin"), os.path.join(tmp, "net.d")
+        os.mkdir(bin_dir)
+        os.mkdir(conf_dir)
+        shutil.copy(FIXTURE_CONFLIST, conf_dir)
+        where_to = {flag_value(args, "bin-dir"): bin_dir, flag_value(args, "conf-dir"): conf_dir}
+
+        def remap(words):
+            out = []
+            for w in words:
+                if w.startswith("--") and "=" in w and w.split("=", 1)[1] in where_to:
+                    w = w.split("=", 1)[0] + "=" + where_to[w.split("=", 1)[1]]
+                out.append(where_to.get(w, w))
+            return out
+
+        once = [a for a in remap(args) if a not in ("--watch", "--keep-on-exit")]
+        r = subprocess.run([binary] + once, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            fail(where, f"`meshcap {' '.join(once)}` exited {r.returncode}: {r.stderr.strip()}")
+            return
+        r = subprocess.run([binary] + remap(probe[1:]), capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            fail(where, f"the readiness probe fails after the install: {r.stderr.strip()}")
+            return
+        ok(f"{where}: its command installs into a copy of a conflist and its readiness probe then passes")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def capture_flags(binary):
+    """The capture settings `meshcap cni --help` lists, or None."""
+    try:
+        r = subprocess.run([binary, "cni", "--help"], capture_output=True, text=True, timeout=20)
+    except OSError:
+        return None
+    part = r.stdout.split("Capture settings", 1)
+    return set(re.findall(r"--([a-z][a-z0-9-]+)", part[1])) if r.returncode == 0 and len(part) == 2 else None
+
+
+def check_cni_pod(where, doc, spec, binary):
+    tmeta = ((doc.get("spec") or {}).get("template") or {}).get("metadata") or doc.get("metadata") or {}
+    annotations = tmeta.get("annotations") or {}
+    if annotations.get("meshcap.io/capture") != "enabled":
+        fail(where, "a CNI-mode pod must be selected with the annotation meshcap.io/capture: enabled")
+    known = capture_flags(binary) if binary else None
+    flags = []
+    for key, value in annotations.items():
+        if not key.startswith("meshcap.io/") or key == "meshcap.io/capture":
+            continue
+        flag = key[len("meshcap.io/"):]
+        if not isinstance(value, str):
+            fail(where, f"annotation {key} must be a string, is {value!r}")
+        if known is not None and flag not in known:
+            fail(where, f"annotation {key}: `meshcap cni --help` lists no capture setting --{flag}")
+        flags += [f"--{flag}", str(value)]
+    inits, mains = containers_of(spec)
+    if not inits or not is_meshcap_image(inits[0]) or (inits[0].get("args") or [None])[0] != "validate":
+        fail(where, "the first init container must be `meshcap validate` (it catches a pod the plugin missed)")
+    else:
+        v = inits[0]
+        vwhere = f"{where} initContainer {v.get('name')}"
+        sc = v.get("securityContext") or {}
+        caps = sc.get("capabilities") or {}
+        if caps.get("add") or [str(x).upper() for x in caps.get("drop") or []] != ["ALL"]:
+            fail(vwhere, f"validate needs no capability: drop [ALL], add none (has {caps})")
+        if sc.get("runAsNonRoot") is not True or sc.get("runAsUser") in (None, 0):
+            fail(vwhere, "validate runs as a non-root user")
+        if sc.get("runAsUser") == PROXY_UID or sc.get("runAsGroup") == PROXY_UID:
+            fail(vwhere, "validate runs as the proxy's uid/gid: its connection would not be captured")
+        if sc.get("privileged") or sc.get("allowPrivilegeEscalation") is not False:
+            fail(vwhere, "validate must be unprivileged with allowPrivilegeEscalation: false")
+    for c in inits + mains:
+        caps = (c.get("securityContext") or {}).get("capabilities") or {}
+        if any(str(x).upper().removeprefix("CAP_") in ("NET_ADMIN", "SYS_ADMIN") for x in caps.get("add") or []):
+            fail(where, f"container {c.get('name')} adds {caps['add']}: a CNI-mode pod needs no NET_ADMIN")
+    if binary and flags:
+        r = subprocess.run([binary, "apply", "--dry-run", *flags], capture_output=True, text=True, timeout=30,
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        if r.returncode != 0:
+            fail(where, f"the annotations as flags {flags} are refused: {r.stderr.strip()}")
+    ok(f"{where}: CNI-mode pod, annotations {sorted(annotations)}, validate init container")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary")
@@ -295,7 +492,7 @@ def main():
     files = sorted(glob.glob(os.path.join(args.deploy_dir, "*.yaml")) +
                    glob.glob(os.path.join(args.deploy_dir, "*.yml")))
     names = {os.path.basename(f) for f in files}
-    for required in REQUIRED_FILES:
+    for required in REQUIRED_FILES + CNI_FILES:
         if required not in names:
             fail(args.deploy_dir, f"{required} is missing")
     for path in files:
@@ -310,8 +507,13 @@ def main():
             if not isinstance(doc, dict) or "apiVersion" not in doc or "kind" not in doc:
                 fail(fname, "a document without apiVersion and kind")
                 continue
+            check_names(fname, doc)
             for where, spec in pod_specs(doc):
                 found |= check_pod(where, fname, spec, known_help, binary)
+                if fname == "cni-daemonset.yaml":
+                    check_cni_daemonset(f"{fname} {where}", doc, spec, binary)
+                elif fname == "pod-cni-mode.yaml":
+                    check_cni_pod(f"{fname} {where}", doc, spec, binary)
         if fname in REQUIRED_FILES and not found:
             fail(fname, "has no pod with a meshcap init container running `apply`")
         ok(f"{fname}: {len(docs)} document(s) parsed")

@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""`meshcap cni install|uninstall` against copies of real-world network configs.
+
+usage: install_test.py MESHCAP FIXTURES_DIR
+
+Each case works in a fresh temporary bin dir and conf dir. The oracle is the
+file system: the bytes and mode of the config files, the installed binary,
+what the runtime would read (the lexically first *.conf/*.conflist/*.json).
+"""
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+MESHCAP = os.path.abspath(sys.argv[1])
+FIXTURES = os.path.abspath(sys.argv[2])
+LISTS = ["10-calico.conflist", "05-cilium.conflist", "10-flannel.conflist"]
+SINGLE = "10-bridge.conf"
+SETTINGS = ["--select", "all", "--exclude-namespaces", "kube-system,istio-system",
+            "--exclude-inbound-ports", "15020,15021", "--outbound-port", "15001"]
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        return f.read()
+
+
+def primary(conf):
+    names = sorted(n for n in os.listdir(conf)
+                   if os.path.splitext(n)[1] in (".conf", ".conflist", ".json"))
+    return names[0] if names else None
+
+
+class Case(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="meshcap-cni-install.")
+        self.bin = os.path.join(self.tmp, "bin")
+        self.conf = os.path.join(self.tmp, "net.d")
+        os.mkdir(self.bin)
+        os.mkdir(self.conf)
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stderr.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def dirs(self):
+        return ["--bin-dir", self.bin, "--conf-dir", self.conf]
+
+    def meshcap(self, *args, code=0):
+        r = subprocess.run([MESHCAP, "cni", *args], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, code, f"meshcap cni {' '.join(args)}: {r.stderr}")
+        return r
+
+    def put(self, name, data, mode=0o644):
+        path = os.path.join(self.conf, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
+        return path
+
+    def read(self, name):
+        with open(os.path.join(self.conf, name), "rb") as f:
+            return f.read()
+
+    def snapshot(self):
+        out = {}
+        for d in (self.bin, self.conf):
+            for n in sorted(os.listdir(d)):
+                p = os.path.join(d, n)
+                with open(p, "rb") as f:
+                    out[p] = (f.read(), stat.S_IMODE(os.stat(p).st_mode))
+        return out
+
+    def entry_of(self, name):
+        doc = json.loads(self.read(name))
+        self.assertEqual(doc["plugins"][-1]["type"], "meshcap")
+        return doc
+
+    def binary_installed(self):
+        path = os.path.join(self.bin, "meshcap")
+        self.assertTrue(os.path.isfile(path))
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o755)
+        with open(path, "rb") as a, open(MESHCAP, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+
+    def wait_for(self, pred, what, timeout=10):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if pred():
+                return
+            time.sleep(0.02)
+        self.fail(f"timed out waiting for {what}")
+
+
+class Install(Case):
+    def test_lists_install_twice_and_uninstall_exactly(self):
+        for name in LISTS:
+            with self.subTest(name):
+                for n in os.listdir(self.conf):
+                    os.unlink(os.path.join(self.conf, n))
+                original = fixture(name)
+                self.put(name, original, 0o640)
+                self.meshcap("install", *self.dirs(), *SETTINGS)
+                first = self.read(name)
+                self.binary_installed()
+                self.assertEqual(os.listdir(self.conf), [name])  # no temporary file left
+                self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.conf, name)).st_mode), 0o640)
+                doc = self.entry_of(name)
+                before = json.loads(original)
+                # every other plugin, and the list's own keys, exactly as they were
+                self.assertEqual(doc["plugins"][:-1], before["plugins"])
+                self.assertEqual({k: v for k, v in doc.items() if k != "plugins"},
+                                 {k: v for k, v in before.items() if k != "plugins"})
+                self.assertEqual(doc["plugins"][-1], {
+                    "type": "meshcap",
+                    "capabilities": {"io.kubernetes.cri.pod-annotations": True},
+                    "select": "all",
+                    "excludeNamespaces": ["kube-system", "istio-system"],
+                    "capture": {"outboundPort": 15001, "excludeInboundPorts": "15020,15021"},
+                })
+                # the text before meshcap's entry is the original's up to its last plugin
+                self.assertTrue(first.startswith(original[:original.rindex(b"}", 0, original.rindex(b"]")) + 1]))
+
+                self.meshcap("install", *self.dirs(), *SETTINGS)
+                self.assertEqual(self.read(name), first, "a second install changed the file")
+                self.meshcap("install", "--check", *self.dirs(), *SETTINGS)
+
+                self.meshcap("uninstall", *self.dirs())
+                self.assertEqual(self.read(name), original)
+                self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.conf, name)).st_mode), 0o640)
+                self.assertFalse(os.path.exists(os.path.join(self.bin, "meshcap")))
+                self.meshcap("uninstall", *self.dirs())  # nothing left to remove: success
+                self.assertEqual(self.read(name), original)
+
+    def test_single_conf_becomes_a_list_and_comes_back(self):
+        original = fixture(SINGLE)
+        self.put(SINGLE, original, 0o600)
+        self.meshcap("install", *self.dirs())
+        self.assertEqual(os.listdir(self.conf), ["10-bridge.conflist"])
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.conf, "10-bridge.conflist")).st_mode), 0o600)
+        doc = self.entry_of("10-bridge.conflist")
+        single = json.loads(original)
+        self.assertEqual(doc["cniVersion"], single["cniVersion"])
+        self.assertEqual(doc["name"], single["name"])
+        self.assertEqual(doc["plugins"][0], single)
+        self.assertEqual(len(doc["plugins"]), 2)
+        first = self.read("10-bridge.conflist")
+        self.meshcap("install", *self.dirs())
+        self.assertEqual(self.read("10-bridge.conflist"), first)
+        self.meshcap("uninstall", *self.dirs())
+        self.assertEqual(os.listdir(self.conf), [SINGLE])
+        self.assertEqual(self.read(SINGLE), original)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.conf, SINGLE)).st_mode), 0o600)
+
+    def test_only_the_primary_config_is_touched(self):
+        # 05-cilium sorts first: the runtime uses it, the others stay as they are
+        for name in LISTS + ["99-other.json"]:
+            self.put(name, fixture(name) if name in LISTS else fixture(LISTS[0]))
+        self.put("00-notes.txt", b"not a config\n")
+        before = self.snapshot()
+        self.meshcap("install", *self.dirs())
+        after = self.snapshot()
+        changed = sorted(os.path.basename(p) for p in set(before) | set(after) if before.get(p) != after.get(p))
+        self.assertEqual(changed, ["05-cilium.conflist", "meshcap"])
+        self.meshcap("uninstall", *self.dirs())
+        self.assertEqual(self.snapshot(), before)
+
+    def test_changed_settings_replace_the_entry(self):
+        self.put(LISTS[0], fixture(LISTS[0]))
+        self.meshcap("install", *self.dirs(), "--outbound-port", "15001")
+        self.meshcap("install", *self.dirs(), "--outbound-port", "16001")
+        doc = self.entry_of(LISTS[0])
+        self.assertEqual([p["type"] for p in doc["plugins"]].count("meshcap"), 1)
+        self.assertEqual(doc["plugins"][-1]["capture"], {"outboundPort": 16001})
+        # --check compares against the entry these flags make
+        self.meshcap("install", "--check", *self.dirs(), "--outbound-port", "16001")
+        self.meshcap("install", "--check", *self.dirs(), "--outbound-port", "15001", code=4)
+        self.meshcap("uninstall", *self.dirs())
+        self.assertEqual(self.read(LISTS[0]), fixture(LISTS[0]))
+
+    def test_check(self):
+        self.meshcap("install", "--check", *self.dirs(), code=4)  # nothing there
+        self.put(LISTS[1], fixture(LISTS[1]))
+        self.meshcap("install", "--check", *self.dirs(), code=4)
+        self.meshcap("install", *self.dirs())
+        self.meshcap("install", "--check", *self.dirs())
+        os.unlink(os.path.join(self.bin, "meshcap"))
+        r = self.meshcap("install", "--check", *self.dirs(), code=4)
+        self.assertIn("meshcap", r.stderr)
+        self.meshcap("install", *self.dirs())
+        self.put(LISTS[1], fixture(LISTS[1]))  # the primary CNI rewrote its file
+        self.meshcap("install", "--check", *self.dirs(), code=4)
+
+    def test_binary_before_config(self):
+        self.put(LISTS[0], fixture(LISTS[0]))
+        os.rmdir(self.bin)
+        with open(self.bin, "w") as f:  # a bin dir that cannot take the binary
+            f.write("x")
+        r = self.meshcap("install", *self.dirs(), code=1)
+        self.assertIn(self.bin, r.stderr)
+        self.assertEqual(self.read(LISTS[0]), fixture(LISTS[0]))
+
+    def test_no_config_yet(self):
+        r = self.meshcap("install", *self.dirs(), code=1)
+        self.assertIn("primary CNI", r.stderr)
+
+    def test_bad_input_touches_nothing(self):
+        self.put(LISTS[0], fixture(LISTS[0]))
+        before = self.snapshot()
+        for args in (["--outbound-port", "0"], ["--netns", "/proc/1/ns/net"], ["--select", "some"],
+                     ["--exclude-namespaces", "Kube_System"], ["--keep-on-exit"], ["--bogus"],
+                     ["--inbound-ports", "80", "--inbound-port", "80"]):
+            with self.subTest(args):
+                r = self.meshcap("install", *self.dirs(), *args, code=2)
+                self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+                self.assertEqual(self.snapshot(), before)
+        self.meshcap("reinstall", *self.dirs(), code=2)
+
+    def test_a_config_that_is_not_json_is_left_alone(self):
+        self.put("10-broken.conflist", b'{"plugins": [')
+        self.meshcap("install", *self.dirs(), code=1)
+        self.assertEqual(self.read("10-broken.conflist"), b'{"plugins": [')
+
+
+class Watch(Case):
+    def start(self, *extra):
+        p = subprocess.Popen([MESHCAP, "cni", "install", "--watch", *self.dirs(), *extra],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        return p
+
+    def has_entry(self, name):
+        try:
+            doc = json.loads(self.read(name))
+        except (OSError, ValueError):
+            return False
+        return doc["plugins"][-1]["type"] == "meshcap"
+
+    def rewrite(self, name, data):
+        # as an installer does: a temporary file renamed over the config
+        tmp = os.path.join(self.conf, ".tmp-" + name)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.rename(tmp, os.path.join(self.conf, name))
+
+    def test_entry_comes_back_and_goes_on_sigterm(self):
+        name = LISTS[0]
+        self.put(name, fixture(name))
+        p = self.start()
+        self.wait_for(lambda: self.has_entry(name), "the entry")
+        self.binary_installed()
+        for i in range(3):
+            self.rewrite(name, fixture(name))  # renamed over
+            self.wait_for(lambda: self.has_entry(name), f"the entry after rewrite {i}")
+        with open(os.path.join(self.conf, name), "wb") as f:  # written in place
+            f.write(fixture(name))
+        self.wait_for(lambda: self.has_entry(name), "the entry after an in-place write")
+        # a quiet file stays quiet: no rewrite loop on meshcap's own writes
+        settled = os.stat(os.path.join(self.conf, name)).st_mtime_ns
+        time.sleep(0.5)
+        self.assertEqual(os.stat(os.path.join(self.conf, name)).st_mtime_ns, settled)
+        self.assertIsNone(p.poll())
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=10), 0, p.stderr.read())
+        self.assertEqual(self.read(name), fixture(name))
+        self.assertFalse(os.path.exists(os.path.join(self.bin, "meshcap")))
+
+    def test_waits_for_the_primary_cni(self):
+        p = self.start()
+        time.sleep(0.3)
+        self.assertIsNone(p.poll())
+        self.rewrite(LISTS[2], fixture(LISTS[2]))
+        self.wait_for(lambda: self.has_entry(LISTS[2]), "the entry once the primary CNI wrote its config")
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=10), 0)
+        self.assertEqual(self.read(LISTS[2]), fixture(LISTS[2]))
+
+    def test_single_conf_rewritten_by_its_owner(self):
+        self.put(SINGLE, fixture(SINGLE))
+        p = self.start()
+        self.wait_for(lambda: self.has_entry("10-bridge.conflist") and not os.path.exists(
+            os.path.join(self.conf, SINGLE)), "the converted list")
+        self.rewrite(SINGLE, fixture(SINGLE))  # the owner writes its .conf again
+        self.wait_for(lambda: os.listdir(self.conf) == ["10-bridge.conflist"] and self.has_entry(
+            "10-bridge.conflist"), "the list again")
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=10), 0)
+        self.assertEqual(os.listdir(self.conf), [SINGLE])
+        self.assertEqual(self.read(SINGLE), fixture(SINGLE))
+
+    def test_keep_on_exit(self):
+        name = LISTS[1]
+        self.put(name, fixture(name))
+        p = self.start("--keep-on-exit", "--outbound-port", "15001")
+        self.wait_for(lambda: self.has_entry(name), "the entry")
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=10), 0)
+        self.assertTrue(self.has_entry(name))
+        self.binary_installed()
+        self.meshcap("install", "--check", *self.dirs(), "--outbound-port", "15001")
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)

@@ -33,7 +33,7 @@ bool single_valued(const IptRuleset& lowered) {
           bool ok = std::visit(
               [](const auto& x) {
                 using T = std::decay_t<decltype(x)>;
-                if constexpr (std::is_same_v<T, ProtoMatch>) {
+                if constexpr (std::is_same_v<T, ProtoMatch> || std::is_same_v<T, CtStateMatch>) {
                   return true;
                 } else if constexpr (std::is_same_v<T, IifMatch> || std::is_same_v<T, OifMatch>) {
                   return x.set.empty() && x.names.size() == 1;

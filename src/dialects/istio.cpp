@@ -143,8 +143,8 @@ Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& 
   put("outbound-port", value_or("envoy-port", "15001", "--envoy-port"));
   put("inbound-port", value_or("inbound-capture-port", "15006", "--inbound-capture-port"));
   FlagValue uids = value_or("proxy-uid", "1337", "--proxy-uid");
-  put("proxy-uids", uids);
-  put("proxy-gids", given("proxy-gid") ? f.at("proxy-gid") : uids);
+  put("proxy-uid", uids);
+  put("proxy-gid", given("proxy-gid") ? f.at("proxy-gid") : uids);
   std::string mode = value_or("istio-inbound-interception-mode", "REDIRECT", "").value;
   raw["inbound-mode"] = RawValue{mode == "TPROXY" ? "tproxy" : "redirect", "-m"};
   put("tproxy-mark", value_or("istio-inbound-tproxy-mark", "1337", "--istio-inbound-tproxy-mark"));
@@ -214,12 +214,12 @@ Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& 
   if (on("skip-rule-apply")) run.action = Action::Nothing;
   if (on("run-validation")) {
     Validation v;
-    auto uid_config = one("proxy-uids", uids);
+    auto uid_config = one("proxy-uid", uids);
     if (!uid_config) return tl::unexpected(uid_config.error());
     v.uid = uid_config->proxy_uids.empty() ? 1337 : uid_config->proxy_uids.front();
     v.gid = v.uid;
     if (given("proxy-gid")) {
-      auto gid_config = one("proxy-gids", f.at("proxy-gid"));
+      auto gid_config = one("proxy-gid", f.at("proxy-gid"));
       if (!gid_config) return tl::unexpected(gid_config.error());
       if (!gid_config->proxy_gids.empty()) v.gid = gid_config->proxy_gids.front();
     }

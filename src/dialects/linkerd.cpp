@@ -59,9 +59,9 @@ Result<DialectRun> parse_linkerd(const std::vector<std::string>& args) {
     if (!given(required)) return bad(std::string("--") + required + " is required (linkerd proxy-init)");
   put("inbound-port", "incoming-proxy-port");
   put("outbound-port", "outgoing-proxy-port");
-  put("proxy-uids", "proxy-uid");
+  put("proxy-uid", "proxy-uid");
   // Linkerd matches the gid only when given one.
-  raw["proxy-gids"] = given("proxy-gid") ? RawValue{f.at("proxy-gid").value, f.at("proxy-gid").source}
+  raw["proxy-gid"] = given("proxy-gid") ? RawValue{f.at("proxy-gid").value, f.at("proxy-gid").source}
                                          : RawValue{"", "--proxy-gid"};
   if (given("ports-to-redirect") && !f.at("ports-to-redirect").value.empty())
     put("inbound-ports", "ports-to-redirect");

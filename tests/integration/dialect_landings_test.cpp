@@ -141,7 +141,34 @@ struct Case {
   std::map<std::string, std::string> env;
   std::string reference;          // iptables-legacy-restore input
   std::string resolv_conf;        // the pod's /etc/resolv.conf, when it matters
+  std::vector<std::string> ref_ip_cmds = {};  // routing the mesh's rules need (tproxy)
+  // Compare only connections that do not loop back through lo. In TPROXY
+  // mode this reference (a mangle chain with no lo exemption) diverts the
+  // pod's own connections to local addresses to the proxy, where meshcap
+  // leaves lo alone; docs/dialects.md lists the difference as open.
+  bool skip_lo = false;
 };
+
+// Istio's TPROXY mode: inbound diverted in mangle, the rest as in redirect mode.
+std::string istio_tproxy_rules() {
+  std::string s =
+      "*mangle\n:ISTIO_DIVERT - [0:0]\n:ISTIO_TPROXY - [0:0]\n:ISTIO_INBOUND - [0:0]\n"
+      "-A PREROUTING -p tcp -j ISTIO_INBOUND\n"
+      "-A ISTIO_DIVERT -j MARK --set-xmark 0x539/0xffffffff\n"
+      "-A ISTIO_DIVERT -j ACCEPT\n";
+  for (const char* p : {"15008", "15090", "15021", "15020"})
+    s += std::string("-A ISTIO_INBOUND -p tcp -m tcp --dport ") + p + " -j RETURN\n";
+  s += "-A ISTIO_INBOUND -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -j ISTIO_DIVERT\n"
+       "-A ISTIO_INBOUND -p tcp -j ISTIO_TPROXY\n"
+       "-A ISTIO_TPROXY ! -d 127.0.0.1/32 -p tcp -j TPROXY --on-port 15006 --on-ip 0.0.0.0 "
+       "--tproxy-mark 0x539/0xffffffff\n"
+       "COMMIT\n";
+  // nat: no inbound jump from PREROUTING; the output chain as in redirect mode.
+  std::string nat = istio_rules({});
+  auto at = nat.find("-A PREROUTING -p tcp -j ISTIO_INBOUND\n");
+  nat.erase(at, std::string("-A PREROUTING -p tcp -j ISTIO_INBOUND\n").size());
+  return s + nat;
+}
 
 const std::vector<std::string> kIstio = {"istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337",
                                          "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d",
@@ -196,6 +223,8 @@ std::vector<Case> cases() {
     r.output_first = {"-o eth1 -j RETURN"};
     out.push_back({"IstioExcludedInterfaces", with(kIstio, {"-c", "eth1"}), {}, istio_rules(r), ""});
   }
+  out.push_back({"IstioTproxy", istio_with("-m", "TPROXY"), {}, istio_tproxy_rules(), "",
+                 {"ip rule add fwmark 1337 lookup 133", "ip route add local default dev lo table 133"}, true});
   out.push_back({"LinkerdDefault", kLinkerd, {}, linkerd_rules({}), ""});
   {
     LinkerdRef r;
@@ -239,6 +268,10 @@ TEST_P(DialectLandings, SameAsTheMeshsOwnRules) {
   std::string out = run_in(ref.pod(), "iptables-legacy-restore --noflush < " + file, &st);
   std::remove(file.c_str());
   ASSERT_EQ(st, 0) << out << "\n" << c.reference;
+  for (const auto& cmd : c.ref_ip_cmds) {
+    out = run_in(ref.pod(), cmd, &st);
+    ASSERT_EQ(st, 0) << cmd << ": " << out;
+  }
   auto want = run_all(ref);
   ref.destroy();
 
@@ -260,7 +293,11 @@ TEST_P(DialectLandings, SameAsTheMeshsOwnRules) {
   auto got = run_all(topo);
 
   size_t captured = 0;
+  auto all = probes();
   for (size_t i = 0; i < want.size(); ++i) {
+    Addr d = all[i].dst;
+    bool local = d == Addr::Loop || d == Addr::Loop2 || d == Addr::Pod0 || d == Addr::Pod1;
+    if (c.skip_lo && all[i].from == Side::Pod && local) continue;
     EXPECT_EQ(got[i].normal, want[i].normal) << want[i].probe << "\nmesh's rules: " << want[i].raw
                                              << "\nmeshcap: " << got[i].raw;
     if (want[i].normal.find("who=outbound") != std::string::npos ||

@@ -3,6 +3,7 @@
 // with capture rules.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -163,6 +164,40 @@ TEST(IstioValidation, PassesWithIstiosOwnRules) {
   std::remove(file.c_str());
   ASSERT_EQ(st, 0) << out;
   EXPECT_EQ(validate_as_proxy(ns.name(), &out), 0) << out;
+}
+
+// Linkerd's --timeout-close-wait-secs sets the namespace's conntrack timeout.
+TEST(LinkerdCommandLine, SetsTheCloseWaitTimeoutInTheNamespace) {
+  ASSERT_TRUE(meshcap::test::can_unshare_net()) << "needs root for network namespaces";
+  meshcap::test::NamedNetns ns;
+  ASSERT_TRUE(ns.ok());
+  int st = 0;
+  std::string out = sh("ip netns exec " + ns.name() + " " + meshcap_binary() +
+                           " --incoming-proxy-port 4143 --outgoing-proxy-port 4140 --proxy-uid 2102"
+                           " --timeout-close-wait-secs 33 -w --iptables-mode nft 2>&1",
+                       &st);
+  ASSERT_EQ(st, 0) << out;
+  EXPECT_NE(out.find("unnecessary"), std::string::npos) << out;
+  EXPECT_EQ(sh("ip netns exec " + ns.name() + " sysctl -n net.netfilter.nf_conntrack_tcp_timeout_close_wait"),
+            "33\n");
+}
+
+// A bad value of either mesh's flag touches nothing.
+TEST(DialectBadInput, NothingIsTouched) {
+  ASSERT_TRUE(meshcap::test::can_unshare_net()) << "needs root for network namespaces";
+  meshcap::test::NamedNetns ns;
+  ASSERT_TRUE(ns.ok());
+  for (const std::string& args : {kIstioArgs + " -q 99999", std::string(" istio-iptables --bogus"),
+                                 std::string(" --incoming-proxy-port 4143 --outgoing-proxy-port 4140 "
+                                             "--subnets-to-ignore 10.0.0.0/99"),
+                                 std::string(" linkerd-proxy-init --dns 1")}) {
+    int st = 0;
+    std::string out = sh("ip netns exec " + ns.name() + " " + meshcap_binary() + args + " 2>&1", &st);
+    EXPECT_EQ(st, 2) << args << ": " << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+    EXPECT_EQ(sh("ip netns exec " + ns.name() + " nft list ruleset"), "") << args;
+    EXPECT_EQ(sh("ip netns exec " + ns.name() + " iptables-legacy-save | grep -c -- '-A' || true"), "0\n") << args;
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "dialects/dialect.hpp"
 #include "meshcap/interpret.hpp"
+#include "meshcap/lower_iptables.hpp"
 #include "meshcap/planner.hpp"
 
 namespace meshcap::dialects {
@@ -265,6 +266,49 @@ TEST(LinkerdDialect, RecognisedByItsFirstFlag) {
   EXPECT_TRUE(is_linkerd_flag("--incoming-proxy-port=4143"));
   EXPECT_FALSE(is_linkerd_flag("--outbound-port"));
   EXPECT_FALSE(is_linkerd_flag("-p"));
+}
+
+// --drop-invalid in the interpreter and through the iptables lowering and back.
+TEST(DropInvalid, InterpreterDropsOnlyInvalidInbound) {
+  Config c;
+  c.drop_invalid = true;
+  c.inbound_mode = InboundMode::Tproxy;
+  Plan plan = make_plan(c);
+  Packet p;
+  p.direction = Direction::Inbound;
+  p.dst = Cidr::host(Family::V4, "10.1.1.1");
+  p.dport = 8080;
+  p.iface = "eth0";
+  p.invalid = true;
+  Verdict v = classify(plan, p);
+  EXPECT_TRUE(v.dropped);
+  EXPECT_FALSE(v.captured);
+  EXPECT_EQ(v.line, "drop-invalid");
+  p.invalid = false;
+  EXPECT_TRUE(classify(plan, p).captured);
+  p.invalid = true;
+  p.iface = "lo";
+  EXPECT_FALSE(classify(plan, p).dropped);
+  c.drop_invalid = false;
+  p.iface = "eth0";
+  EXPECT_FALSE(classify(make_plan(c), p).dropped);
+}
+
+TEST(DropInvalid, IptablesLoweringLiftsBack) {
+  Config c;
+  c.drop_invalid = true;
+  c.inbound_mode = InboundMode::Tproxy;
+  Plan plan = make_plan(c);
+  auto lowered = lower_iptables(plan);
+  auto lifted = lift_iptables(lowered);
+  ASSERT_TRUE(lifted) << lifted.error().message;
+  EXPECT_EQ(lifted->tables, iptables_held_form(plan).tables);
+  // The drop chain is jumped to ahead of the tproxy chain.
+  for (const auto& t : lowered.tables)
+    if (t.kind == ChainKind::Mangle) {
+      ASSERT_GE(t.jumps.size(), 2u);
+      EXPECT_EQ(t.jumps[0].chain, "MESHCAP_DROP_INVALID");
+    }
 }
 
 TEST(GoDuration, Forms) {

@@ -167,7 +167,7 @@ TEST(LowerIptables, TablesChainsAndJumps) {
 // The contract of ownership: the exact chain names, the jump comment.
 TEST(LowerIptables, OwnedChainNamesAreExact) {
   EXPECT_EQ(iptables_owned_chains(),
-            (std::vector<std::string>{"MESHCAP_PREROUTING", "MESHCAP_OUTPUT", "MESHCAP_INBOUND_TPROXY",
+            (std::vector<std::string>{"MESHCAP_PREROUTING", "MESHCAP_OUTPUT", "MESHCAP_DROP_INVALID", "MESHCAP_INBOUND_TPROXY",
                                       "MESHCAP_RAW_OUTPUT", "MESHCAP_RAW_PREROUTING", "MESHCAP_INBOUND",
                                       "MESHCAP_TPROXY"}));
   EXPECT_FALSE(iptables_owned_chain("MESHCAP_CUSTOM"));

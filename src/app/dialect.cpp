@@ -1,14 +1,13 @@
 #include "app/dialect.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "app/cli.hpp"
 #include "app/log.hpp"
@@ -43,8 +42,8 @@ Result<void> set_close_wait(const std::string& netns, uint32_t secs) {
   int err = errno;
   if (fd >= 0) ::close(fd);
   if (!ok)
-    return fail(ErrorKind::Kernel, std::string("--timeout-close-wait-secs: cannot write ") + path + ": " +
-                                       std::strerror(err));
+    return fail(ErrorKind::Kernel,
+                std::string("--timeout-close-wait-secs: cannot write ") + path + ": " + std::strerror(err));
   spdlog::info("set net.netfilter.nf_conntrack_tcp_timeout_close_wait to {}", secs);
   return {};
 }
@@ -71,13 +70,15 @@ int dialect_command(Dialect dialect, int argc, char** argv, int first) {
       inv.raw = parsed->raw;
       if (auto done = execute(inv, *config); !done) return report(done.error());
       if (parsed->close_wait_secs && !config->dry_run && inv.command == Command::Apply)
-        if (auto set = set_close_wait(config->netns, parsed->close_wait_secs); !set) return report(set.error());
+        if (auto set = set_close_wait(config->netns, parsed->close_wait_secs); !set)
+          return report(set.error());
     } else {
       spdlog::info("--skip-rule-apply: no rules programmed");
     }
     if (parsed->validation && !config->dry_run) {
-      spdlog::info("validation: dialing {}:{} as uid {} for up to {} ms", parsed->validation->ipv6 ? "::6" : "127.0.0.6",
-                   parsed->validation->probe_port, parsed->validation->uid, parsed->validation->timeout.count());
+      spdlog::info("validation: dialing {}:{} as uid {} for up to {} ms",
+                   parsed->validation->ipv6 ? "::6" : "127.0.0.6", parsed->validation->probe_port,
+                   parsed->validation->uid, parsed->validation->timeout.count());
       if (auto ok = dialects::run_istio_validation(*parsed->validation); !ok) {
         spdlog::error("{}", ok.error().message);
         return dialects::kValidationFailedExit;

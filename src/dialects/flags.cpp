@@ -12,7 +12,8 @@ std::optional<bool> parse_go_bool(const std::string& s) {
   return std::nullopt;
 }
 
-Result<std::map<std::string, FlagValue>> parse_flags(const std::string& tool, const std::vector<FlagSpec>& specs,
+Result<std::map<std::string, FlagValue>> parse_flags(const std::string& tool,
+                                                     const std::vector<FlagSpec>& specs,
                                                      const std::vector<std::string>& args, const Env& env) {
   auto bad = [&](const std::string& what) {
     return fail(ErrorKind::BadInput, "invalid configuration: " + printable(what) + " (" + tool + ")");
@@ -48,7 +49,8 @@ Result<std::map<std::string, FlagValue>> parse_flags(const std::string& tool, co
       written = "--" + name;
     } else {
       char c = a[1];
-      auto it = std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.short_name == c; });
+      auto it =
+          std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.short_name == c; });
       if (it == specs.end()) return bad(std::string("unknown shorthand flag -") + c);
       spec = &*it;
       written = std::string("-") + c;

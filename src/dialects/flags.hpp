@@ -12,11 +12,11 @@
 namespace meshcap::dialects {
 
 struct FlagSpec {
-  std::string name;                // long name without dashes
-  char short_name = 0;             // 0: none
+  std::string name;     // long name without dashes
+  char short_name = 0;  // 0: none
   bool boolean = false;
-  bool repeatable = false;         // a list flag given twice: the values join
-  std::vector<std::string> env;    // variables that set it when the flag is absent
+  bool repeatable = false;       // a list flag given twice: the values join
+  std::vector<std::string> env;  // variables that set it when the flag is absent
 };
 
 struct FlagValue {
@@ -26,7 +26,8 @@ struct FlagValue {
 
 // Keyed by FlagSpec::name. An unknown flag, a stray argument, a missing
 // value or a boolean that is not Go's true/false is BadInput naming it.
-Result<std::map<std::string, FlagValue>> parse_flags(const std::string& tool, const std::vector<FlagSpec>& specs,
+Result<std::map<std::string, FlagValue>> parse_flags(const std::string& tool,
+                                                     const std::vector<FlagSpec>& specs,
                                                      const std::vector<std::string>& args, const Env& env);
 
 // Go's strconv.ParseBool.

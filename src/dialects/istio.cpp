@@ -50,9 +50,9 @@ const std::vector<FlagSpec>& istio_flags() {
 
 // Istio's log levels, for meshcap's --log-level.
 std::optional<std::string> log_level(const std::string& istio) {
-  static const std::map<std::string, std::string> levels = {
-      {"none", "off"}, {"fatal", "error"}, {"error", "error"}, {"warn", "warn"},
-      {"info", "info"}, {"debug", "debug"}};
+  static const std::map<std::string, std::string> levels = {{"none", "off"},    {"fatal", "error"},
+                                                            {"error", "error"}, {"warn", "warn"},
+                                                            {"info", "info"},   {"debug", "debug"}};
   auto it = levels.find(istio);
   if (it == levels.end()) return std::nullopt;
   return it->second;
@@ -112,13 +112,20 @@ std::optional<std::chrono::milliseconds> parse_go_duration(std::string_view text
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(u, i - u);
     double scale = 0;
-    if (unit == "ns") scale = 1e-6;
-    else if (unit == "us" || unit == "µs") scale = 1e-3;
-    else if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60000;
-    else if (unit == "h") scale = 3600000;
-    else return std::nullopt;
+    if (unit == "ns")
+      scale = 1e-6;
+    else if (unit == "us" || unit == "µs")
+      scale = 1e-3;
+    else if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m")
+      scale = 60000;
+    else if (unit == "h")
+      scale = 3600000;
+    else
+      return std::nullopt;
     total_ms += n * scale;
   }
   if (total_ms > 1e12) return std::nullopt;
@@ -148,7 +155,8 @@ Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& 
   std::string mode = value_or("istio-inbound-interception-mode", "REDIRECT", "").value;
   raw["inbound-mode"] = RawValue{mode == "TPROXY" ? "tproxy" : "redirect", "-m"};
   put("tproxy-mark", value_or("istio-inbound-tproxy-mark", "1337", "--istio-inbound-tproxy-mark"));
-  put("tproxy-table", value_or("istio-inbound-tproxy-route-table", "133", "--istio-inbound-tproxy-route-table"));
+  put("tproxy-table",
+      value_or("istio-inbound-tproxy-route-table", "133", "--istio-inbound-tproxy-route-table"));
   FlagValue inbound = value_or("istio-inbound-ports", "", "--istio-inbound-ports");
   put("inbound-ports", inbound);
 
@@ -188,8 +196,10 @@ Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& 
     else
       raw["dns-servers"] = RawValue{servers, "nameserver in /etc/resolv.conf"};
   }
-  raw["capture-dns"] = RawValue{dns ? "true" : "false", given("redirect-dns") ? f.at("redirect-dns").source : ""};
-  raw["ipv6"] = RawValue{on("dual-stack") ? "on" : "off", given("dual-stack") ? f.at("dual-stack").source : ""};
+  raw["capture-dns"] =
+      RawValue{dns ? "true" : "false", given("redirect-dns") ? f.at("redirect-dns").source : ""};
+  raw["ipv6"] =
+      RawValue{on("dual-stack") ? "on" : "off", given("dual-stack") ? f.at("dual-stack").source : ""};
 
   if (given("log_output_level")) {
     const auto& v = f.at("log_output_level");
@@ -202,10 +212,12 @@ Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& 
   }
   if (on("log_as_json")) raw["log-format"] = RawValue{"json", "--log_as_json"};
 
-  for (const char* noop : {"reconcile", "force-apply", "native-nftables", "force-iptables-binary", "cni-mode"})
+  for (const char* noop :
+       {"reconcile", "force-apply", "native-nftables", "force-iptables-binary", "cni-mode"})
     if (given(noop))
-      run.notices.push_back(f.at(noop).source +
-                            " is unnecessary: meshcap always converges atomically and picks its backend itself");
+      run.notices.push_back(
+          f.at(noop).source +
+          " is unnecessary: meshcap always converges atomically and picks its backend itself");
   if (given("network-namespace"))
     run.notices.push_back(f.at("network-namespace").source +
                           " is unnecessary: meshcap programs the namespace it runs in");
@@ -226,8 +238,8 @@ Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& 
     auto probe = one("outbound-port", value_or("iptables-probe-port", "15002", "--iptables-probe-port"));
     if (!probe) return tl::unexpected(probe.error());
     v.probe_port = probe->outbound_port;
-    auto ports = parse_config(RawSettings{{"outbound-port", raw["outbound-port"]},
-                                          {"inbound-port", raw["inbound-port"]}});
+    auto ports = parse_config(
+        RawSettings{{"outbound-port", raw["outbound-port"]}, {"inbound-port", raw["inbound-port"]}});
     if (!ports) return tl::unexpected(ports.error());
     v.outbound_port = ports->outbound_port;
     v.inbound_port = ports->inbound_port;

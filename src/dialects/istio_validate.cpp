@@ -74,11 +74,13 @@ uint16_t original_port(int fd, bool v6) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (getsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IP6T_SO_ORIGINAL_DST : SO_ORIGINAL_DST, &ss, &len) == 0)
-    return ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    return ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   // tproxy: the accepted socket's own address is the original destination.
   len = sizeof ss;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-    return ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    return ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   return 0;
 }
 
@@ -116,7 +118,8 @@ Result<void> run_istio_validation(const Validation& v) {
 
     auto second = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1));
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(second - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(second - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd fds[2] = {{listeners[0]->fd, POLLIN, 0}, {listeners[1]->fd, POLLIN, 0}};
       if (::poll(fds, 2, static_cast<int>(left.count())) <= 0) continue;
@@ -130,7 +133,8 @@ Result<void> run_istio_validation(const Validation& v) {
   }
   return fail(ErrorKind::Other, std::string("validation failed: no connection to ") + passthrough + ":" +
                                     std::to_string(v.probe_port) + " arrived on " + local + ":" +
-                                    std::to_string(v.outbound_port) + " or :" + std::to_string(v.inbound_port) +
+                                    std::to_string(v.outbound_port) +
+                                    " or :" + std::to_string(v.inbound_port) +
                                     " within the probe timeout; the capture rules are not in place");
 }
 

@@ -36,8 +36,8 @@ const std::vector<FlagSpec>& linkerd_flags() {
 
 bool is_linkerd_flag(std::string_view arg) {
   if (arg.rfind("--", 0) != 0) return false;
-  std::string_view name = arg.substr(2, arg.find('=') == std::string_view::npos ? std::string_view::npos
-                                                                                 : arg.find('=') - 2);
+  std::string_view name =
+      arg.substr(2, arg.find('=') == std::string_view::npos ? std::string_view::npos : arg.find('=') - 2);
   for (const auto& s : linkerd_flags())
     if (s.name == name) return true;
   return false;
@@ -48,7 +48,9 @@ Result<DialectRun> parse_linkerd(const std::vector<std::string>& args) {
   if (!flags) return tl::unexpected(flags.error());
   auto& f = *flags;
   auto given = [&](const std::string& name) { return f.count(name) > 0; };
-  auto bad = [](const std::string& what) { return fail(ErrorKind::BadInput, "invalid configuration: " + what); };
+  auto bad = [](const std::string& what) {
+    return fail(ErrorKind::BadInput, "invalid configuration: " + what);
+  };
 
   DialectRun run;
   RawSettings& raw = run.raw;
@@ -62,7 +64,7 @@ Result<DialectRun> parse_linkerd(const std::vector<std::string>& args) {
   put("proxy-uid", "proxy-uid");
   // Linkerd matches the gid only when given one.
   raw["proxy-gid"] = given("proxy-gid") ? RawValue{f.at("proxy-gid").value, f.at("proxy-gid").source}
-                                         : RawValue{"", "--proxy-gid"};
+                                        : RawValue{"", "--proxy-gid"};
   if (given("ports-to-redirect") && !f.at("ports-to-redirect").value.empty())
     put("inbound-ports", "ports-to-redirect");
   else
@@ -89,8 +91,8 @@ Result<DialectRun> parse_linkerd(const std::vector<std::string>& args) {
   }
   if (given("log-level")) {
     static const std::map<std::string, std::string> levels = {
-        {"panic", "error"}, {"fatal", "error"}, {"error", "error"}, {"warn", "warn"},
-        {"warning", "warn"}, {"info", "info"},  {"debug", "debug"}, {"trace", "trace"}};
+        {"panic", "error"},  {"fatal", "error"}, {"error", "error"}, {"warn", "warn"},
+        {"warning", "warn"}, {"info", "info"},   {"debug", "debug"}, {"trace", "trace"}};
     const auto& v = f.at("log-level");
     auto it = levels.find(v.value);
     if (it == levels.end())

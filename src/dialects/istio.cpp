@@ -151,7 +151,7 @@ Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& 
   put("inbound-port", value_or("inbound-capture-port", "15006", "--inbound-capture-port"));
   FlagValue uids = value_or("proxy-uid", "1337", "--proxy-uid");
   put("proxy-uid", uids);
-  put("proxy-gid", given("proxy-gid") ? f.at("proxy-gid") : uids);
+  if (given("proxy-gid")) put("proxy-gid", f.at("proxy-gid"));  // otherwise: the uids
   std::string mode = value_or("istio-inbound-interception-mode", "REDIRECT", "").value;
   raw["inbound-mode"] = RawValue{mode == "TPROXY" ? "tproxy" : "redirect", "-m"};
   put("tproxy-mark", value_or("istio-inbound-tproxy-mark", "1337", "--istio-inbound-tproxy-mark"));

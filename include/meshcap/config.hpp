@@ -58,6 +58,10 @@ struct Config {
   bool capture_dns{};
   uint16_t dns_port{};
   std::vector<Cidr> dns_servers;  // empty: every resolver
+  bool drop_invalid{};
+  std::vector<Cidr> loopback_cidrs;
+  std::vector<Cidr> exclude_inbound_sources;
+  bool lo_passthrough{};
   uint32_t tproxy_mark{};
   uint32_t tproxy_table{};
   Ipv6Mode ipv6{};

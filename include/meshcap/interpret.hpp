@@ -28,6 +28,7 @@ struct Packet {
   uint16_t dport = 0;
   std::string iface;  // inbound: the interface it arrives on; outbound: the one it leaves through
   std::optional<uint32_t> uid, gid;  // outbound: the socket's owner; unknown: no owner match holds
+  bool invalid = false;              // conntrack placed it in no connection (ct state invalid)
 };
 
 // One rule that took part in the decision.
@@ -45,6 +46,7 @@ struct Verdict {
   std::string line;
   std::string reason;  // the deciding rule's note, or why nothing decided
   bool captured = false;
+  bool dropped = false;          // a drop rule (--drop-invalid) discarded it
   uint16_t port = 0;             // captured: the proxy port it lands on
   bool tproxy = false;           // captured by TPROXY (the local address is the original destination)
   std::optional<uint16_t> zone;  // the conntrack zone a raw chain put it in

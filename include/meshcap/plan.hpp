@@ -52,7 +52,16 @@ struct OwnerMatch {
   std::string set;
   friend bool operator==(const OwnerMatch&, const OwnerMatch&) = default;
 };
-using Match = std::variant<IifMatch, OifMatch, ProtoMatch, PortMatch, AddrMatch, OwnerMatch>;
+// The packet's conntrack state (nft `ct state`, iptables `-m state --state`).
+// Only INVALID is planned: a packet conntrack could not place in any
+// connection never reaches a NAT chain, so it must be judged in a filter or
+// mangle hook.
+enum class CtState : uint8_t { Invalid };
+struct CtStateMatch {
+  CtState state = CtState::Invalid;
+  friend bool operator==(const CtStateMatch&, const CtStateMatch&) = default;
+};
+using Match = std::variant<IifMatch, OifMatch, ProtoMatch, PortMatch, AddrMatch, OwnerMatch, CtStateMatch>;
 
 // Actions; each rule has exactly one.
 struct ReturnAction {
@@ -75,7 +84,10 @@ struct CtZoneAction {  // put the connection in a conntrack zone; not terminal
   uint16_t zone;
   friend bool operator==(const CtZoneAction&, const CtZoneAction&) = default;
 };
-using Action = std::variant<ReturnAction, JumpAction, RedirectAction, TproxyAction, CtZoneAction>;
+struct DropAction {  // drop the packet (--drop-invalid)
+  friend bool operator==(const DropAction&, const DropAction&) = default;
+};
+using Action = std::variant<ReturnAction, JumpAction, RedirectAction, TproxyAction, CtZoneAction, DropAction>;
 
 struct Rule {
   std::vector<Match> matches;

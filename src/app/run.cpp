@@ -12,6 +12,7 @@
 
 #include "app/cli.hpp"
 #include "app/cni.hpp"
+#include "app/dialect.hpp"
 #include "app/explain.hpp"
 #include "app/log.hpp"
 #include "app/traffic.hpp"
@@ -249,6 +250,10 @@ int run(int argc, char** argv) {
   if (std::getenv("CNI_COMMAND")) return cni_main(environment());
   if (argc > 1 && std::string_view(argv[1]) == "explain") return explain_command(argc, argv);
   if (argc > 1 && std::string_view(argv[1]) == "cni") return cni::cni_command(argc, argv);
+  if (argc > 1 && std::string_view(argv[1]) == "istio-iptables") return dialect_command(Dialect::Istio, argc, argv, 2);
+  if (argc > 1 && std::string_view(argv[1]) == "linkerd-proxy-init")
+    return dialect_command(Dialect::Linkerd, argc, argv, 2);
+  if (linkerd_command_line(argc, argv)) return dialect_command(Dialect::Linkerd, argc, argv, 1);
   auto env = environment();
   auto inv = read_invocation(argc, argv, env);
   // In json mode every line is JSON from the first, so the log format is

@@ -36,6 +36,7 @@ void canonicalise(Match& m) {
                  [](PortMatch& x) { if (!x.set.empty()) sort_unique(x.ports); },
                  [](AddrMatch& x) { if (!x.set.empty()) sort_unique(x.cidrs); },
                  [](OwnerMatch& x) { if (!x.set.empty()) sort_unique(x.ids); },
+                 [](CtStateMatch&) {},
              },
              m);
 }

@@ -3,7 +3,7 @@
 // chain the first rule whose matches all hold acts; `jump` descends and a
 // `return` there resumes after the jump; `return` in a base chain ends that
 // chain (its policy is accept, so the next base chain still runs); redirect
-// and tproxy end the walk; a conntrack zone is recorded and the walk goes on.
+// and tproxy end the walk, and so does a drop; a conntrack zone is recorded and the walk goes on.
 #include "meshcap/interpret.hpp"
 
 #include <algorithm>
@@ -55,6 +55,7 @@ bool holds(const Match& match, const Packet& p) {
     const auto& id = m->gid ? p.gid : p.uid;
     return !in && id && has(m->ids, *id);
   }
+  if (std::holds_alternative<CtStateMatch>(match)) return p.invalid;
   return false;
 }
 
@@ -72,7 +73,7 @@ int priority(ChainKind k) {  // netfilter's raw < mangle < nat (dstnat)
 
 // How one base chain ended for the packet.
 struct ChainEnd {
-  enum { Fell, Returned, Captured } how = Fell;
+  enum { Fell, Returned, Captured, Dropped } how = Fell;
   std::vector<Step> path;  // for Returned and Captured
   uint16_t port = 0;
   bool tproxy = false;
@@ -141,6 +142,10 @@ class Walker {
         return true;
       } else if (auto* tproxy = std::get_if<TproxyAction>(&r.action)) {
         capture(end, stack, tproxy->port, true);
+        return true;
+      } else if (std::holds_alternative<DropAction>(r.action)) {
+        end.how = ChainEnd::Dropped;
+        end.path = stack;
         return true;
       }
       stack.pop_back();
@@ -214,6 +219,11 @@ Verdict classify(const Plan& plan, const Packet& packet) {
   for (const Chain* base : bases) {
     Walker w(*table, packet, v);
     ChainEnd end = w.run(*base);
+    if (end.how == ChainEnd::Dropped) {
+      v.dropped = true;
+      decide(v, end.path);
+      return v;
+    }
     if (end.how == ChainEnd::Captured) {
       v.captured = true;
       v.port = end.port;
@@ -235,6 +245,8 @@ std::string describe(const Verdict& v) {
   std::string out = v.line + ": ";
   if (v.captured)
     out += "captured to port " + std::to_string(v.port) + (v.tproxy ? " (tproxy)" : "");
+  else if (v.dropped)
+    out += "dropped";
   else
     out += "not captured";
   std::string why = v.reason;
@@ -270,6 +282,7 @@ bool comes_from(const Match& held, const Match& planned) {
     const auto& p = std::get<OwnerMatch>(planned);
     return h->gid == p.gid && subset(h->ids, p.ids);
   }
+  if (std::holds_alternative<CtStateMatch>(held)) return held == planned;
   return false;
 }
 

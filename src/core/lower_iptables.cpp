@@ -19,8 +19,8 @@ constexpr std::string_view kPrefix = "MESHCAP_";
 
 // The planner's chains in the order lift_iptables lists them, then the
 // retired ones.
-const char* const kPlanChains[] = {"prerouting",     "output",  "inbound_tproxy", "raw_output",
-                                   "raw_prerouting", "inbound", "tproxy"};
+const char* const kPlanChains[] = {"prerouting", "output",         "drop_invalid", "inbound_tproxy",
+                                   "raw_output", "raw_prerouting", "inbound",      "tproxy"};
 
 // Where a match sits in an iptables entry; extensions keep plan order.
 int slot(const Match& m) {
@@ -31,6 +31,7 @@ int slot(const Match& m) {
                         [](const ProtoMatch&) { return 4; },
                         [](const PortMatch&) { return 5; },
                         [](const OwnerMatch&) { return 5; },
+                        [](const CtStateMatch&) { return 5; },
                     },
                     m);
 }
@@ -71,6 +72,7 @@ std::vector<std::vector<Match>> alternatives(const Match& match, Family family) 
                         [&](const IifMatch& x) { return wrap(each(x, &IifMatch::names)); },
                         [&](const OifMatch& x) { return wrap(each(x, &OifMatch::names)); },
                         [&](const ProtoMatch&) { return std::vector<std::vector<Match>>{{match}}; },
+                        [&](const CtStateMatch&) { return std::vector<std::vector<Match>>{{match}}; },
                         [&](const PortMatch& x) { return wrap(each(x, &PortMatch::ports)); },
                         [&](const AddrMatch& x) {
                           auto out = wrap(each(x, &AddrMatch::cidrs));

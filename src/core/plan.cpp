@@ -50,6 +50,7 @@ std::optional<NamedSet> set_of(const Match& match, Family family) {
             return NamedSet{m.set, SetType::Ifname, false, match};
           },
           [](const ProtoMatch&) -> std::optional<NamedSet> { return std::nullopt; },
+          [](const CtStateMatch&) -> std::optional<NamedSet> { return std::nullopt; },
           [&](const PortMatch& m) -> std::optional<NamedSet> {
             if (m.set.empty()) return std::nullopt;
             return NamedSet{m.set, SetType::InetService, any_range(m.ports), match};

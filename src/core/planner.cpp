@@ -67,6 +67,7 @@ class FamilyPlanner {
     bool inbound = !c_.inbound_ports.empty();
     if (auto pre = prerouting(); !pre.rules.empty()) t.chains.push_back(std::move(pre));
     t.chains.push_back(output());
+    if (c_.drop_invalid) t.chains.push_back(drop_invalid());
     if (c_.inbound_mode == InboundMode::Tproxy && inbound) t.chains.push_back(tproxy());
     if (dns_captured()) {
       t.chains.push_back(raw_output());
@@ -110,6 +111,20 @@ class FamilyPlanner {
     if (!c_.exclude_interfaces.empty())
       r.push_back(rule({iif_set(c_.exclude_interfaces, "exclude_interfaces")}, ReturnAction{},
                        "inbound 1: excluded interface"));
+    if (auto sources = of_family(c_.exclude_inbound_sources, f_); !sources.empty())
+      r.push_back(rule({addr_set(true, sources, "exclude_inbound_sources")}, ReturnAction{},
+                       "inbound 1: excluded source"));
+  }
+
+  // Conntrack judges a packet before any NAT chain, and a packet it places in
+  // no connection never reaches one; so the drop sits in a mangle (filter
+  // type) chain, ahead of the tproxy chain of the same hook.
+  Chain drop_invalid() const {
+    Chain ch{"drop_invalid", ChainKind::Mangle, Hook::Prerouting, {}};
+    ch.rules.push_back(rule({iif("lo")}, ReturnAction{}, "inbound: only traffic arriving from outside the pod"));
+    ch.rules.push_back(rule({CtStateMatch{CtState::Invalid}}, DropAction{},
+                            "drop-invalid: conntrack marks the packet INVALID"));
+    return ch;
   }
 
   Chain prerouting() const {
@@ -170,10 +185,10 @@ class FamilyPlanner {
     Cidr passthrough = v4() ? Cidr::host(f_, "127.0.0.6") : Cidr::host(f_, "::6");
     r.push_back(rule({oif("lo"), AddrMatch{true, {passthrough}, ""}}, ReturnAction{},
                      "outbound 2: inbound passthrough from the proxy to the app"));
-    Match loopback = v4() ? Match{AddrMatch{false, {*Cidr::parse("127.0.0.0/8")}, "loopback"}}
-                          : Match{AddrMatch{false, {Cidr::host(f_, "::1")}, ""}};
-    r.push_back(rule({loopback}, ReturnAction{}, "outbound 6: loopback destination"));
-    if (!c_.inbound_ports.empty())
+    if (auto loopback = of_family(c_.loopback_cidrs, f_); !loopback.empty())
+      r.push_back(rule({addr_set(false, loopback, "loopback")}, ReturnAction{},
+                       "outbound 6: loopback destination"));
+    if (!c_.inbound_ports.empty() && !c_.lo_passthrough)
       per_owner(r, {oif("lo"), tcp()}, JumpAction{"inbound"},
                 "outbound 3: proxy calling its own pod on an inbound-captured port");
     per_owner(r, {}, ReturnAction{}, "outbound 5: the proxy's own upstream traffic");

@@ -53,6 +53,7 @@ void append(Options& o, const Match& m) {
                    o.tail += std::string(" -m owner ") + (x.gid ? "--gid-owner " : "--uid-owner ") +
                              std::to_string(x.ids.at(0));
                  },
+                 [&](const CtStateMatch&) { o.tail += " -m state --state INVALID"; },
              },
              m);
 }
@@ -72,6 +73,7 @@ std::string target(const Action& a) {
                    "/0xffffffff";
           },
           [](const CtZoneAction& x) { return "-j CT --zone " + std::to_string(x.zone); },
+          [](const DropAction&) { return std::string("-j DROP"); },
       },
       a);
 }

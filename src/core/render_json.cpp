@@ -53,6 +53,7 @@ json match_json(const Match& m) {
           [](const OwnerMatch& x) {
             return with_set({{"type", x.gid ? "gid" : "uid"}, {"values", x.ids}}, x.set);
           },
+          [](const CtStateMatch&) { return json{{"type", "ctState"}, {"state", "invalid"}}; },
       },
       m);
 }
@@ -67,6 +68,7 @@ json action_json(const Action& a) {
             return json{{"type", "tproxy"}, {"port", x.port}, {"mark", x.mark}};
           },
           [](const CtZoneAction& x) { return json{{"type", "ctZone"}, {"zone", x.zone}}; },
+          [](const DropAction&) { return json{{"type", "drop"}}; },
       },
       a);
 }

@@ -40,6 +40,7 @@ std::vector<std::string> element_texts(const Match& m) {
                  [&](const PortMatch& x) { for (auto& r : x.ports) out.push_back(to_string(r)); },
                  [&](const AddrMatch& x) { for (auto& c : x.cidrs) out.push_back(c.str()); },
                  [&](const OwnerMatch& x) { for (auto id : x.ids) out.push_back(std::to_string(id)); },
+                 [&](const CtStateMatch&) { out.push_back("invalid"); },
              },
              m);
   return out;
@@ -68,6 +69,7 @@ std::string match_text(const Match& m, Family family) {
           [&](const OwnerMatch& x) {
             return std::string(x.gid ? "meta skgid " : "meta skuid ") + operand(x.set);
           },
+          [&](const CtStateMatch&) { return std::string("ct state invalid"); },
       },
       m);
 }
@@ -83,6 +85,7 @@ std::string action_text(const Action& a) {
                    " accept";
           },
           [](const CtZoneAction& x) { return "ct zone set " + std::to_string(x.zone); },
+          [](const DropAction&) { return std::string("drop"); },
       },
       a);
 }

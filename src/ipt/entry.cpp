@@ -46,6 +46,14 @@ xt_conntrack_mtinfo3 new_state_guard() {
   return info;
 }
 
+// CtStateMatch, `-m state --state INVALID`: the same match as the guard.
+xt_conntrack_mtinfo3 invalid_state() {
+  xt_conntrack_mtinfo3 info{};
+  info.match_flags = XT_CONNTRACK_STATE | XT_CONNTRACK_STATE_ALIAS;
+  info.state_mask = XT_CONNTRACK_STATE_INVALID;
+  return info;
+}
+
 // The parts of ipt_ip / ip6t_ip6 meshcap uses, family-neutral.
 struct IpPart {
   std::optional<Cidr> src, dst;
@@ -213,6 +221,7 @@ Result<std::vector<unsigned char>> encode_target(Family family, const Action& ac
                    t.zone = a.zone;
                    append_part(out, "CT", kCtRevision, t, true);
                  },
+                 [&](const DropAction&) { out = standard_target("DROP"); },
              },
              action);
   return out;
@@ -307,6 +316,9 @@ Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::stri
                      }
                      append_part(matches, "owner", kOwnerRevision, o, false);
                    },
+                   [&](const CtStateMatch&) {
+                     append_part(matches, "conntrack", kConntrackRevision, invalid_state(), false);
+                   },
                },
                match);
     if (!problem.empty()) return fail(ErrorKind::Other, where() + problem);
@@ -397,6 +409,7 @@ const Data* part_data(const xt_entry_match* m, size_t size) {
 std::optional<Action> decode_target(Family family, const void* entry, uint16_t target_offset,
                                     const std::string& name) {
   if (name == "RETURN") return ReturnAction{};
+  if (name == "DROP") return DropAction{};
   if (iptables_owned_chain(name)) return JumpAction{name};
   const auto* t =
       reinterpret_cast<const xt_entry_target*>(static_cast<const unsigned char*>(entry) + target_offset);
@@ -510,13 +523,18 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
         extensions.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
       else
         return unknown("an owner match other than one --uid-owner or --gid-owner id");
-    } else if (name == "conntrack" && m->u.user.revision == kConntrackRevision && off == h.target_offset) {
-      // IptRule::new_only; lift_iptables checks that it goes with TPROXY.
+    } else if (name == "conntrack" && m->u.user.revision == kConntrackRevision) {
+      // IptRule::new_only (last; lift_iptables checks that it goes with
+      // TPROXY) or CtStateMatch.
       const auto* c = part_data<xt_conntrack_mtinfo3>(m, size);
-      auto want = new_state_guard();
-      if (!c || std::memcmp(c, &want, sizeof want) != 0)
-        return unknown("a conntrack match other than -m state --state NEW");
-      rule.new_only = true;
+      auto guard = new_state_guard();
+      auto invalid = invalid_state();
+      if (c && off == h.target_offset && std::memcmp(c, &guard, sizeof guard) == 0)
+        rule.new_only = true;
+      else if (c && std::memcmp(c, &invalid, sizeof invalid) == 0)
+        extensions.emplace_back(CtStateMatch{CtState::Invalid});
+      else
+        return unknown("a conntrack match other than -m state --state NEW or INVALID");
     } else {
       return unknown("match '" + name + "' (revision " + std::to_string(m->u.user.revision) + ")");
     }

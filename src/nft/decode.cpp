@@ -301,6 +301,23 @@ class RuleDecoder {
       error_at_ = 0;
       return std::nullopt;
     }
+    // ct state invalid
+    if (x_.is(i, "ct") && x_.u32(i, NFTNL_EXPR_CT_KEY) == NFT_CT_STATE &&
+        x_.u32(i, NFTNL_EXPR_CT_DREG) == NFT_REG_1 && !x_.u32(i, NFTNL_EXPR_CT_DIR)) {
+      error_at_ = 1;
+      Bytes bit = ct_state_bytes(CtState::Invalid);
+      if (!x_.is(i + 1, "bitwise") || x_.u32(i + 1, NFTNL_EXPR_BITWISE_SREG) != NFT_REG_1 ||
+          x_.u32(i + 1, NFTNL_EXPR_BITWISE_DREG) != NFT_REG_1 ||
+          x_.u32(i + 1, NFTNL_EXPR_BITWISE_OP).value_or(NFT_BITWISE_BOOL) != NFT_BITWISE_BOOL ||
+          x_.data(i + 1, NFTNL_EXPR_BITWISE_MASK) != bit || x_.data(i + 1, NFTNL_EXPR_BITWISE_XOR) != zero_u32())
+        return std::nullopt;
+      error_at_ = 2;
+      if (!x_.is(i + 2, "cmp") || x_.u32(i + 2, NFTNL_EXPR_CMP_SREG) != NFT_REG_1 ||
+          x_.u32(i + 2, NFTNL_EXPR_CMP_OP) != NFT_CMP_NEQ || x_.data(i + 2, NFTNL_EXPR_CMP_DATA) != zero_u32())
+        return std::nullopt;
+      used = 3;
+      return CtStateMatch{CtState::Invalid};
+    }
     if (x_.is(i, "payload") && x_.u32(i, NFTNL_EXPR_PAYLOAD_BASE) == NFT_PAYLOAD_NETWORK_HEADER &&
         x_.u32(i, NFTNL_EXPR_PAYLOAD_DREG) == NFT_REG_1) {
       HeaderField src = addr_field(family_, true);
@@ -335,6 +352,7 @@ class RuleDecoder {
     if (auto v = x_.verdict(i); v && last1) {
       used = 1;
       if (*v == NFT_RETURN) return ReturnAction{};
+      if (*v == NF_DROP) return DropAction{};
       if (auto chain = x_.str(i, NFTNL_EXPR_IMM_CHAIN); *v == NFT_JUMP && chain) {
         return JumpAction{*chain};
       }

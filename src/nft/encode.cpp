@@ -112,6 +112,31 @@ class RuleBuilder {
     nftnl_expr_set_u32(e.get(), NFTNL_EXPR_TPROXY_REG_PORT, NFT_REG_1);
     give_expr(rule_, std::move(e));
   }
+  // [ ct load KEY => reg 1 ]
+  void ct_load(uint32_t key) {
+    auto e = make_expr("ct");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CT_KEY, key);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CT_DREG, NFT_REG_1);
+    give_expr(rule_, std::move(e));
+  }
+  // [ bitwise reg 1 = ( reg 1 & MASK ) ^ XOR ]
+  void bitwise(const Bytes& mask, const Bytes& xor_) {
+    auto e = make_expr("bitwise");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_LEN, static_cast<uint32_t>(mask.size()));
+    nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, mask.data(), static_cast<uint32_t>(mask.size()));
+    nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, xor_.data(), static_cast<uint32_t>(xor_.size()));
+    give_expr(rule_, std::move(e));
+  }
+  // [ cmp neq reg 1 DATA ]
+  void cmp_neq(const Bytes& data) {
+    auto e = make_expr("cmp");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ);
+    nftnl_expr_set(e.get(), NFTNL_EXPR_CMP_DATA, data.data(), static_cast<uint32_t>(data.size()));
+    give_expr(rule_, std::move(e));
+  }
   // [ ct set KEY with reg 1 ]
   void ct_set(uint32_t key) {
     auto e = make_expr("ct");
@@ -190,6 +215,12 @@ Result<void> encode_match(RuleBuilder& b, Family family, const Match& match, con
             }
             return addr_bytes(c);
           });
+        } else if constexpr (std::is_same_v<M, CtStateMatch>) {
+          // ct state invalid: the state bit tested, not compared.
+          b.ct_load(NFT_CT_STATE);
+          b.bitwise(ct_state_bytes(m.state), zero_u32());
+          b.cmp_neq(zero_u32());
+          return {};
         } else {
           // meta skuid 1337 / meta skgid @set: host byte order, 4 bytes.
           b.meta_load(m.gid ? NFT_META_SKGID : NFT_META_SKUID);
@@ -218,6 +249,9 @@ bool encode_action(RuleBuilder& b, Family family, const Action& action) {
           b.load(id_bytes(a.mark));
           b.meta_set(NFT_META_MARK);
           b.verdict(NF_ACCEPT);
+          return true;
+        } else if constexpr (std::is_same_v<A, DropAction>) {
+          b.verdict(NF_DROP);  // drop
           return true;
         } else {
           b.load(zone_bytes(a.zone));  // ct zone set ZONE

@@ -1,6 +1,7 @@
 #include "nft/values.hpp"
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <net/if.h>
 
 #include <algorithm>
@@ -60,6 +61,16 @@ Bytes id_bytes(uint32_t id) {
   std::memcpy(b.data(), &id, 4);
   return b;
 }
+
+Bytes ct_state_bytes(CtState state) {
+  switch (state) {
+    case CtState::Invalid:
+      return id_bytes(NF_CT_STATE_INVALID_BIT);
+  }
+  return id_bytes(0);
+}
+
+Bytes zero_u32() { return id_bytes(0); }
 
 Bytes zone_bytes(uint16_t zone) {
   Bytes b(2);

@@ -52,6 +52,10 @@ Bytes port_bytes(uint16_t port);  // network byte order
 Bytes addr_bytes(const Cidr& cidr);
 Bytes id_bytes(uint32_t id);      // uid, gid, mark: host byte order, 4 bytes
 Bytes zone_bytes(uint16_t zone);  // ct zone: host byte order, 2 bytes
+// `ct state invalid`: the state register's INVALID bit (NF_CT_STATE_INVALID_BIT),
+// host byte order, 4 bytes; and the zero it is compared against.
+Bytes ct_state_bytes(CtState state);
+Bytes zero_u32();
 
 std::string ifname_from(const Bytes& b);
 uint16_t port_from(const Bytes& b);

@@ -102,7 +102,7 @@ TEST(ConfigTest, SettingsAreUniqueAndDescribed) {
     EXPECT_TRUE(seen.insert(std::string(s.flag)).second) << s.flag;
     EXPECT_NE(std::string(s.help), "") << s.flag;
   }
-  EXPECT_EQ(seen.size(), 29u);  // 28 and --config
+  EXPECT_EQ(seen.size(), 33u);  // 32 and --config
   for (const char* sw : {"capture-dns", "dry-run"}) {
     auto it = std::find_if(settings().begin(), settings().end(),
                            [&](const auto& s) { return std::string(s.flag) == sw; });
@@ -509,6 +509,7 @@ TEST(SettingsTable, CaptureSettingsAreOutboundPortThroughIpv6) {
                          "exclude-inbound-ports", "outbound-cidrs", "exclude-outbound-cidrs",
                          "exclude-outbound-ports", "include-outbound-ports", "exclude-interfaces",
                          "virt-interfaces", "inbound-mode", "capture-dns", "dns-port", "dns-servers",
+                         "drop-invalid", "loopback-cidrs", "exclude-inbound-sources", "lo-passthrough",
                          "tproxy-mark", "tproxy-table", "ipv6"}));
   for (const char* never : {"netns", "verify", "dry-run", "format", "family", "log-level",
                             "log-format", "backend", "config"}) {

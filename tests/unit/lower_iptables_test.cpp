@@ -33,7 +33,7 @@ bool single_valued(const IptRuleset& lowered) {
           bool ok = std::visit(
               [](const auto& x) {
                 using T = std::decay_t<decltype(x)>;
-                if constexpr (std::is_same_v<T, ProtoMatch>) {
+                if constexpr (std::is_same_v<T, ProtoMatch> || std::is_same_v<T, CtStateMatch>) {
                   return true;
                 } else if constexpr (std::is_same_v<T, IifMatch> || std::is_same_v<T, OifMatch>) {
                   return x.set.empty() && x.names.size() == 1;
@@ -167,7 +167,7 @@ TEST(LowerIptables, TablesChainsAndJumps) {
 // The contract of ownership: the exact chain names, the jump comment.
 TEST(LowerIptables, OwnedChainNamesAreExact) {
   EXPECT_EQ(iptables_owned_chains(),
-            (std::vector<std::string>{"MESHCAP_PREROUTING", "MESHCAP_OUTPUT", "MESHCAP_INBOUND_TPROXY",
+            (std::vector<std::string>{"MESHCAP_PREROUTING", "MESHCAP_OUTPUT", "MESHCAP_DROP_INVALID", "MESHCAP_INBOUND_TPROXY",
                                       "MESHCAP_RAW_OUTPUT", "MESHCAP_RAW_PREROUTING", "MESHCAP_INBOUND",
                                       "MESHCAP_TPROXY"}));
   EXPECT_FALSE(iptables_owned_chain("MESHCAP_CUSTOM"));

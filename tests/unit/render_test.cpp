@@ -114,6 +114,20 @@ std::vector<Scenario> scenarios() {
   dns.capture_dns = true;
   out.push_back({"dns_all_servers", dns});
 
+  // INVALID packets dropped in a mangle chain, ahead of the tproxy chain.
+  Config drop = tproxy;
+  drop.drop_invalid = true;
+  out.push_back({"drop_invalid_tproxy", drop});
+
+  // Istio's narrower loopback, Linkerd's source exclusions and lo left alone.
+  Config dialect = base;
+  dialect.drop_invalid = true;
+  dialect.loopback_cidrs = {*Cidr::parse("127.0.0.1/32"), *Cidr::parse("::1/128")};
+  dialect.exclude_inbound_sources = {*Cidr::parse("10.9.0.0/16"), *Cidr::parse("192.168.7.7/32"),
+                                     *Cidr::parse("fd00:9::/64")};
+  dialect.lo_passthrough = true;
+  out.push_back({"dialect_knobs", dialect});
+
   out.push_back({"every_construct", base, every_construct()});
   return out;
 }

@@ -1,0 +1,94 @@
+#include "app/dialect.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "app/cli.hpp"
+#include "app/log.hpp"
+#include "app/run.hpp"
+#include "dialects/dialect.hpp"
+#include "sys/netns.hpp"
+
+namespace meshcap::app {
+
+namespace {
+
+std::string read_text(const char* path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int report(const Error& e) {
+  spdlog::error("{}", e.message);
+  return exit_code(e.kind);
+}
+
+// Linkerd's --timeout-close-wait-secs, in the namespace being programmed.
+Result<void> set_close_wait(const std::string& netns, uint32_t secs) {
+  auto guard = sys::enter_netns(netns);
+  if (!guard) return tl::unexpected(guard.error());
+  const char* path = "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait";
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  std::string text = std::to_string(secs) + "\n";
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok)
+    return fail(ErrorKind::Kernel,
+                std::string("--timeout-close-wait-secs: cannot write ") + path + ": " + std::strerror(err));
+  spdlog::info("set net.netfilter.nf_conntrack_tcp_timeout_close_wait to {}", secs);
+  return {};
+}
+
+}  // namespace
+
+bool linkerd_command_line(int argc, char** argv) { return argc > 1 && dialects::is_linkerd_flag(argv[1]); }
+
+int dialect_command(Dialect dialect, int argc, char** argv, int first) {
+  std::vector<std::string> args(argv + first, argv + argc);
+  auto env = environment();
+  setup_logging(LogFormat::Text, "info");
+  auto parsed = dialect == Dialect::Istio ? dialects::parse_istio(args, env, read_text("/etc/resolv.conf"))
+                                          : dialects::parse_linkerd(args);
+  if (!parsed) return report(parsed.error());
+  auto config = parse_config(parsed->raw);
+  if (!config) return report(config.error());
+  setup_logging(config->log_format, config->log_level);
+  for (const auto& n : parsed->notices) spdlog::info("{}", n);
+  try {
+    if (parsed->action != dialects::Action::Nothing) {
+      Invocation inv;
+      inv.command = parsed->action == dialects::Action::Cleanup ? Command::Cleanup : Command::Apply;
+      inv.raw = parsed->raw;
+      if (auto done = execute(inv, *config); !done) return report(done.error());
+      if (parsed->close_wait_secs && !config->dry_run && inv.command == Command::Apply)
+        if (auto set = set_close_wait(config->netns, parsed->close_wait_secs); !set)
+          return report(set.error());
+    } else {
+      spdlog::info("--skip-rule-apply: no rules programmed");
+    }
+    if (parsed->validation && !config->dry_run) {
+      spdlog::info("validation: dialing {}:{} as uid {} for up to {} ms",
+                   parsed->validation->ipv6 ? "::6" : "127.0.0.6", parsed->validation->probe_port,
+                   parsed->validation->uid, parsed->validation->timeout.count());
+      if (auto ok = dialects::run_istio_validation(*parsed->validation); !ok) {
+        spdlog::error("{}", ok.error().message);
+        return dialects::kValidationFailedExit;
+      }
+      spdlog::info("validation passed: the capture rules send the proxy's connections inbound");
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    return report(Error{ErrorKind::Other, std::string("unexpected failure: ") + e.what()});
+  }
+}
+
+}  // namespace meshcap::app

@@ -1,0 +1,257 @@
+// Istio's istio-iptables command line (docs/dialects.md has the table).
+#include <sstream>
+
+#include "dialects/dialect.hpp"
+#include "dialects/flags.hpp"
+
+namespace meshcap::dialects {
+
+namespace {
+
+const std::vector<FlagSpec>& istio_flags() {
+  static const std::vector<FlagSpec> specs = {
+      {"envoy-port", 'p', false, false, {}},
+      {"inbound-capture-port", 'z', false, false, {"INBOUND_CAPTURE_PORT"}},
+      {"inbound-tunnel-port", 'e', false, false, {"INBOUND_TUNNEL_PORT"}},
+      {"proxy-uid", 'u', false, false, {"PROXY_UID"}},
+      {"proxy-gid", 'g', false, false, {"PROXY_GID"}},
+      {"istio-inbound-interception-mode", 'm', false, false, {"ISTIO_INBOUND_INTERCEPTION_MODE"}},
+      {"istio-inbound-tproxy-mark", 't', false, false, {"ISTIO_INBOUND_TPROXY_MARK"}},
+      {"istio-inbound-tproxy-route-table", 'r', false, false, {"ISTIO_INBOUND_TPROXY_ROUTE_TABLE"}},
+      {"istio-inbound-ports", 'b', false, false, {"ISTIO_INBOUND_PORTS"}},
+      {"istio-local-exclude-ports", 'd', false, false, {"ISTIO_LOCAL_EXCLUDE_PORTS"}},
+      {"istio-exclude-interfaces", 'c', false, false, {"ISTIO_EXCLUDE_INTERFACES"}},
+      {"istio-service-cidr", 'i', false, false, {"ISTIO_SERVICE_CIDR"}},
+      {"istio-service-exclude-cidr", 'x', false, false, {"ISTIO_SERVICE_EXCLUDE_CIDR"}},
+      {"istio-outbound-ports", 'q', false, false, {"ISTIO_OUTBOUND_PORTS"}},
+      {"istio-local-outbound-ports-exclude", 'o', false, false, {"ISTIO_LOCAL_OUTBOUND_PORTS_EXCLUDE"}},
+      {"kube-virt-interfaces", 'k', false, false, {"KUBE_VIRT_INTERFACES"}},
+      {"dry-run", 'n', true, false, {"DRY_RUN"}},
+      {"redirect-dns", 0, true, false, {"REDIRECT_DNS", "ISTIO_META_DNS_CAPTURE"}},
+      {"capture-all-dns", 0, true, false, {"CAPTURE_ALL_DNS"}},
+      {"drop-invalid", 0, true, false, {"DROP_INVALID", "INVALID_DROP"}},
+      {"dual-stack", 0, true, false, {"DUAL_STACK", "ISTIO_DUAL_STACK"}},
+      {"run-validation", 0, true, false, {"RUN_VALIDATION"}},
+      {"skip-rule-apply", 0, true, false, {"SKIP_RULE_APPLY"}},
+      {"iptables-probe-port", 0, false, false, {"IPTABLES_PROBE_PORT"}},
+      {"probe-timeout", 0, false, false, {"PROBE_TIMEOUT"}},
+      {"cleanup-only", 0, true, false, {"CLEANUP_ONLY"}},
+      {"reconcile", 0, true, false, {"RECONCILE"}},
+      {"force-apply", 0, true, false, {"FORCE_APPLY"}},
+      {"native-nftables", 0, true, false, {"NATIVE_NFTABLES"}},
+      {"force-iptables-binary", 0, true, false, {"FORCE_IPTABLES_BINARY"}},
+      {"cni-mode", 0, true, false, {"CNI_MODE"}},
+      {"network-namespace", 0, false, false, {"NETWORK_NAMESPACE"}},
+      {"log_output_level", 0, false, false, {}},
+      {"log_as_json", 0, true, false, {}},
+  };
+  return specs;
+}
+
+// Istio's log levels, for meshcap's --log-level.
+std::optional<std::string> log_level(const std::string& istio) {
+  static const std::map<std::string, std::string> levels = {{"none", "off"},    {"fatal", "error"},
+                                                            {"error", "error"}, {"warn", "warn"},
+                                                            {"info", "info"},   {"debug", "debug"}};
+  auto it = levels.find(istio);
+  if (it == levels.end()) return std::nullopt;
+  return it->second;
+}
+
+// "default:info,ads:debug" or "info": the default scope's level.
+std::optional<std::string> default_scope_level(const std::string& spec) {
+  std::optional<std::string> level = "info";
+  std::stringstream in(spec);
+  for (std::string part; std::getline(in, part, ',');) {
+    auto colon = part.find(':');
+    std::string scope = colon == std::string::npos ? "default" : part.substr(0, colon);
+    std::string value = colon == std::string::npos ? part : part.substr(colon + 1);
+    auto mapped = log_level(value);
+    if (!mapped) return std::nullopt;
+    if (scope == "default") level = mapped;
+  }
+  return level;
+}
+
+// The nameservers of a resolv.conf (without zone-scoped link-local ones).
+std::string resolvers(const std::string& resolv_conf) {
+  std::string out;
+  std::stringstream in(resolv_conf);
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream words(line);
+    std::string key, addr;
+    if (!(words >> key >> addr) || key != "nameserver" || addr.find('%') != std::string::npos) continue;
+    out += (out.empty() ? "" : ",") + addr;
+  }
+  return out;
+}
+
+// One setting through the settings table, for a value meshcap needs itself.
+Result<Config> one(const std::string& key, const FlagValue& v) {
+  return parse_config(RawSettings{{key, RawValue{v.value, v.source}}});
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_go_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  if (text == "0") return std::chrono::milliseconds(0);
+  double total_ms = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    if (i == start) return std::nullopt;
+    double n = 0;
+    try {
+      n = std::stod(std::string(text.substr(start, i - start)));
+    } catch (...) {
+      return std::nullopt;
+    }
+    size_t u = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view unit = text.substr(u, i - u);
+    double scale = 0;
+    if (unit == "ns")
+      scale = 1e-6;
+    else if (unit == "us" || unit == "µs")
+      scale = 1e-3;
+    else if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m")
+      scale = 60000;
+    else if (unit == "h")
+      scale = 3600000;
+    else
+      return std::nullopt;
+    total_ms += n * scale;
+  }
+  if (total_ms > 1e12) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+}
+
+Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& env,
+                               const std::string& resolv_conf) {
+  auto flags = parse_flags("istio-iptables", istio_flags(), args, env);
+  if (!flags) return tl::unexpected(flags.error());
+  auto& f = *flags;
+  auto given = [&](const std::string& name) { return f.count(name) > 0; };
+  auto on = [&](const std::string& name) { return given(name) && f.at(name).value == "true"; };
+  auto value_or = [&](const std::string& name, const std::string& def, const std::string& shown) {
+    return given(name) ? f.at(name) : FlagValue{def, shown};
+  };
+
+  DialectRun run;
+  RawSettings& raw = run.raw;
+  auto put = [&](const std::string& key, const FlagValue& v) { raw[key] = RawValue{v.value, v.source}; };
+
+  put("outbound-port", value_or("envoy-port", "15001", "--envoy-port"));
+  put("inbound-port", value_or("inbound-capture-port", "15006", "--inbound-capture-port"));
+  FlagValue uids = value_or("proxy-uid", "1337", "--proxy-uid");
+  put("proxy-uid", uids);
+  if (given("proxy-gid")) put("proxy-gid", f.at("proxy-gid"));  // otherwise: the uids
+  std::string mode = value_or("istio-inbound-interception-mode", "REDIRECT", "").value;
+  raw["inbound-mode"] = RawValue{mode == "TPROXY" ? "tproxy" : "redirect", "-m"};
+  put("tproxy-mark", value_or("istio-inbound-tproxy-mark", "1337", "--istio-inbound-tproxy-mark"));
+  put("tproxy-table",
+      value_or("istio-inbound-tproxy-route-table", "133", "--istio-inbound-tproxy-route-table"));
+  FlagValue inbound = value_or("istio-inbound-ports", "", "--istio-inbound-ports");
+  put("inbound-ports", inbound);
+
+  // The tunnel port is never captured inbound; -d counts only with -b '*'.
+  FlagValue tunnel = value_or("inbound-tunnel-port", "15008", "--inbound-tunnel-port");
+  if (auto t = one("inbound-port", tunnel); !t) return tl::unexpected(t.error());
+  FlagValue excluded = value_or("istio-local-exclude-ports", "", "--istio-local-exclude-ports");
+  if (auto d = one("exclude-inbound-ports", excluded); !d) return tl::unexpected(d.error());
+  std::string exclude = tunnel.value;
+  if (inbound.value == "*" && !excluded.value.empty()) exclude += "," + excluded.value;
+  raw["exclude-inbound-ports"] = RawValue{exclude, excluded.source + " and " + tunnel.source};
+
+  put("exclude-interfaces", value_or("istio-exclude-interfaces", "", "--istio-exclude-interfaces"));
+  put("outbound-cidrs", value_or("istio-service-cidr", "", "--istio-service-cidr"));
+  put("exclude-outbound-cidrs", value_or("istio-service-exclude-cidr", "", "--istio-service-exclude-cidr"));
+  put("include-outbound-ports", value_or("istio-outbound-ports", "", "--istio-outbound-ports"));
+  put("exclude-outbound-ports",
+      value_or("istio-local-outbound-ports-exclude", "", "--istio-local-outbound-ports-exclude"));
+  put("virt-interfaces", value_or("kube-virt-interfaces", "", "--kube-virt-interfaces"));
+  if (given("dry-run")) put("dry-run", f.at("dry-run"));
+  if (given("drop-invalid")) put("drop-invalid", f.at("drop-invalid"));
+
+  // Istio's loopback is 127.0.0.1/32 (its variable may widen it) and ::1.
+  std::string v4_loopback = "127.0.0.1/32";
+  std::string loopback_source = "--loopback-cidrs";
+  if (auto it = env.find("ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR"); it != env.end()) {
+    v4_loopback = it->second;
+    loopback_source = "ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR";
+  }
+  raw["loopback-cidrs"] = RawValue{v4_loopback + ",::1/128", loopback_source};
+
+  bool dns = on("redirect-dns");
+  if (dns && !on("capture-all-dns")) {
+    std::string servers = resolvers(resolv_conf);
+    if (servers.empty())
+      dns = false;  // no resolver listed: Istio has none to capture
+    else
+      raw["dns-servers"] = RawValue{servers, "nameserver in /etc/resolv.conf"};
+  }
+  raw["capture-dns"] =
+      RawValue{dns ? "true" : "false", given("redirect-dns") ? f.at("redirect-dns").source : ""};
+  raw["ipv6"] =
+      RawValue{on("dual-stack") ? "on" : "off", given("dual-stack") ? f.at("dual-stack").source : ""};
+
+  if (given("log_output_level")) {
+    const auto& v = f.at("log_output_level");
+    auto level = default_scope_level(v.value);
+    if (!level)
+      return fail(ErrorKind::BadInput, "invalid configuration: " + v.source + " \"" + printable(v.value) +
+                                           "\" is not SCOPE:LEVEL with LEVEL none, fatal, error, warn, "
+                                           "info or debug");
+    raw["log-level"] = RawValue{*level, v.source};
+  }
+  if (on("log_as_json")) raw["log-format"] = RawValue{"json", "--log_as_json"};
+
+  for (const char* noop :
+       {"reconcile", "force-apply", "native-nftables", "force-iptables-binary", "cni-mode"})
+    if (given(noop))
+      run.notices.push_back(
+          f.at(noop).source +
+          " is unnecessary: meshcap always converges atomically and picks its backend itself");
+  if (given("network-namespace"))
+    run.notices.push_back(f.at("network-namespace").source +
+                          " is unnecessary: meshcap programs the namespace it runs in");
+
+  if (on("cleanup-only")) run.action = Action::Cleanup;
+  if (on("skip-rule-apply")) run.action = Action::Nothing;
+  if (on("run-validation")) {
+    Validation v;
+    auto uid_config = one("proxy-uid", uids);
+    if (!uid_config) return tl::unexpected(uid_config.error());
+    v.uid = uid_config->proxy_uids.empty() ? 1337 : uid_config->proxy_uids.front();
+    v.gid = v.uid;
+    if (given("proxy-gid")) {
+      auto gid_config = one("proxy-gid", f.at("proxy-gid"));
+      if (!gid_config) return tl::unexpected(gid_config.error());
+      if (!gid_config->proxy_gids.empty()) v.gid = gid_config->proxy_gids.front();
+    }
+    auto probe = one("outbound-port", value_or("iptables-probe-port", "15002", "--iptables-probe-port"));
+    if (!probe) return tl::unexpected(probe.error());
+    v.probe_port = probe->outbound_port;
+    auto ports = parse_config(
+        RawSettings{{"outbound-port", raw["outbound-port"]}, {"inbound-port", raw["inbound-port"]}});
+    if (!ports) return tl::unexpected(ports.error());
+    v.outbound_port = ports->outbound_port;
+    v.inbound_port = ports->inbound_port;
+    FlagValue timeout = value_or("probe-timeout", "5s", "--probe-timeout");
+    auto t = parse_go_duration(timeout.value);
+    if (!t)
+      return fail(ErrorKind::BadInput, "invalid configuration: " + timeout.source + " \"" +
+                                           printable(timeout.value) + "\" is not a duration (such as 5s)");
+    v.timeout = *t;
+    run.validation = v;
+  }
+  return run;
+}
+
+}  // namespace meshcap::dialects

@@ -13,6 +13,7 @@
 namespace meshcap {
 
 enum class Proto : uint8_t { Tcp = 6, Udp = 17 };
+const char* proto_name(Proto p);  // "tcp", "udp": as nft and iptables' -p write it
 
 // Matches. Each holds its values. A match whose `set` is non-empty is a lookup
 // in the named set of that name (nft `@name`; iptables expands it); otherwise
@@ -88,7 +89,9 @@ struct Rule {
 
 // Where a chain lives: the iptables table, and the nft chain type and priority.
 enum class ChainKind { Nat, Mangle, Raw };
+const char* chain_kind_name(ChainKind k);  // "nat", "mangle", "raw": also the iptables table
 enum class Hook { Prerouting, Output };
+const char* hook_name(Hook h);  // "prerouting", "output"
 
 struct Chain {
   std::string name;  // nft: as is ("output"); iptables: "MESHCAP_" + upper case
@@ -99,6 +102,7 @@ struct Chain {
 };
 
 enum class SetType { Ifname, Ipv4Addr, Ipv6Addr, InetService, Uid, Gid };
+const char* set_type_name(SetType t);  // nft's: "ifname", "ipv4_addr", ...
 
 // A named set as nft holds it, derived from the matches that name it (the
 // plan stores each list once, in its match).
@@ -148,10 +152,6 @@ inline constexpr const char* kTableName = "meshcap";
 // The iptables chain name for a plan chain: "output" -> "MESHCAP_OUTPUT"
 // (defined with the rest of the iptables naming, meshcap/lower_iptables.hpp).
 std::string iptables_chain_name(const std::string& chain);
-
-// The names nft (and iptables' -p) use: "tcp"/"udp"; "ipv4_addr", "uid"...
-const char* proto_name(Proto p);
-const char* set_type_name(SetType t);
 
 // Every named set of a table, once each, in order of first use.
 std::vector<NamedSet> named_sets(const Table& table);

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 
+#include "meshcap/overloaded.hpp"
 #include "meshcap/render.hpp"
 
 namespace meshcap {
@@ -17,11 +18,6 @@ void sort_unique(std::vector<T>& v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
 
 // A set holds no order and no duplicates; a single value is left alone.
 void canonicalise(Match& m) {

@@ -7,17 +7,13 @@
 #include <optional>
 
 #include "meshcap/render.hpp"
+#include "meshcap/overloaded.hpp"
 
 namespace meshcap {
 
 std::string render_note(std::string note);
 
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 

@@ -16,14 +16,11 @@
 #include <algorithm>
 #include <optional>
 
+#include "meshcap/overloaded.hpp"
+
 namespace meshcap::ipt {
 
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
 
 // Revisions as iptables 1.8 picks them on current kernels (checked with
 // strace on `iptables-legacy ... -j CT --zone 1`: IPT_SO_GET_REVISION_TARGET
@@ -231,7 +228,7 @@ Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::stri
   std::vector<unsigned char> matches;
   std::string problem;
   auto where = [&] {
-    return std::string(family == Family::V4 ? "iptables" : "ip6tables") + " " + chain + " rule " +
+    return std::string(iptables_tool(family)) + " " + chain + " rule " +
            std::to_string(index + 1) + ": ";
   };
   auto set_proto = [&](Proto p) {

@@ -146,7 +146,7 @@ TEST(LowerIptables, TablesChainsAndJumps) {
   auto lowered = lower_iptables(make_plan(c));
   std::vector<std::string> got;
   for (const auto& t : lowered.tables) {
-    std::string line = std::string(family_name(t.family)) + " " + iptables_table_name(t.kind) + ":";
+    std::string line = std::string(family_name(t.family)) + " " + chain_kind_name(t.kind) + ":";
     for (const auto& ch : t.chains) line += " " + ch.name;
     for (const auto& j : t.jumps) line += " " + j.builtin + "->" + j.chain;
     got.push_back(line);

@@ -219,15 +219,6 @@ void normalise(std::vector<PortRange>& v) {
   v = std::move(out);
 }
 
-bool contains(const Cidr& outer, const Cidr& inner) {
-  if (outer.family != inner.family || outer.prefix > inner.prefix) return false;
-  for (size_t bit = 0; bit < outer.prefix; ++bit) {
-    auto mask = static_cast<uint8_t>(0x80u >> (bit % 8));
-    if ((outer.addr[bit / 8] & mask) != (inner.addr[bit / 8] & mask)) return false;
-  }
-  return true;
-}
-
 void normalise(std::vector<Cidr>& v) {
   // Sorted by family, address, prefix: a network comes before everything it
   // contains, and the kept ones are disjoint, so only the last kept can contain
@@ -235,7 +226,7 @@ void normalise(std::vector<Cidr>& v) {
   std::sort(v.begin(), v.end());
   std::vector<Cidr> out;
   for (const auto& c : v)
-    if (out.empty() || !contains(out.back(), c)) out.push_back(c);
+    if (out.empty() || !out.back().contains(c)) out.push_back(c);
   v = std::move(out);
 }
 

@@ -47,33 +47,6 @@ struct IpPart {
   uint16_t proto = 0;
 };
 
-std::string cidr_mask_bytes(const Cidr& c) {
-  std::string mask(c.addr_len(), '\0');
-  for (size_t i = 0; i < c.prefix; ++i) mask[i / 8] = static_cast<char>(mask[i / 8] | (0x80 >> (i % 8)));
-  return mask;
-}
-
-// nullopt when the mask is not a prefix (iptables can hold one; meshcap never
-// writes one).
-std::optional<Cidr> cidr_from(Family f, const unsigned char* addr, const unsigned char* mask) {
-  Cidr c;
-  c.family = f;
-  size_t len = c.addr_len();
-  size_t bits = 0;
-  bool ended = false;
-  for (size_t i = 0; i < len * 8; ++i) {
-    bool set = mask[i / 8] & (0x80 >> (i % 8));
-    if (set && ended) return std::nullopt;
-    if (set)
-      ++bits;
-    else
-      ended = true;
-  }
-  std::copy(addr, addr + len, c.addr.begin());
-  c.prefix = static_cast<uint8_t>(bits);
-  return c;
-}
-
 void set_iface(const std::string& name, char* iface, unsigned char* mask) {
   std::memcpy(iface, name.c_str(), name.size() + 1);
   // An exact name: compare every byte including the terminator (iptables
@@ -128,11 +101,11 @@ EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned ch
     ipt_entry e{};
     if (ip.src) {
       std::memcpy(&e.ip.src, ip.src->addr.data(), 4);
-      std::memcpy(&e.ip.smsk, cidr_mask_bytes(*ip.src).data(), 4);
+      std::memcpy(&e.ip.smsk, ip.src->mask().data(), 4);
     }
     if (ip.dst) {
       std::memcpy(&e.ip.dst, ip.dst->addr.data(), 4);
-      std::memcpy(&e.ip.dmsk, cidr_mask_bytes(*ip.dst).data(), 4);
+      std::memcpy(&e.ip.dmsk, ip.dst->mask().data(), 4);
     }
     if (!ip.in.empty()) set_iface(ip.in, e.ip.iniface, e.ip.iniface_mask);
     if (!ip.out.empty()) set_iface(ip.out, e.ip.outiface, e.ip.outiface_mask);
@@ -144,11 +117,11 @@ EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned ch
     ip6t_entry e{};
     if (ip.src) {
       std::memcpy(&e.ipv6.src, ip.src->addr.data(), 16);
-      std::memcpy(&e.ipv6.smsk, cidr_mask_bytes(*ip.src).data(), 16);
+      std::memcpy(&e.ipv6.smsk, ip.src->mask().data(), 16);
     }
     if (ip.dst) {
       std::memcpy(&e.ipv6.dst, ip.dst->addr.data(), 16);
-      std::memcpy(&e.ipv6.dmsk, cidr_mask_bytes(*ip.dst).data(), 16);
+      std::memcpy(&e.ipv6.dmsk, ip.dst->mask().data(), 16);
     }
     if (!ip.in.empty()) set_iface(ip.in, e.ipv6.iniface, e.ipv6.iniface_mask);
     if (!ip.out.empty()) set_iface(ip.out, e.ipv6.outiface, e.ipv6.outiface_mask);
@@ -348,8 +321,7 @@ Header read_header(Family family, const void* entry) {
       h.unknown = "interface wildcard";
   };
   auto check_addr = [&](const void* addr, const void* mask, std::optional<Cidr>& out) {
-    auto c =
-        cidr_from(family, static_cast<const unsigned char*>(addr), static_cast<const unsigned char*>(mask));
+    auto c = Cidr::from_mask(family, static_cast<const uint8_t*>(addr), static_cast<const uint8_t*>(mask));
     if (!c)
       h.unknown = "non-prefix address mask";
     else if (c->prefix)

@@ -360,7 +360,9 @@ TEST_F(Backends, AutoPicksNftInAnEmptyNamespace) {
 
 TEST_F(Backends, AutoPicksIptablesWhereLegacyRulesExist) {
   for (auto rule : {std::vector<std::string>{"iptables-legacy", "-t", "filter", "-A", "INPUT", "-j", "ACCEPT"},
-                    std::vector<std::string>{"ip6tables-legacy", "-t", "mangle", "-N", "ADMIN"}}) {
+                    std::vector<std::string>{"ip6tables-legacy", "-t", "mangle", "-N", "ADMIN"},
+                    // Sharing meshcap's prefix does not make a chain meshcap's.
+                    std::vector<std::string>{"iptables-legacy", "-t", "nat", "-N", "MESHCAP_CUSTOM"}}) {
     NamedNetns ns;
     ASSERT_TRUE(ns.ok());
     ASSERT_EQ(ns.exec(rule).status, 0);

@@ -81,7 +81,7 @@ using Action = std::variant<ReturnAction, JumpAction, RedirectAction, TproxyActi
 struct Rule {
   std::vector<Match> matches;
   Action action;
-  std::string note;  // why the rule exists (SPEC §2 line); rendered as a comment, never programmed
+  std::string note;  // why the rule exists (its line of docs/capture.md); rendered as a comment, never programmed
   friend bool operator==(const Rule& a, const Rule& b) {
     return a.matches == b.matches && a.action == b.action;  // notes never reach the kernel
   }

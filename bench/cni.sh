@@ -15,7 +15,7 @@ BUILD=${BUILD:-$ROOT/build}
 [ -x "$BUILD/meshcap" ] || { echo "build meshcap first: cmake --build $BUILD --target meshcap" >&2; exit 1; }
 driver=$(mktemp /tmp/meshcap-cni-bench-XXXXXX)
 trap 'rm -f "$driver"' EXIT
-GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE=${GOCACHE:-/tmp/meshcap-gocache} \
+GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS="" GOCACHE=${GOCACHE:-/tmp/meshcap-gocache} \
   go build -o "$driver" "$ROOT/tests/cni/driver.go"
 echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 N=${N:-30} "$driver" run bench --plugin "$BUILD/meshcap" 2>/dev/null

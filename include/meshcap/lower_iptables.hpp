@@ -31,7 +31,7 @@ bool iptables_owned_chain(std::string_view name);
 // "output"); nullopt for a name meshcap never created.
 std::optional<std::string> plan_chain_name(std::string_view iptables_name);
 
-const char* iptables_table_name(ChainKind kind);  // nat, mangle, raw
+const char* iptables_tool(Family family);        // iptables, ip6tables: for messages
 const char* iptables_builtin_chain(Hook hook);    // PREROUTING, OUTPUT
 
 // A rule as one iptables entry holds it. Every match holds exactly one value

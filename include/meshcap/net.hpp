@@ -25,14 +25,30 @@ struct PortRange {
 
 std::string to_string(const PortRange& r);  // "53" or "8000-8100"
 
-// An address with a prefix length; host bits are always zero (parse() normalises).
+// An address with a prefix length; host bits are always zero (every
+// constructor below normalises).
 struct Cidr {
+  using Bytes = std::array<uint8_t, 16>;  // network byte order; v4 uses the first 4 bytes
   Family family = Family::V4;
-  std::array<uint8_t, 16> addr{};  // network byte order; v4 uses the first 4 bytes
+  Bytes addr{};
   uint8_t prefix = 0;
 
   static std::optional<Cidr> parse(std::string_view text);  // "10.0.0.0/8", "::1", "1.2.3.4"
   static Cidr host(Family f, std::string_view addr);         // for literals known to be valid
+  // From raw address bytes (4 or 16 of them, as the family says).
+  static Cidr from_bytes(Family f, const uint8_t* addr, uint8_t prefix);
+  static Cidr host(Family f, const uint8_t* addr);  // from_bytes with the whole address
+  // The network of an address and its netmask; nullopt when the mask is not a
+  // prefix (ones, then zeros).
+  static std::optional<Cidr> from_mask(Family f, const uint8_t* addr, const uint8_t* mask);
+  // The network whose addresses are exactly first..last; nullopt when no
+  // prefix covers exactly that range.
+  static std::optional<Cidr> from_range(Family f, const uint8_t* first, const uint8_t* last);
+
+  Bytes mask() const;  // the netmask: prefix one bits, then zeros
+  Bytes last() const;  // the network's last address (all host bits set)
+  // Whether every address of `other` is in this network.
+  bool contains(const Cidr& other) const;
   size_t addr_len() const { return family == Family::V4 ? 4 : 16; }
   uint8_t max_prefix() const { return family == Family::V4 ? 32 : 128; }
   bool is_host() const { return prefix == max_prefix(); }

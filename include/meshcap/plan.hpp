@@ -13,6 +13,7 @@
 namespace meshcap {
 
 enum class Proto : uint8_t { Tcp = 6, Udp = 17 };
+const char* proto_name(Proto p);  // "tcp", "udp": as nft and iptables' -p write it
 
 // Matches. Each holds its values. A match whose `set` is non-empty is a lookup
 // in the named set of that name (nft `@name`; iptables expands it); otherwise
@@ -92,7 +93,7 @@ using Action = std::variant<ReturnAction, JumpAction, RedirectAction, TproxyActi
 struct Rule {
   std::vector<Match> matches;
   Action action;
-  std::string note;  // why the rule exists (SPEC §2 line); rendered as a comment, never programmed
+  std::string note;  // why the rule exists (its line of docs/capture.md); rendered as a comment, never programmed
   friend bool operator==(const Rule& a, const Rule& b) {
     return a.matches == b.matches && a.action == b.action;  // notes never reach the kernel
   }
@@ -100,7 +101,9 @@ struct Rule {
 
 // Where a chain lives: the iptables table, and the nft chain type and priority.
 enum class ChainKind { Nat, Mangle, Raw };
+const char* chain_kind_name(ChainKind k);  // "nat", "mangle", "raw": also the iptables table
 enum class Hook { Prerouting, Output };
+const char* hook_name(Hook h);  // "prerouting", "output"
 
 struct Chain {
   std::string name;  // nft: as is ("output"); iptables: "MESHCAP_" + upper case
@@ -111,6 +114,7 @@ struct Chain {
 };
 
 enum class SetType { Ifname, Ipv4Addr, Ipv6Addr, InetService, Uid, Gid };
+const char* set_type_name(SetType t);  // nft's: "ifname", "ipv4_addr", ...
 
 // A named set as nft holds it, derived from the matches that name it (the
 // plan stores each list once, in its match).
@@ -160,10 +164,6 @@ inline constexpr const char* kTableName = "meshcap";
 // The iptables chain name for a plan chain: "output" -> "MESHCAP_OUTPUT"
 // (defined with the rest of the iptables naming, meshcap/lower_iptables.hpp).
 std::string iptables_chain_name(const std::string& chain);
-
-// The names nft (and iptables' -p) use: "tcp"/"udp"; "ipv4_addr", "uid"...
-const char* proto_name(Proto p);
-const char* set_type_name(SetType t);
 
 // Every named set of a table, once each, in order of first use.
 std::vector<NamedSet> named_sets(const Table& table);

@@ -1,4 +1,4 @@
-// make_plan holds the whole meaning of SPEC §2: pure, no I/O.
+// make_plan holds the whole meaning of the capture table (docs/capture.md): pure, no I/O.
 #pragma once
 
 #include "meshcap/config.hpp"
@@ -10,7 +10,8 @@ namespace meshcap {
 // resolved by the caller (it is treated as On here); `family` is ignored.
 Plan make_plan(const Config& config);
 
-// The conntrack zones that keep DNS flows apart (SPEC §2, Istio's 1 and 2).
+// The conntrack zones that keep DNS flows apart (docs/capture.md#dns-and-conntrack-zones,
+// Istio's 1 and 2).
 inline constexpr uint16_t kZoneProxyUpstream = 1;  // the proxy's own queries and their replies
 inline constexpr uint16_t kZoneAppQueries = 2;     // apps' queries and the proxy's answers
 // Priority of the tproxy policy rule: before the main table (32766).

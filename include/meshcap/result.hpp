@@ -1,4 +1,5 @@
-// Errors travel as values; each kind maps to exactly one documented exit code (SPEC §5).
+// Errors travel as values; each kind maps to exactly one documented exit code
+// (docs/commands.md#exit-codes).
 #pragma once
 
 #include <string>

@@ -60,17 +60,11 @@ std::vector<LocalAddr> local_addresses() {
     LocalAddr l;
     l.iface = a->ifa_name;
     l.loopback = (a->ifa_flags & IFF_LOOPBACK) != 0;
-    l.host.family = a->ifa_addr->sa_family == AF_INET ? Family::V4 : Family::V6;
-    l.host.prefix = l.host.max_prefix();
-    std::memcpy(l.host.addr.data(), address_bytes(a->ifa_addr), l.host.addr_len());
-    l.net = l.host;
-    const uint8_t* mask = address_bytes(a->ifa_netmask);
-    int bits = 0;
-    for (size_t i = 0; i < l.net.addr_len(); ++i) {
-      l.net.addr[i] &= mask[i];
-      bits += __builtin_popcount(mask[i]);
-    }
-    l.net.prefix = static_cast<uint8_t>(bits);
+    Family family = a->ifa_addr->sa_family == AF_INET ? Family::V4 : Family::V6;
+    l.host = Cidr::host(family, address_bytes(a->ifa_addr));
+    auto net = Cidr::from_mask(family, address_bytes(a->ifa_addr), address_bytes(a->ifa_netmask));
+    if (!net) continue;  // the kernel only hands out prefix netmasks
+    l.net = *net;
     out.push_back(l);
   }
   return out;
@@ -119,9 +113,7 @@ std::optional<Route> route_to(const Cidr& dst, const std::vector<LocalAddr>& loc
       getsockname(sock.fd, reinterpret_cast<sockaddr*>(&from), &from_len) != 0)
     return std::nullopt;
   Route r;
-  r.source.family = dst.family;
-  r.source.prefix = r.source.max_prefix();
-  std::memcpy(r.source.addr.data(), address_bytes(reinterpret_cast<sockaddr*>(&from)), r.source.addr_len());
+  r.source = Cidr::host(dst.family, address_bytes(reinterpret_cast<sockaddr*>(&from)));
   for (const auto& l : locals)
     if (l.host == dst) return Route{"lo", r.source};
   for (const auto& l : locals)

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "meshcap/overloaded.hpp"
 #include "meshcap/render.hpp"
 
 namespace meshcap {
@@ -18,14 +19,6 @@ void sort_unique(std::vector<T>& v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-// clang 14 (the fuzz build) has no aggregate deduction yet.
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 // A set holds no order and no duplicates; a single value is left alone.
 void canonicalise(Match& m) {

@@ -15,16 +15,6 @@ namespace meshcap {
 
 namespace {
 
-bool contains(const Cidr& net, const Cidr& host) {
-  if (net.family != host.family) return false;
-  size_t full = net.prefix / 8;
-  if (!std::equal(net.addr.begin(), net.addr.begin() + static_cast<long>(full), host.addr.begin()))
-    return false;
-  if (net.prefix % 8 == 0) return true;
-  auto mask = static_cast<uint8_t>(0xffu << (8 - net.prefix % 8));
-  return (net.addr[full] & mask) == (host.addr[full] & mask);
-}
-
 bool in_ports(const std::vector<PortRange>& ranges, uint16_t port) {
   return std::any_of(ranges.begin(), ranges.end(), [&](const PortRange& r) { return r.contains(port); });
 }
@@ -49,7 +39,7 @@ bool holds(const Match& match, const Packet& p) {
     return is_proto(p, m->proto) && in_ports(m->ports, m->source ? p.sport : p.dport);
   if (auto* m = std::get_if<AddrMatch>(&match)) {
     const std::optional<Cidr>& a = m->source ? p.src : std::optional<Cidr>(p.dst);
-    return a && std::any_of(m->cidrs.begin(), m->cidrs.end(), [&](const Cidr& c) { return contains(c, *a); });
+    return a && std::any_of(m->cidrs.begin(), m->cidrs.end(), [&](const Cidr& c) { return c.contains(*a); });
   }
   if (auto* m = std::get_if<OwnerMatch>(&match)) {
     const auto& id = m->gid ? p.gid : p.uid;

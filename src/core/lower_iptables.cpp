@@ -1,4 +1,5 @@
 #include "meshcap/lower_iptables.hpp"
+#include "meshcap/overloaded.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,11 +10,6 @@
 namespace meshcap {
 
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
 
 constexpr std::string_view kPrefix = "MESHCAP_";
 
@@ -126,8 +122,8 @@ void lower_rule(const Rule& rule, Family family, std::vector<IptRule>& out) {
 }
 
 Error unexpected(const IptTable& t, const std::string& what) {
-  return Error{ErrorKind::Verify, std::string(t.family == Family::V4 ? "iptables" : "ip6tables") + " table " +
-                                      iptables_table_name(t.kind) + ": " + what +
+  return Error{ErrorKind::Verify, std::string(iptables_tool(t.family)) + " table " +
+                                      chain_kind_name(t.kind) + ": " + what +
                                       "; run `meshcap apply` to converge"};
 }
 
@@ -160,17 +156,7 @@ std::optional<std::string> plan_chain_name(std::string_view iptables_name) {
   return std::nullopt;
 }
 
-const char* iptables_table_name(ChainKind kind) {
-  switch (kind) {
-    case ChainKind::Nat:
-      return "nat";
-    case ChainKind::Mangle:
-      return "mangle";
-    case ChainKind::Raw:
-      return "raw";
-  }
-  return "?";
-}
+const char* iptables_tool(Family family) { return family == Family::V4 ? "iptables" : "ip6tables"; }
 
 const char* iptables_builtin_chain(Hook hook) { return hook == Hook::Prerouting ? "PREROUTING" : "OUTPUT"; }
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 
@@ -51,10 +52,70 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
     if (!prefix) return std::nullopt;
     c.prefix = static_cast<uint8_t>(*prefix);
   }
+  return from_bytes(c.family, c.addr.data(), c.prefix);
+}
+
+Cidr Cidr::host(Family f, const uint8_t* addr) { return from_bytes(f, addr, f == Family::V4 ? 32 : 128); }
+
+Cidr Cidr::from_bytes(Family f, const uint8_t* addr, uint8_t prefix) {
+  Cidr c;
+  c.family = f;
+  c.prefix = prefix;
   // Normalise: clear the host bits so equal networks compare equal.
-  for (size_t bit = c.prefix; bit < c.addr_len() * 8; ++bit)
-    c.addr[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+  Bytes m = c.mask();
+  for (size_t i = 0; i < c.addr_len(); ++i) c.addr[i] = addr[i] & m[i];
   return c;
+}
+
+std::optional<Cidr> Cidr::from_mask(Family f, const uint8_t* addr, const uint8_t* mask) {
+  Cidr probe;
+  probe.family = f;
+  int bits = 0;
+  for (size_t i = 0; i < probe.addr_len(); ++i) bits += std::popcount(mask[i]);
+  probe.prefix = static_cast<uint8_t>(bits);
+  Bytes m = probe.mask();
+  if (!std::equal(m.begin(), m.begin() + static_cast<long>(probe.addr_len()), mask)) return std::nullopt;
+  return from_bytes(f, addr, probe.prefix);
+}
+
+std::optional<Cidr> Cidr::from_range(Family f, const uint8_t* first, const uint8_t* last) {
+  Cidr probe;
+  probe.family = f;
+  // The prefix is the run of leading bits first and last share.
+  int bits = 0;
+  for (size_t i = 0; i < probe.addr_len(); ++i) {
+    int same = std::countl_zero(static_cast<uint8_t>(first[i] ^ last[i]));
+    bits += same;
+    if (same < 8) break;
+  }
+  Cidr c = from_bytes(f, first, static_cast<uint8_t>(bits));
+  Bytes top = c.last();
+  if (!std::equal(c.addr.begin(), c.addr.begin() + static_cast<long>(c.addr_len()), first) ||
+      !std::equal(top.begin(), top.begin() + static_cast<long>(c.addr_len()), last))
+    return std::nullopt;
+  return c;
+}
+
+Cidr::Bytes Cidr::mask() const {
+  Bytes m{};
+  size_t full = prefix / 8;
+  std::fill(m.begin(), m.begin() + static_cast<long>(full), uint8_t{0xff});
+  if (prefix % 8 != 0) m[full] = static_cast<uint8_t>(0xff00u >> (prefix % 8));
+  return m;
+}
+
+Cidr::Bytes Cidr::last() const {
+  Bytes m = mask(), out = addr;
+  for (size_t i = 0; i < addr_len(); ++i) out[i] = static_cast<uint8_t>(out[i] | ~m[i]);
+  return out;
+}
+
+bool Cidr::contains(const Cidr& other) const {
+  if (family != other.family || prefix > other.prefix) return false;
+  Bytes m = mask();
+  for (size_t i = 0; i < addr_len(); ++i)
+    if ((other.addr[i] & m[i]) != addr[i]) return false;
+  return true;
 }
 
 Cidr Cidr::host(Family f, std::string_view addr) {

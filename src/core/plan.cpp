@@ -3,9 +3,22 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "meshcap/overloaded.hpp"
+
 namespace meshcap {
 
 const char* proto_name(Proto p) { return p == Proto::Tcp ? "tcp" : "udp"; }
+
+const char* chain_kind_name(ChainKind k) {
+  switch (k) {
+    case ChainKind::Nat: return "nat";
+    case ChainKind::Mangle: return "mangle";
+    case ChainKind::Raw: return "raw";
+  }
+  return "?";
+}
+
+const char* hook_name(Hook h) { return h == Hook::Prerouting ? "prerouting" : "output"; }
 
 const char* set_type_name(SetType t) {
   switch (t) {
@@ -20,14 +33,6 @@ const char* set_type_name(SetType t) {
 }
 
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-// clang 14 (the fuzz build) has no aggregate deduction yet.
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 bool any_prefix(const std::vector<Cidr>& cidrs) {
   return std::any_of(cidrs.begin(), cidrs.end(), [](const Cidr& c) { return !c.is_host(); });

@@ -1,6 +1,7 @@
-// SPEC §2 as chains. Each rule's note names the SPEC line it implements.
+// The capture table (docs/capture.md) as chains. Each rule's note names the
+// line of that table it implements.
 //
-// Ordering argument for the outbound chain: SPEC lists loopback destinations
+// Ordering argument for the outbound chain: the table lists loopback destinations
 // (line 6) after the owner lines, but nothing before line 6 can capture a
 // loopback destination (line 3 explicitly excludes it), so returning early for
 // loopback is equivalent and lets every later match stay positive (no

@@ -6,6 +6,7 @@
 
 #include "meshcap/lower_iptables.hpp"
 #include "meshcap/render.hpp"
+#include "meshcap/overloaded.hpp"
 
 namespace meshcap {
 
@@ -14,14 +15,6 @@ std::string render_ip_commands(const Plan& plan, std::optional<Family> only);
 std::string render_note(std::string note);
 
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-// clang 14 (the fuzz build) has no aggregate deduction yet.
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 std::string port_text(const PortRange& r) {
   return std::to_string(r.first) + (r.single() ? "" : ":" + std::to_string(r.last));
@@ -95,7 +88,7 @@ void render_family(const IptRuleset& lowered, Family f, std::string& out) {
   for (const auto& t : lowered.tables) {
     if (t.family != f) continue;
     any = true;
-    out += std::string("*") + iptables_table_name(t.kind) + "\n";
+    out += std::string("*") + chain_kind_name(t.kind) + "\n";
     // Declaring a user chain under --noflush creates it or empties it.
     for (const auto& c : t.chains) out += ":" + c.name + " - [0:0]\n";
     // Re-running under --noflush appends these jumps again; the extra copies

@@ -2,29 +2,13 @@
 // std::map, always in the same (sorted) order. Ports and CIDRs are strings
 // ("8000-8100", "10.0.0.0/8"), ids and ports of actions numbers.
 #include "meshcap/render.hpp"
+#include "meshcap/overloaded.hpp"
 
 namespace meshcap {
 
 namespace {
 
 using nlohmann::json;
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-// clang 14 (the fuzz build) has no aggregate deduction yet.
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
-
-const char* kind_name(ChainKind k) {
-  switch (k) {
-    case ChainKind::Nat: return "nat";
-    case ChainKind::Mangle: return "mangle";
-    case ChainKind::Raw: return "raw";
-  }
-  return "?";
-}
 
 json with_set(json j, const std::string& set) {
   if (!set.empty()) j["set"] = set;
@@ -89,9 +73,9 @@ json table_json(const Table& t) {
     }
     json chain{{"name", c.name},
                {"iptablesName", iptables_chain_name(c.name)},
-               {"kind", kind_name(c.kind)},
+               {"kind", chain_kind_name(c.kind)},
                {"rules", rules}};
-    if (c.hook) chain["hook"] = *c.hook == Hook::Prerouting ? "prerouting" : "output";
+    if (c.hook) chain["hook"] = hook_name(*c.hook);
     chains.push_back(std::move(chain));
   }
   return {{"family", family_name(t.family)}, {"name", kTableName}, {"sets", sets},

@@ -7,20 +7,13 @@
 #include <optional>
 
 #include "meshcap/render.hpp"
+#include "meshcap/overloaded.hpp"
 
 namespace meshcap {
 
 std::string render_note(std::string note);
 
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-// clang 14 (the fuzz build) has no aggregate deduction yet.
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 

@@ -16,17 +16,11 @@
 #include <algorithm>
 #include <optional>
 
+#include "meshcap/overloaded.hpp"
+
 namespace meshcap::ipt {
 
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-// clang 14 (the fuzz build) has no aggregate deduction yet.
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 // Revisions as iptables 1.8 picks them on current kernels (checked with
 // strace on `iptables-legacy ... -j CT --zone 1`: IPT_SO_GET_REVISION_TARGET
@@ -60,33 +54,6 @@ struct IpPart {
   std::string in, out;
   uint16_t proto = 0;
 };
-
-std::string cidr_mask_bytes(const Cidr& c) {
-  std::string mask(c.addr_len(), '\0');
-  for (size_t i = 0; i < c.prefix; ++i) mask[i / 8] = static_cast<char>(mask[i / 8] | (0x80 >> (i % 8)));
-  return mask;
-}
-
-// nullopt when the mask is not a prefix (iptables can hold one; meshcap never
-// writes one).
-std::optional<Cidr> cidr_from(Family f, const unsigned char* addr, const unsigned char* mask) {
-  Cidr c;
-  c.family = f;
-  size_t len = c.addr_len();
-  size_t bits = 0;
-  bool ended = false;
-  for (size_t i = 0; i < len * 8; ++i) {
-    bool set = mask[i / 8] & (0x80 >> (i % 8));
-    if (set && ended) return std::nullopt;
-    if (set)
-      ++bits;
-    else
-      ended = true;
-  }
-  std::copy(addr, addr + len, c.addr.begin());
-  c.prefix = static_cast<uint8_t>(bits);
-  return c;
-}
 
 void set_iface(const std::string& name, char* iface, unsigned char* mask) {
   std::memcpy(iface, name.c_str(), name.size() + 1);
@@ -142,11 +109,11 @@ EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned ch
     ipt_entry e{};
     if (ip.src) {
       std::memcpy(&e.ip.src, ip.src->addr.data(), 4);
-      std::memcpy(&e.ip.smsk, cidr_mask_bytes(*ip.src).data(), 4);
+      std::memcpy(&e.ip.smsk, ip.src->mask().data(), 4);
     }
     if (ip.dst) {
       std::memcpy(&e.ip.dst, ip.dst->addr.data(), 4);
-      std::memcpy(&e.ip.dmsk, cidr_mask_bytes(*ip.dst).data(), 4);
+      std::memcpy(&e.ip.dmsk, ip.dst->mask().data(), 4);
     }
     if (!ip.in.empty()) set_iface(ip.in, e.ip.iniface, e.ip.iniface_mask);
     if (!ip.out.empty()) set_iface(ip.out, e.ip.outiface, e.ip.outiface_mask);
@@ -158,11 +125,11 @@ EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned ch
     ip6t_entry e{};
     if (ip.src) {
       std::memcpy(&e.ipv6.src, ip.src->addr.data(), 16);
-      std::memcpy(&e.ipv6.smsk, cidr_mask_bytes(*ip.src).data(), 16);
+      std::memcpy(&e.ipv6.smsk, ip.src->mask().data(), 16);
     }
     if (ip.dst) {
       std::memcpy(&e.ipv6.dst, ip.dst->addr.data(), 16);
-      std::memcpy(&e.ipv6.dmsk, cidr_mask_bytes(*ip.dst).data(), 16);
+      std::memcpy(&e.ipv6.dmsk, ip.dst->mask().data(), 16);
     }
     if (!ip.in.empty()) set_iface(ip.in, e.ipv6.iniface, e.ipv6.iniface_mask);
     if (!ip.out.empty()) set_iface(ip.out, e.ipv6.outiface, e.ipv6.outiface_mask);
@@ -243,7 +210,7 @@ Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::stri
   std::vector<unsigned char> matches;
   std::string problem;
   auto where = [&] {
-    return std::string(family == Family::V4 ? "iptables" : "ip6tables") + " " + chain + " rule " +
+    return std::string(iptables_tool(family)) + " " + chain + " rule " +
            std::to_string(index + 1) + ": ";
   };
   auto set_proto = [&](Proto p) {
@@ -366,8 +333,7 @@ Header read_header(Family family, const void* entry) {
       h.unknown = "interface wildcard";
   };
   auto check_addr = [&](const void* addr, const void* mask, std::optional<Cidr>& out) {
-    auto c =
-        cidr_from(family, static_cast<const unsigned char*>(addr), static_cast<const unsigned char*>(mask));
+    auto c = Cidr::from_mask(family, static_cast<const uint8_t*>(addr), static_cast<const uint8_t*>(mask));
     if (!c)
       h.unknown = "non-prefix address mask";
     else if (c->prefix)

@@ -110,15 +110,13 @@ const Lib& lib_for(Family f) { return f == Family::V4 ? kV4 : kV6; }
 
 constexpr ChainKind kKinds[] = {ChainKind::Nat, ChainKind::Mangle, ChainKind::Raw};
 
-const char* table_name(ChainKind k) { return iptables_table_name(k); }
-
 using HandlePtr = std::unique_ptr<xtc_handle, void (*)(xtc_handle*)>;
 
 struct Opened {
   const Lib* lib;
   ChainKind kind;
   HandlePtr handle;
-  std::string what() const { return std::string(lib->tool) + " table " + table_name(kind); }
+  std::string what() const { return std::string(lib->tool) + " table " + chain_kind_name(kind); }
 };
 
 // Whether this namespace has instantiated the table. Tables appear on first
@@ -130,7 +128,7 @@ bool table_exists(const Lib& lib, ChainKind kind) {
   if (!in) return true;
   std::string line;
   while (std::getline(in, line))
-    if (line == table_name(kind)) return true;
+    if (line == chain_kind_name(kind)) return true;
   return false;
 }
 
@@ -138,16 +136,16 @@ Result<Opened> open_table(const Lib& lib, ChainKind kind) {
   int err = 0;
   for (int attempt = 0; attempt < kInitAttempts; ++attempt) {
     errno = 0;
-    if (xtc_handle* h = lib.init(table_name(kind))) return Opened{&lib, kind, HandlePtr(h, lib.free)};
+    if (xtc_handle* h = lib.init(chain_kind_name(kind))) return Opened{&lib, kind, HandlePtr(h, lib.free)};
     err = errno;
     if (err != EAGAIN) break;
   }
   std::string text =
-      std::string(lib.tool) + ": cannot open table " + table_name(kind) + ": " + lib.strerror(err);
+      std::string(lib.tool) + ": cannot open table " + chain_kind_name(kind) + ": " + lib.strerror(err);
   if (err == ENOENT || err == ENOPROTOOPT || err == EAFNOSUPPORT || err == EPFNOSUPPORT) {
     bool v6 = lib.family == Family::V6;
-    text += std::string("; this kernel has no legacy ") + lib.tool + " " + table_name(kind) + " table (" +
-            (v6 ? "ip6_tables, ip6table_" : "ip_tables, iptable_") + table_name(kind) + "): use " +
+    text += std::string("; this kernel has no legacy ") + lib.tool + " " + chain_kind_name(kind) + " table (" +
+            (v6 ? "ip6_tables, ip6table_" : "ip_tables, iptable_") + chain_kind_name(kind) + "): use " +
             (v6 ? "--ipv6 off or " : "") + "--backend nft";
   }
   return fail(ErrorKind::Kernel, text);

@@ -133,7 +133,6 @@ class Socket {
 
   // A fresh block of `count` consecutive sequence numbers; returns the first.
   uint32_t reserve_seq(uint32_t count = 1);
-  uint32_t portid() const { return portid_; }
 
   // Sends one request and hands every reply to `on_reply` until the
   // request's end: its ack or error, NLMSG_DONE for a dump, or the single

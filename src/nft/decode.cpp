@@ -30,18 +30,6 @@ struct SetValues {
   std::vector<uint32_t> ids;
 };
 
-// The prefix whose block is exactly [lo, hi], if there is one.
-std::optional<uint8_t> prefix_of(const Bytes& lo, const Bytes& hi) {
-  size_t bits = lo.size() * 8;
-  size_t p = 0;
-  while (p < bits && ((lo[p / 8] ^ hi[p / 8]) & (0x80 >> (p % 8))) == 0) ++p;
-  for (size_t b = p; b < bits; ++b) {
-    uint8_t mask = static_cast<uint8_t>(0x80 >> (b % 8));
-    if ((lo[b / 8] & mask) != 0 || (hi[b / 8] & mask) == 0) return std::nullopt;
-  }
-  return static_cast<uint8_t>(p);
-}
-
 Result<SetValues> decode_set(Family family, nftnl_set* s, const std::vector<DumpedElem>* dumped) {
   std::string name = text(nftnl_set_get_str(s, NFTNL_SET_NAME));
   std::string where = std::string("table ") + family_name(family) + " " + kTableName + ", set " + name;
@@ -81,11 +69,7 @@ Result<SetValues> decode_set(Family family, nftnl_set* s, const std::vector<Dump
         break;
       case SetType::Ipv4Addr:
       case SetType::Ipv6Addr: {
-        Cidr c;
-        c.family = v.type == SetType::Ipv4Addr ? Family::V4 : Family::V6;
-        std::copy(key.begin(), key.end(), c.addr.begin());
-        c.prefix = c.max_prefix();
-        v.cidrs.push_back(c);
+        v.cidrs.push_back(Cidr::host(v.type == SetType::Ipv4Addr ? Family::V4 : Family::V6, key.data()));
         break;
       }
     }
@@ -118,13 +102,10 @@ Result<SetValues> decode_set(Family family, nftnl_set* s, const std::vector<Dump
     if (v.type == SetType::InetService) {
       v.ports.push_back({port_from(lo), port_from(hi)});
     } else {
-      auto p = prefix_of(lo, hi);
-      if (!p) return fail(ErrorKind::Verify, where + ": holds an address range that is not a prefix");
-      Cidr c;
-      c.family = v.type == SetType::Ipv4Addr ? Family::V4 : Family::V6;
-      std::copy(lo.begin(), lo.end(), c.addr.begin());
-      c.prefix = *p;
-      v.cidrs.push_back(c);
+      Family key_family = v.type == SetType::Ipv4Addr ? Family::V4 : Family::V6;
+      auto c = Cidr::from_range(key_family, lo.data(), hi.data());  // key lengths checked above
+      if (!c) return fail(ErrorKind::Verify, where + ": holds an address range that is not a prefix");
+      v.cidrs.push_back(*c);
     }
   }
   return v;
@@ -330,11 +311,7 @@ class RuleDecoder {
       AddrMatch m;
       m.source = off == src.offset;
       if (auto d = x_.cmp_eq(i + 1, len)) {
-        Cidr c;
-        c.family = family_;
-        std::copy(d->begin(), d->end(), c.addr.begin());
-        c.prefix = c.max_prefix();
-        m.cidrs.push_back(c);
+        m.cidrs.push_back(Cidr::host(family_, d->data()));
       } else if (auto* s =
                      set_at(i + 1, {family_ == Family::V4 ? SetType::Ipv4Addr : SetType::Ipv6Addr}, &m.set)) {
         m.cidrs = s->cidrs;

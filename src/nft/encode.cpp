@@ -464,15 +464,6 @@ Result<std::vector<Message>> encode_apply(const Plan& plan, const std::vector<Fa
   return out;
 }
 
-std::vector<Message> encode_remove(const std::vector<Family>& families) {
-  std::vector<Message> out;
-  for (Family family : families) {
-    out.push_back(table_message(family, NFT_MSG_NEWTABLE));
-    out.push_back(table_message(family, NFT_MSG_DELTABLE));
-  }
-  return out;
-}
-
 namespace {
 
 // Builds one message into `scratch` (kMaxMessage bytes, reused for every

@@ -40,9 +40,6 @@ struct Message {
 // which families are touched at all (both normally).
 Result<std::vector<Message>> encode_apply(const Plan& plan, const std::vector<Family>& families);
 
-// The body of the remove batch: NEWTABLE + DELTABLE per family.
-std::vector<Message> encode_remove(const std::vector<Family>& families);
-
 // Builds the netlink batch (BEGIN, messages, END) into one buffer; message i
 // gets sequence number first_seq + 1 + i, BEGIN gets first_seq.
 std::vector<char> build_batch(const std::vector<Message>& messages, uint32_t first_seq);

@@ -166,11 +166,8 @@ tl::expected<std::vector<ElemKey>, std::string> set_elements(const NamedSet& set
         } else if constexpr (std::is_same_v<M, AddrMatch>) {
           for (const auto& c : m.cidrs) {
             Bytes lo = addr_bytes(c);
-            Bytes hi = lo;
-            for (size_t bit = c.prefix; bit < hi.size() * 8; ++bit) {
-              hi[bit / 8] = static_cast<uint8_t>(hi[bit / 8] | (0x80 >> (bit % 8)));
-            }
-            ranges.push_back({lo, hi});
+            auto last = c.last();
+            ranges.push_back({lo, Bytes(last.begin(), last.begin() + static_cast<long>(c.addr_len()))});
             if (c.is_host())
               singles.push_back(lo);
             else if (!set.interval)

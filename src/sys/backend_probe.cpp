@@ -19,6 +19,7 @@
 #include <set>
 #include <vector>
 
+#include "meshcap/lower_iptables.hpp"
 #include "sys/fd.hpp"
 
 namespace meshcap::sys {
@@ -26,7 +27,6 @@ namespace meshcap::sys {
 namespace {
 
 constexpr const char* kTables[] = {"nat", "mangle", "raw", "filter"};
-constexpr const char* kChainPrefix = "MESHCAP_";
 
 // The IPv4 and IPv6 flavours of the same getsockopt interface.
 struct V4 {
@@ -117,18 +117,18 @@ bool holds_foreign(const typename F::Info& info, const std::vector<char>& blob) 
     if (builtin_starts.count(a.offset)) chain.clear();
     if (is_error(a)) {
       chain = error_name(a);
-      if (chain != XT_ERROR_TARGET && !chain.starts_with(kChainPrefix)) return true;
+      if (chain != XT_ERROR_TARGET && !iptables_owned_chain(chain)) return true;
       continue;
     }
     if (policies.count(a.offset)) continue;
     bool closing = i + 1 < all.size() && is_error(all[i + 1]) && !chain.empty();
     if (closing) continue;
-    if (!chain.empty()) continue;  // a rule in a MESHCAP_ chain
+    if (!chain.empty()) continue;  // a rule in one of meshcap's chains
     bool ours = false;
     if (a.target->u.user.name[0] == '\0') {  // the standard target: a verdict or a jump
       int verdict = reinterpret_cast<const xt_standard_target*>(a.target)->verdict;
       auto to = verdict >= 0 ? chain_at.find(static_cast<unsigned>(verdict)) : chain_at.end();
-      ours = to != chain_at.end() && to->second.starts_with(kChainPrefix);
+      ours = to != chain_at.end() && iptables_owned_chain(to->second);
     }
     if (!ours) return true;
   }

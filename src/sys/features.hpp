@@ -19,11 +19,4 @@ inline constexpr const char* kNeedsNetAdmin =
 // this after enter_netns().
 bool ipv6_enabled();
 
-// True when the effective capability set holds CAP_NET_ADMIN (checked with
-// capget, no libcap). Says nothing of which user namespace owns the netns.
-bool has_cap_net_admin();
-
-// Same for CAP_SYS_ADMIN, which setns() into another network namespace needs.
-bool has_cap_sys_admin();
-
 }  // namespace meshcap::sys

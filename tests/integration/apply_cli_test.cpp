@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/meshcap_netns.hpp"
 #include "support/named_netns.hpp"
 #include "sys/lock.hpp"
 
@@ -24,28 +25,15 @@ using test::Outcome;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class ApplyCli : public ::testing::Test {
+class ApplyCli : public test::MeshcapInNetns {
  protected:
-  void SetUp() override {
-    if (!test::can_unshare_net()) MESHCAP_SKIP("cannot create network namespaces (needs root/NET_ADMIN)");
-    ASSERT_TRUE(ns_.ok()) << "ip netns add failed";
-  }
-  Outcome meshcap(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
-    args.insert(args.begin(), MESHCAP_BINARY);
-    return ns_.exec(args, env);
-  }
   std::string iptables_save() { return ns_.exec({"iptables-legacy-save"}).out; }
   // An interface and a default route, so connect() to an outside address
-  // gets as far as the OUTPUT hook. The veth's other end stays in the same
-  // namespace: nothing can leave it.
+  // gets as far as the OUTPUT hook.
   void add_default_route() {
-    ASSERT_EQ(ns_.exec({"ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"}).status, 0);
-    ASSERT_EQ(ns_.exec({"ip", "link", "set", "eth0", "up"}).status, 0);
-    ASSERT_EQ(ns_.exec({"ip", "link", "set", "eth0p", "up"}).status, 0);
-    ASSERT_EQ(ns_.exec({"ip", "addr", "add", "10.247.0.2/24", "dev", "eth0"}).status, 0);
+    add_interface("eth0", "10.247.0.2/24");
     ASSERT_EQ(ns_.exec({"ip", "route", "add", "default", "via", "10.247.0.1"}).status, 0);
   }
-  NamedNetns ns_;
 };
 
 TEST_F(ApplyCli, ApplyCheckCleanupRoundTrip) {
@@ -360,7 +348,9 @@ TEST_F(Backends, AutoPicksNftInAnEmptyNamespace) {
 
 TEST_F(Backends, AutoPicksIptablesWhereLegacyRulesExist) {
   for (auto rule : {std::vector<std::string>{"iptables-legacy", "-t", "filter", "-A", "INPUT", "-j", "ACCEPT"},
-                    std::vector<std::string>{"ip6tables-legacy", "-t", "mangle", "-N", "ADMIN"}}) {
+                    std::vector<std::string>{"ip6tables-legacy", "-t", "mangle", "-N", "ADMIN"},
+                    // Sharing meshcap's prefix does not make a chain meshcap's.
+                    std::vector<std::string>{"iptables-legacy", "-t", "nat", "-N", "MESHCAP_CUSTOM"}}) {
     NamedNetns ns;
     ASSERT_TRUE(ns.ok());
     ASSERT_EQ(ns.exec(rule).status, 0);

@@ -22,8 +22,7 @@
 //
 // MeshcapApply (the binary programming the rules itself, `ip netns exec POD
 // meshcap apply --verify rules ...`, with the default backend and with
-// --backend iptables) is instantiated unless
-// MESHCAP_WITHOUT_APPLY is defined (see kWithApply below).
+// --backend iptables) is one more loader.
 // MCTEST_CAPTURE_VERBOSE=1 prints every probe and what it got;
 // MCTEST_CAPTURE_BINARY=/path/meshcap tests another binary.
 #include <gtest/gtest.h>
@@ -43,14 +42,6 @@
 
 namespace meshcap::traffic {
 namespace {
-
-// `meshcap apply` programs the rules itself (netlink); it is one more loader.
-// Define MESHCAP_WITHOUT_APPLY to leave it out (e.g. while apply is broken).
-#ifdef MESHCAP_WITHOUT_APPLY
-constexpr bool kWithApply = false;
-#else
-constexpr bool kWithApply = true;
-#endif
 
 constexpr uint32_t kProxy = 1337;
 constexpr uint32_t kApp = 5000;
@@ -287,12 +278,8 @@ std::vector<std::string> scenario_names() {
 }
 
 std::vector<Loader> loaders() {
-  std::vector<Loader> l = {Loader::Reference, Loader::NftScript, Loader::IptablesRestore};
-  if (kWithApply) {
-    l.push_back(Loader::MeshcapApply);
-    l.push_back(Loader::MeshcapApplyIptables);
-  }
-  return l;
+  return {Loader::Reference, Loader::NftScript, Loader::IptablesRestore, Loader::MeshcapApply,
+          Loader::MeshcapApplyIptables};
 }
 
 // Why this machine cannot run the suite, or "".
@@ -395,11 +382,8 @@ class RenderingsAgree : public ::testing::TestWithParam<std::string> {
 
 TEST_P(RenderingsAgree, SameOutcomes) {
   const Scenario& sc = scenario_named(GetParam());
-  std::vector<Loader> ls = {Loader::NftScript, Loader::IptablesRestore};
-  if (kWithApply) {
-    ls.push_back(Loader::MeshcapApply);
-    ls.push_back(Loader::MeshcapApplyIptables);
-  }
+  std::vector<Loader> ls = {Loader::NftScript, Loader::IptablesRestore, Loader::MeshcapApply,
+                            Loader::MeshcapApplyIptables};
   std::vector<RunResult> runs;
   for (Loader l : ls) {
     runs.push_back(run_scenario(sc, l));

@@ -3,27 +3,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/meshcap_netns.hpp"
 #include "support/named_netns.hpp"
 
 namespace meshcap {
 namespace {
 
-using test::NamedNetns;
 using test::Outcome;
 using ::testing::HasSubstr;
 
-class ExplainLive : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!test::can_unshare_net()) MESHCAP_SKIP("cannot create network namespaces (needs root/NET_ADMIN)");
-    ASSERT_TRUE(ns_.ok()) << "ip netns add failed";
-  }
-  Outcome meshcap(std::vector<std::string> args) {
-    args.insert(args.begin(), MESHCAP_BINARY);
-    return ns_.exec(args);
-  }
-  NamedNetns ns_;
-};
+using ExplainLive = test::MeshcapInNetns;
 
 TEST_F(ExplainLive, InterpretsWhatTheKernelHolds) {
   for (const char* backend : {"nft", "iptables"}) {

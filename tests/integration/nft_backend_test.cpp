@@ -29,7 +29,7 @@
 #include "support/configs.hpp"
 #include "support/named_netns.hpp"
 #include "support/netns.hpp"
-#include "support/nft_plans.hpp"
+#include "support/plans.hpp"
 
 namespace meshcap {
 namespace {
@@ -177,7 +177,7 @@ TEST(NftBackend, LargeSetsMatchNftF) {
 
 TEST(NftBackend, EveryConstructMatchesNftF) {
   REQUIRE_NETNS();
-  EXPECT_EQ(apply_matches_nft_f(test::every_nft_construct()), 0);
+  EXPECT_EQ(apply_matches_nft_f(test::every_construct()), 0);
 }
 
 std::string table_heads() { return sh("nft list tables 2>&1"); }

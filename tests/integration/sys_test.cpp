@@ -18,6 +18,7 @@
 
 #include "meshcap/diff.hpp"
 #include "netlink/netlink.hpp"
+#include "support/caps.hpp"
 #include "support/named_netns.hpp"
 #include "support/netns.hpp"
 #include "sys/features.hpp"
@@ -520,23 +521,14 @@ TEST_F(SysTest, NetlinkBatchAnswersMapToTheirMessages) {
 }
 
 TEST_F(SysTest, CapabilitiesAreSeen) {
-  EXPECT_TRUE(sys::has_cap_net_admin());
-  EXPECT_TRUE(sys::has_cap_sys_admin());
-}
-
-// Clears capabilities from this process's effective set (they stay permitted).
-bool drop_effective(std::initializer_list<unsigned> caps) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return false;
-  for (unsigned cap : caps) data[cap / 32].effective &= ~(1u << (cap % 32));
-  return syscall(SYS_capset, &header, data) == 0;
+  EXPECT_TRUE(test::has_effective_cap(CAP_NET_ADMIN));
+  EXPECT_TRUE(test::has_effective_cap(CAP_SYS_ADMIN));
 }
 
 TEST_F(SysTest, MissingCapabilitiesAreExplained) {
   EXPECT_EQ(run_in_new_netns([] {
-              CHECK(drop_effective({CAP_NET_ADMIN, CAP_SYS_ADMIN}));
-              CHECK(!sys::has_cap_net_admin() && !sys::has_cap_sys_admin());
+              CHECK(test::drop_effective({CAP_NET_ADMIN, CAP_SYS_ADMIN}));
+              CHECK(!test::has_effective_cap(CAP_NET_ADMIN) && !test::has_effective_cap(CAP_SYS_ADMIN));
               auto entered = sys::enter_netns("/proc/self/ns/net");
               CHECK(!entered && entered.error().kind == ErrorKind::Other);
               CHECK(entered.error().message == "entering a network namespace needs CAP_SYS_ADMIN", "%s",

@@ -5,35 +5,22 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/meshcap_netns.hpp"
 #include "support/named_netns.hpp"
 
 namespace meshcap {
 namespace {
 
-using test::NamedNetns;
 using test::Outcome;
 using ::testing::HasSubstr;
 
-class VerifyTraffic : public ::testing::Test {
+class VerifyTraffic : public test::MeshcapInNetns {
  protected:
-  void SetUp() override {
-    if (!test::can_unshare_net()) MESHCAP_SKIP("cannot create network namespaces (needs root/NET_ADMIN)");
-    ASSERT_TRUE(ns_.ok()) << "ip netns add failed";
-  }
+  // `meshcap apply --verify traffic` (IPv4 only, debug log) with `args`.
   Outcome meshcap(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {MESHCAP_BINARY, "apply", "--verify", "traffic", "--ipv6", "off", "--log-level", "debug"});
-    return ns_.exec(args);
+    args.insert(args.begin(), {"apply", "--verify", "traffic", "--ipv6", "off", "--log-level", "debug"});
+    return MeshcapInNetns::meshcap(args);
   }
-  // A veth with an address and its connected network; both ends stay in the
-  // namespace, so nothing leaves it.
-  void add_interface(const std::string& name, const std::string& cidr) {
-    ASSERT_EQ(ns_.exec({"ip", "link", "add", name, "type", "veth", "peer", "name", name + "p"}).status, 0);
-    ASSERT_EQ(ns_.exec({"ip", "link", "set", name, "up"}).status, 0);
-    ASSERT_EQ(ns_.exec({"ip", "link", "set", name + "p", "up"}).status, 0);
-    ASSERT_EQ(ns_.exec({"ip", "addr", "add", cidr, "dev", name}).status, 0);
-  }
-  NamedNetns ns_;
 };
 
 TEST_F(VerifyTraffic, OnlyLoSaysWhyItCannotProve) {

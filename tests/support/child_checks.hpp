@@ -20,17 +20,20 @@ namespace meshcap::test {
 
 struct Checks {
   int failures = 0;
-  void expect(bool ok, const std::string& what) {
+  // Both return whether the check held, for a body that cannot go on after it.
+  bool expect(bool ok, const std::string& what) {
     if (!ok) {
       ++failures;
       std::cerr << "FAILED: " << what << "\n";
     }
+    return ok;
   }
-  void expect_eq(const std::string& want, const std::string& got, const std::string& what) {
+  bool expect_eq(const std::string& want, const std::string& got, const std::string& what) {
     if (want != got) {
       ++failures;
       std::cerr << "FAILED: " << what << "\n" << diff_lines(want, got) << "\n";
     }
+    return want == got;
   }
   template <class T>
   bool ok(const Result<T>& r, const std::string& what) {

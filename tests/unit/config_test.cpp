@@ -426,7 +426,7 @@ INSTANTIATE_TEST_SUITE_P(Config, BadInputTest, ::testing::Values(
   BadCase{(RawSettings{{"outboundPorts", RawValue{"1", "capture.outboundPorts"}}}), "capture.outboundPorts is not a known setting"},
   BadCase{(RawSettings{{"outbound-port", RawValue{"1\n2", ""}}}), "--outbound-port \"1\\x0a2\" is not a port"},
   BadCase{flags({{"log-level", "a\"b"}}), "--log-level \"a\\\"b\" is not one of"},
-  // loops (SPEC §6)
+  // loops (docs/commands.md#bad-input)
   BadCase{flags({{"proxy-uid", ""}}), "outbound traffic is captured but --proxy-uid and --proxy-gid are both empty"},
   BadCase{(RawSettings{{"proxy-uid", RawValue{"", "MESHCAP_PROXY_UID"}}, {"proxy-gid", RawValue{"", "MESHCAP_PROXY_GID"}}, {"outbound-cidrs", RawValue{"", "--outbound-cidrs"}}, {"include-outbound-ports", RawValue{"443", "--include-outbound-ports"}}}),
           "outbound traffic is captured but MESHCAP_PROXY_UID and MESHCAP_PROXY_GID are both empty, so the proxy's own connections would be captured again (a loop)"},

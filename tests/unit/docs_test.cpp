@@ -1,5 +1,7 @@
 // The README is the user's reference: its settings table must be the settings
 // table of the code, row for row (flag, variable, config key, default, help).
+// And the repository stands alone: nothing outside docs/ points at documents
+// a clone does not have.
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -7,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "meshcap/config.hpp"
+#include "support/process.hpp"
 
 namespace meshcap {
 namespace {
@@ -73,6 +76,37 @@ TEST(Docs, ReadmeStartsWithTheTwoNewcomerCommands) {
   std::string block = text.substr(open, close - open);
   EXPECT_NE(block.find("scripts/demo.sh"), std::string::npos);
   EXPECT_NE(block.find("scripts/test.sh"), std::string::npos);
+}
+
+// Every file git tracks, as paths relative to the source tree.
+std::vector<std::string> tracked_files() {
+  // safe.directory: the unit tier also runs as an unprivileged user, who does
+  // not own the checkout.
+  auto o = test::run_program({"git", "-c", "safe.directory=*", "-C", MESHCAP_SOURCE_DIR, "ls-files", "-z"});
+  std::vector<std::string> files;
+  if (o.status != 0) return files;
+  for (size_t start = 0, end; (end = o.out.find('\0', start)) != std::string::npos; start = end + 1)
+    files.push_back(o.out.substr(start, end - start));
+  return files;
+}
+
+TEST(Docs, NothingPointsOutsideTheRepository) {
+  auto files = tracked_files();
+  ASSERT_GT(files.size(), 50u) << "git ls-files found no tracked files in " << MESHCAP_SOURCE_DIR;
+  // Spelled in pieces so that this file does not match itself.
+  const std::string outside[] = {std::string("..") + "/shared", std::string("SPEC") + " §"};
+  std::string found;
+  for (const auto& path : files) {
+    if (path.starts_with("docs/")) continue;
+    std::ifstream in(std::string(MESHCAP_SOURCE_DIR) + "/" + path);
+    int number = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++number;
+      for (const auto& o : outside)
+        if (line.find(o) != std::string::npos) found += path + ":" + std::to_string(number) + ": " + line + "\n";
+    }
+  }
+  EXPECT_EQ(found, "") << "point to docs/capture.md, docs/commands.md or docs/ownership.md instead";
 }
 
 }  // namespace

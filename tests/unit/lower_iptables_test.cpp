@@ -1,5 +1,6 @@
 #include "meshcap/lower_iptables.hpp"
 #include "support/configs.hpp"
+#include "support/plans.hpp"
 
 #include <gtest/gtest.h>
 
@@ -146,7 +147,7 @@ TEST(LowerIptables, TablesChainsAndJumps) {
   auto lowered = lower_iptables(make_plan(c));
   std::vector<std::string> got;
   for (const auto& t : lowered.tables) {
-    std::string line = std::string(family_name(t.family)) + " " + iptables_table_name(t.kind) + ":";
+    std::string line = std::string(family_name(t.family)) + " " + chain_kind_name(t.kind) + ":";
     for (const auto& ch : t.chains) line += " " + ch.name;
     for (const auto& j : t.jumps) line += " " + j.builtin + "->" + j.chain;
     got.push_back(line);
@@ -258,12 +259,7 @@ TEST(LowerIptables, LiftRefusesWhatLoweringNeverMakes) {
 TEST(LowerIptables, TenThousandExcludedHosts) {
   Config c;
   c.ipv6 = Ipv6Mode::Off;
-  for (int i = 0; i < 10000; ++i) {
-    Cidr h = cidr("9.0.0.1");
-    h.addr[1] = static_cast<uint8_t>(i >> 8);
-    h.addr[2] = static_cast<uint8_t>(i & 0xff);
-    c.exclude_outbound_cidrs.push_back(h);
-  }
+  c.exclude_outbound_cidrs = test::host_addresses(10000);
   Plan plan = make_plan(c);
   size_t plan_rules = 0;
   for (const auto& ch : plan.tables.at(0).chains) plan_rules += ch.rules.size();

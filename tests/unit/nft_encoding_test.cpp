@@ -9,6 +9,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@
 #include "nft/decode.hpp"
 #include "nft/encode.hpp"
 #include "support/configs.hpp"
-#include "support/nft_plans.hpp"
+#include "support/plans.hpp"
 
 namespace meshcap {
 namespace {
@@ -155,7 +156,7 @@ Plan tables_of(Plan p) {
 TEST(NftEncoding, RoundTripsThroughNetlinkMessages) {
   for (const Plan& plan : {make_plan(base_config()), make_plan(test::everything_on()),
                            make_plan(tproxy_config()), make_plan(ipv6_off()), make_plan(test::large_config()),
-                           make_plan(many_hosts()), test::every_nft_construct()}) {
+                           make_plan(many_hosts()), test::every_construct()}) {
     auto back = through_netlink_messages(plan);
     ASSERT_TRUE(back.has_value()) << back.error().message;
     EXPECT_EQ(diff(tables_of(plan), *back), "");
@@ -171,10 +172,17 @@ TEST(NftEncoding, HashSetsDeclareTheirSize) {
   EXPECT_EQ(parsed->sizes["ip exclude_outbound_cidrs"], 10000u);
   EXPECT_EQ(parsed->sizes["ip loopback"], 0u);  // 127.0.0.0/8: an interval set
 
-  parsed = parse_batch(test::every_nft_construct());
+  parsed = parse_batch(test::every_construct());
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
-  std::map<std::string, uint32_t> want{
-      {"ip ifs", 2}, {"ip ports", 0}, {"ip addrs", 0}, {"ip gids", 2}, {"ip6 v6", 0}};
+  // Interval sets (ranges, prefixes) declare 0; hash sets their element count.
+  std::map<std::string, uint32_t> want;
+  for (std::string f : {"ip ", "ip6 "})
+    for (auto [name, size] : std::map<std::string, uint32_t>{{"ifs", 2}, {"out_ifs", 2}, {"sports", 0}, {"ports", 0},
+                                                            {"srcs", 0}, {"gids", 2}, {"in_ifs", 2}, {"many", 20},
+                                                            {"uids", 2}})
+      want[f + name] = size;
+  want["ip addrs"] = 0;
+  want["ip6 v6"] = 0;
   EXPECT_EQ(parsed->sizes, want);
 }
 
@@ -205,16 +213,23 @@ TEST(NftReadBack, ARepeatedElementMarksAReorderedDump) {
   EXPECT_FALSE(nft::repeats_an_element(all));
 }
 
+// every_construct()'s chain `name` in its first (IPv4) table.
+Chain& v4_chain(Plan& plan, const std::string& name) {
+  for (auto& c : plan.tables[0].chains)
+    if (c.name == name) return c;
+  throw std::runtime_error("no chain " + name);
+}
+
 TEST(NftEncoding, RejectsPlansItCannotEncode) {
-  Plan plan = test::every_nft_construct();
-  plan.tables[0].chains[1].rules.push_back(
-      {{PortMatch{Proto::Tcp, false, {{1, 2}}, ""}}, ReturnAction{}, ""});
+  Plan plan = test::every_construct();
+  v4_chain(plan, "inbound").rules.push_back({{PortMatch{Proto::Tcp, false, {{1, 2}}, ""}}, ReturnAction{}, ""});
   auto r = nft::encode_apply(plan, {Family::V4, Family::V6});
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("chain inbound, rule"), std::string::npos) << r.error().message;
 
-  Plan overlap = test::every_nft_construct();
-  std::get<PortMatch>(overlap.tables[0].chains[1].rules[1].matches[0]).ports.push_back({8050, 9000});
+  Plan overlap = test::every_construct();
+  for (auto& rule : v4_chain(overlap, "output").rules)
+    if (auto* p = std::get_if<PortMatch>(&rule.matches[0]); p && p->set == "ports") p->ports.push_back({8050, 9000});
   r = nft::encode_apply(overlap, {Family::V4, Family::V6});
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("set ports"), std::string::npos) << r.error().message;

@@ -241,31 +241,30 @@ Result<std::vector<KernelRoute>> tagged_routes(Socket& nl) {
 // lo's copy of the address, with any prefix length: the kernel allows an
 // address only once per device, and any prefix serves as a source address.
 struct HeldAddress {
-  LoAddress address;   // as lo holds it (its prefix length)
+  LoAddress address;    // as lo holds it (its prefix length)
   bool tagged = false;  // carries IFA_PROTO 154: meshcap added it
 };
 
 Result<std::optional<HeldAddress>> lo_address(Socket& nl, const Cidr& address) {
   Buffer buf;
   const unsigned lo = if_nametoindex("lo");
-  auto matches =
-      list<HeldAddress>(nl, dump_msg(buf, RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
-                        fmt::format("listing ip {} addresses", ip_flag(address.family)), address.family,
-                        [&](const nlmsghdr* nlh) -> std::optional<HeldAddress> {
-                          if (nlh->nlmsg_type != RTM_NEWADDR) return std::nullopt;
-                          const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-                          if (ifa->ifa_index != lo) return std::nullopt;
-                          auto tb = netlink::parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
-                          // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer when one is set.
-                          const nlattr* attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-                          if (!attr || mnl_attr_get_payload_len(attr) != address.addr_len() ||
-                              std::memcmp(mnl_attr_get_payload(attr), address.addr.data(),
-                                          address.addr_len()) != 0)
-                            return std::nullopt;
-                          LoAddress held{address};
-                          held.address.prefix = ifa->ifa_prefixlen;
-                          return HeldAddress{held, attr_u8(tb[IFA_PROTO], 0) == kRtProtoMeshcap};
-                        });
+  auto matches = list<HeldAddress>(
+      nl, dump_msg(buf, RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
+      fmt::format("listing ip {} addresses", ip_flag(address.family)), address.family,
+      [&](const nlmsghdr* nlh) -> std::optional<HeldAddress> {
+        if (nlh->nlmsg_type != RTM_NEWADDR) return std::nullopt;
+        const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+        if (ifa->ifa_index != lo) return std::nullopt;
+        auto tb = netlink::parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
+        // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer when one is set.
+        const nlattr* attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+        if (!attr || mnl_attr_get_payload_len(attr) != address.addr_len() ||
+            std::memcmp(mnl_attr_get_payload(attr), address.addr.data(), address.addr_len()) != 0)
+          return std::nullopt;
+        LoAddress held{address};
+        held.address.prefix = ifa->ifa_prefixlen;
+        return HeldAddress{held, attr_u8(tb[IFA_PROTO], 0) == kRtProtoMeshcap};
+      });
   if (!matches) return tl::unexpected(matches.error());
   if (matches->empty()) return std::optional<HeldAddress>{};
   return std::optional<HeldAddress>{matches->front()};

@@ -12,6 +12,7 @@ extern "C" {
 #include <cerrno>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ipt/entry.hpp"
@@ -304,9 +305,30 @@ Result<Held> wanted(const IptTable* table) {
   return want;
 }
 
+// When a table commits, among its family's: legacy iptables has no
+// transaction across tables, so a run stopped between two commits leaves
+// some tables old and some new. A connection is decided by one table per
+// direction, except inbound when the inbound mode changes: mangle's TPROXY
+// takes a connection before nat's REDIRECT sees it (the socket it assigns
+// wins). So tables meshcap starts to use commit first (mangle gaining TPROXY
+// captures inbound as the new settings do, while nat still captures the rest
+// as the old ones did), changed tables next, tables it stops using last (nat
+// stops redirecting inbound while mangle still proxies it as before). Every
+// connection is then handled exactly as under the old or exactly as under
+// the new settings at every step. What no order gives: one instant at which
+// a family's outbound (nat) and inbound (mangle) switch together, nor v4 and
+// v6 together, when the inbound mode changes; the nft backend does both.
+enum class Phase { Starts, Changes, Stops };
+
+Phase phase_of(const Held& before, const IptTable* want) {
+  if (!want) return Phase::Stops;
+  return before.empty() ? Phase::Starts : Phase::Changes;
+}
+
 struct Prepared {
   Opened table;
   Held before;
+  Phase phase = Phase::Changes;
 };
 
 std::string commit_hint(int err) {
@@ -374,9 +396,14 @@ Result<void> converge_all(const IptRuleset& lowered) {
       Held before = read_held(*opened);
       if (!table && before.empty()) continue;
       if (auto ok = converge(*opened, before, *want, false); !ok) return ok;
-      tables.push_back(Prepared{std::move(*opened), std::move(before)});
+      Phase phase = phase_of(before, table);
+      tables.push_back(Prepared{std::move(*opened), std::move(before), phase});
     }
   }
+  // Per family (v4 and v6 packets never see each other's tables), in phase order.
+  std::stable_sort(tables.begin(), tables.end(), [](const Prepared& a, const Prepared& b) {
+    return std::pair(a.table.lib->family, a.phase) < std::pair(b.table.lib->family, b.phase);
+  });
   return commit_all(tables);
 }
 

@@ -11,7 +11,11 @@ namespace meshcap {
 // tables of both families, with exactly one marked jump from each hooked
 // built-in chain, and removes meshcap's chains from tables and families the
 // plan no longer uses; each table is one atomic commit, and a failed commit
-// puts the tables committed before it back as they were. observe() reads
+// puts the tables committed before it back as they were. Commits go in an
+// order (per family: tables gaining meshcap's chains, then changed ones, then
+// emptied ones) that handles each connection exactly as under the old or the
+// new plan after any of them; a run killed between two commits may leave
+// one family, or one direction, switched before the other. observe() reads
 // meshcap's chains back and lifts them (lift_iptables); remove() deletes them
 // and the jumps to them everywhere, absent or not. meshcap's chains are
 // exactly iptables_owned_chains(): nothing else is read, changed or removed.

@@ -150,6 +150,9 @@ nlmsghdr* addr_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, con
   mnl_attr_put(nlh, IFA_LOCAL, len, a.address.addr.data());
   mnl_attr_put(nlh, IFA_ADDRESS, len, a.address.addr.data());
   mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+  // Marks the address as meshcap's (kernel 5.18 and later keep it; `ip
+  // address` shows "proto 0x9a"): cleanup removes only a tagged ::6.
+  if (type == RTM_NEWADDR) mnl_attr_put_u8(nlh, IFA_PROTO, kRtProtoMeshcap);
   return nlh;
 }
 
@@ -235,28 +238,36 @@ Result<std::vector<KernelRoute>> tagged_routes(Socket& nl) {
   return out;
 }
 
-// Whether lo holds the address, with any prefix length: the kernel allows an
+// lo's copy of the address, with any prefix length: the kernel allows an
 // address only once per device, and any prefix serves as a source address.
-Result<bool> lo_has_address(Socket& nl, const Cidr& address) {
+struct HeldAddress {
+  LoAddress address;    // as lo holds it (its prefix length)
+  bool tagged = false;  // carries IFA_PROTO 154: meshcap added it
+};
+
+Result<std::optional<HeldAddress>> lo_address(Socket& nl, const Cidr& address) {
   Buffer buf;
   const unsigned lo = if_nametoindex("lo");
-  auto matches =
-      list<bool>(nl, dump_msg(buf, RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
-                 fmt::format("listing ip {} addresses", ip_flag(address.family)), address.family,
-                 [&](const nlmsghdr* nlh) -> std::optional<bool> {
-                   if (nlh->nlmsg_type != RTM_NEWADDR) return std::nullopt;
-                   const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-                   if (ifa->ifa_index != lo) return std::nullopt;
-                   auto tb = netlink::parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
-                   // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer when one is set.
-                   const nlattr* attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-                   if (!attr || mnl_attr_get_payload_len(attr) != address.addr_len() ||
-                       std::memcmp(mnl_attr_get_payload(attr), address.addr.data(), address.addr_len()) != 0)
-                     return std::nullopt;
-                   return true;
-                 });
+  auto matches = list<HeldAddress>(
+      nl, dump_msg(buf, RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
+      fmt::format("listing ip {} addresses", ip_flag(address.family)), address.family,
+      [&](const nlmsghdr* nlh) -> std::optional<HeldAddress> {
+        if (nlh->nlmsg_type != RTM_NEWADDR) return std::nullopt;
+        const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+        if (ifa->ifa_index != lo) return std::nullopt;
+        auto tb = netlink::parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
+        // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer when one is set.
+        const nlattr* attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+        if (!attr || mnl_attr_get_payload_len(attr) != address.addr_len() ||
+            std::memcmp(mnl_attr_get_payload(attr), address.addr.data(), address.addr_len()) != 0)
+          return std::nullopt;
+        LoAddress held{address};
+        held.address.prefix = ifa->ifa_prefixlen;
+        return HeldAddress{held, attr_u8(tb[IFA_PROTO], 0) == kRtProtoMeshcap};
+      });
   if (!matches) return tl::unexpected(matches.error());
-  return !matches->empty();
+  if (matches->empty()) return std::optional<HeldAddress>{};
+  return std::optional<HeldAddress>{matches->front()};
 }
 
 // ---- changing state ------------------------------------------------------------
@@ -404,7 +415,7 @@ Result<void> converge(Socket& nl, const Plan& plan, SysUndo& undo) {
       return ok;
   }
   for (const auto& want : unique(plan.lo_addresses)) {
-    auto present = lo_has_address(nl, want.address);
+    auto present = lo_address(nl, want.address);
     if (!present) return tl::unexpected(present.error());
     if (*present) continue;
     auto added = add_address(nl, want);
@@ -461,7 +472,7 @@ Result<Plan> observe(const std::vector<LoAddress>& lo_addresses) {
   });
 
   for (const auto& a : unique(lo_addresses)) {
-    auto present = lo_has_address(*nl, a.address);
+    auto present = lo_address(*nl, a.address);
     if (!present) return tl::unexpected(present.error());
     if (*present) plan.lo_addresses.push_back(a);
   }
@@ -492,8 +503,12 @@ Result<void> rollback(const SysUndo& undo) {
   return undo_changes(*nl, undo);
 }
 
-Result<Plan> observe_sys() { return observe({LoAddress{Cidr::host(Family::V6, "::6")}}); }
+namespace {
+// The addresses meshcap may add to lo (the planner's lo_addresses).
+const LoAddress kPassthrough{Cidr::host(Family::V6, "::6")};
+}  // namespace
 
+Result<Plan> observe_sys() { return observe({kPassthrough}); }
 
 Result<void> remove_sys() {
   auto nl = open_rtnl();
@@ -506,6 +521,14 @@ Result<void> remove_sys() {
   if (!routes) return tl::unexpected(routes.error());
   for (const auto& r : *routes)
     if (auto d = del_route(*nl, r, ESRCH); !d) return tl::unexpected(d.error());
+  // Last, like the rules' routes: an address nothing routes to is inert.
+  // Only a ::6 meshcap tagged: an untagged one (an admin's, the proxy's, or
+  // added by meshcap 0.1.0 or on a kernel without IFA_PROTO) cannot be told
+  // from one that predates meshcap, so it stays.
+  auto held = lo_address(*nl, kPassthrough.address);
+  if (!held) return tl::unexpected(held.error());
+  if (*held && (*held)->tagged)
+    if (auto d = del_address(*nl, (*held)->address, EADDRNOTAVAIL); !d) return tl::unexpected(d.error());
   return {};
 }
 

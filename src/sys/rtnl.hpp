@@ -15,7 +15,8 @@ namespace meshcap::sys {
 // creates, so that observe and cleanup touch exactly ours and never a rule a
 // CNI plugin or an admin added. 0x9a (154) is in neither the kernel's RTPROT_*
 // list nor iproute2's rt_protos; `ip rule` and `ip route` show it as
-// "proto 154".
+// "proto 154". The ::6 meshcap adds to lo carries it as IFA_PROTO (kernel
+// 5.18 and later keep it; `ip address` shows "proto 0x9a").
 inline constexpr uint8_t kRtProtoMeshcap = 0x9a;
 
 // What one apply_sys() call changed, so that rollback() can undo exactly that
@@ -47,10 +48,11 @@ Result<void> rollback(const SysUndo& undo);
 // policy_rules, local_routes and lo_addresses are filled; V4 before V6).
 Result<Plan> observe_sys();
 
-// Deletes every meshcap-tagged rule and route; nothing to delete is success.
-// Never removes ::6 from lo: it may predate meshcap (the proxy's own setup
-// adds it too), and left behind it is harmless: a host address on lo that
-// nothing routes to unless a rule asks for it.
+// Deletes every meshcap-tagged rule and route, and ::6 from lo when it carries
+// IFA_PROTO kRtProtoMeshcap (meshcap added it); nothing to delete is success.
+// An untagged ::6 stays: it may predate meshcap (the proxy's own setup adds it
+// too, and so did meshcap 0.1.0), and left behind it is harmless: a host
+// address on lo that nothing routes to unless a rule asks for it.
 Result<void> remove_sys();
 
 }  // namespace meshcap::sys

@@ -62,6 +62,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!ok) return 0;
   auto rule = meshcap::ipt::decode_rule(family, buf.data(), target, "fuzz rule");
   if (!rule && rule.error().kind != meshcap::ErrorKind::Verify) std::abort();
-  (void)meshcap::ipt::is_plain(family, buf.data());
+  (void)meshcap::ipt::jump_form(family, buf.data());
   return 0;
 }

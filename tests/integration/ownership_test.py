@@ -8,9 +8,13 @@ that also holds foreign state (another nft table, a user's iptables chain
 with a jump to it, a policy rule and a route of someone else's). Then, with
 this build:
 
-  - `check` with that release's settings passes (exit 0);
+  - `check` with that release's settings finds it: it passes (exit 0), or,
+    where this release programs a mark differently, exits 4 naming the
+    leftover as that release's (see main());
   - `cleanup` removes every trace of it and nothing else: the namespace is
-    byte-identical to its state before the fixture was loaded.
+    byte-identical to its state before the fixture was loaded, except for
+    an untagged ::6 on lo (see main(): it stays by contract, so the test
+    puts it there before taking that state).
 
 usage: ownership_test.py MESHCAP FIXTURE_DIR
 """
@@ -64,8 +68,15 @@ def load_fixture(ns, base):
                     i = words.index("pref")
                     del words[i:i + 2]
                 ns.run(["ip", fam, "route", "add"] + words, check=True)
-    if "::6/128" in text("lo"):
-        ns.run(["ip", "-6", "addr", "add", "::6/128", "dev", "lo", "nodad"], check=True)
+
+
+def fixture_has_passthrough(base):
+    with open(f"{base}.lo") as f:
+        return "::6/128" in f.read()
+
+
+def add_untagged_passthrough(ns):
+    ns.run(["ip", "-6", "addr", "add", "::6/128", "dev", "lo", "nodad"], check=True)
 
 
 def main():
@@ -83,10 +94,27 @@ def main():
             args = [a for a in f.read().split("\n") if a]
         with mcap.Netns("own") as ns:
             add_foreign_state(ns)
+            # The ::6 a release before 0.2 added to lo carries no owner mark
+            # (0.2 tags its own with IFA_PROTO 154): it cannot be told from
+            # one an admin or the proxy added, which cleanup must leave, so
+            # cleanup leaves this one too. It is part of the state cleanup
+            # must come back to, not of what it must remove.
+            if fixture_has_passthrough(base):
+                add_untagged_passthrough(ns)
             before = mcap.snapshot(ns)
             load_fixture(ns, base)
             c = m.run(ns, "check", args)
-            if c.returncode != 0:
+            # Release 0.1.0's iptables jumps carry no comment match; this
+            # release marks its jumps (docs/ownership.md) and programs them
+            # so, and its check compares the kernel with what it programs: a
+            # jump without the mark is a difference, named as the old
+            # release's with the way forward (`apply` converges it, tested in
+            # ipt_backend_test FindsWhatRelease010Left). That is check
+            # finding the old state, as the contract asks; passing silently
+            # would claim the mark is there. Any other difference fails.
+            version = where.split("/")[0].lstrip("v")
+            found_old = c.returncode == 4 and f"(left by meshcap {version})" in c.stderr
+            if c.returncode != 0 and not found_old:
                 failures.append(f"{where}: check with {' '.join(args)} exit {c.returncode}:\n{c.stderr.strip()}")
             r = m.run(ns, "cleanup", args[:2])
             after = mcap.snapshot(ns)

@@ -19,20 +19,11 @@
 
 #include "meshcap/interpret.hpp"
 #include "meshcap/planner.hpp"
+#include "sys/fd.hpp"
 
 namespace meshcap::app {
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // A local address and the interface that holds it.
 struct LocalAddr {
@@ -95,7 +86,7 @@ std::optional<Cidr> host_in(const Cidr& net, const std::optional<Cidr>& avoid = 
 // a local destination.
 std::optional<Route> route_to(const Cidr& dst, const std::vector<LocalAddr>& locals) {
   bool v4 = dst.family == Family::V4;
-  Fd sock(socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sys::UniqueFd sock(socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   sockaddr_storage to{}, from{};
   socklen_t to_len = v4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6), from_len = sizeof from;
   if (v4) {
@@ -109,8 +100,8 @@ std::optional<Route> route_to(const Cidr& dst, const std::vector<LocalAddr>& loc
     s6->sin6_port = htons(9);
     std::memcpy(&s6->sin6_addr, dst.addr.data(), 16);
   }
-  if (sock.fd < 0 || connect(sock.fd, reinterpret_cast<sockaddr*>(&to), to_len) != 0 ||
-      getsockname(sock.fd, reinterpret_cast<sockaddr*>(&from), &from_len) != 0)
+  if (sock.get() < 0 || connect(sock.get(), reinterpret_cast<sockaddr*>(&to), to_len) != 0 ||
+      getsockname(sock.get(), reinterpret_cast<sockaddr*>(&from), &from_len) != 0)
     return std::nullopt;
   Route r;
   r.source = Cidr::host(dst.family, address_bytes(reinterpret_cast<sockaddr*>(&from)));
@@ -207,17 +198,17 @@ Result<void> verify_traffic(const Config& c, const TrafficProbe& probe) {
                   probe.destination.addr_string() +
                   " or into any network of an interface other than lo, and what leaves through lo is never "
                   "captured (outbound line 4); run it once the pod's interface and routes are set up");
-  Fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sys::UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int one = 1;
-  setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in any{};
   any.sin_family = AF_INET;
   any.sin_port = htons(c.outbound_port);
-  if (bind(listener.fd, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0 || listen(listener.fd, 4) != 0)
+  if (bind(listener.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) != 0 || listen(listener.get(), 4) != 0)
     return failed("cannot listen on the outbound port " + std::to_string(c.outbound_port) + ": " +
                   std::strerror(errno));
 
-  Fd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sys::UniqueFd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
   dst.sin_port = htons(probe.port);
@@ -225,18 +216,18 @@ Result<void> verify_traffic(const Config& c, const TrafficProbe& probe) {
   std::string target = probe.destination.addr_string() + ":" + std::to_string(probe.port);
   spdlog::debug("--verify traffic: connecting to {} through {} ({} of the capture table)", target, probe.oif,
                 probe.line);
-  if (connect(client.fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS)
+  if (connect(client.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS)
     return failed("connecting to " + target + ": " + std::strerror(errno));
 
-  pollfd pfd{listener.fd, POLLIN, 0};
+  pollfd pfd{listener.get(), POLLIN, 0};
   if (poll(&pfd, 1, 2000) != 1)
     return failed("a connection to " + target + " through " + probe.oif + ", which " + probe.line +
                   " of the capture table captures, did not reach the outbound port " +
                   std::to_string(c.outbound_port) + " within 2 s");
-  Fd accepted(accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC));
+  sys::UniqueFd accepted(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   sockaddr_in orig{};
   socklen_t len = sizeof orig;
-  if (accepted.fd < 0 || getsockopt(accepted.fd, SOL_IP, SO_ORIGINAL_DST, &orig, &len) != 0)
+  if (accepted.get() < 0 || getsockopt(accepted.get(), SOL_IP, SO_ORIGINAL_DST, &orig, &len) != 0)
     return failed("no original destination on the captured connection: " + std::string(std::strerror(errno)));
   if (orig.sin_addr.s_addr != dst.sin_addr.s_addr || orig.sin_port != dst.sin_port)
     return failed("the captured connection's original destination is not " + target);

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "meshcap/config.hpp"
+#include "sys/fd.hpp"
 
 namespace meshcap::cni {
 
@@ -182,16 +183,6 @@ Result<std::string> read_file(const std::string& path) {
   return out;
 }
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 // Write `text` to `path` through a temporary file in the same directory and
 // rename(2), so a runtime reading the directory sees the old file or the new
 // one, never half of one. The temporary name matches none of the config
@@ -199,22 +190,22 @@ struct Fd {
 Result<void> write_atomic(const std::string& path, const std::string& text, mode_t mode) {
   std::string dir = fs::path(path).parent_path().string();
   std::string tmp = dir + "/.meshcap-XXXXXX";
-  Fd fd(::mkstemp(tmp.data()));
-  if (fd.fd < 0) return fail(ErrorKind::Other, sys_error("cannot create a temporary file in " + dir));
+  sys::UniqueFd fd(::mkstemp(tmp.data()));
+  if (fd.get() < 0) return fail(ErrorKind::Other, sys_error("cannot create a temporary file in " + dir));
   auto undo = [&](const std::string& what) {
     auto e = sys_error(what);
     ::unlink(tmp.c_str());
     return fail(ErrorKind::Other, e);
   };
-  if (::fchmod(fd.fd, mode) != 0) return undo("cannot set the mode of " + tmp);
+  if (::fchmod(fd.get(), mode) != 0) return undo("cannot set the mode of " + tmp);
   size_t off = 0;
   while (off < text.size()) {
-    ssize_t n = ::write(fd.fd, text.data() + off, text.size() - off);
+    ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return undo("cannot write " + tmp);
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd.fd) != 0) return undo("cannot write " + tmp);
+  if (::fsync(fd.get()) != 0) return undo("cannot write " + tmp);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return undo("cannot rename " + tmp + " to " + path);
   return {};
 }
@@ -391,10 +382,10 @@ Result<void> watch(const InstallRequest& r) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigprocmask(SIG_BLOCK, &set, nullptr);
-  Fd sig(::signalfd(-1, &set, SFD_CLOEXEC));
-  Fd ino(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (sig.fd < 0 || ino.fd < 0) return fail(ErrorKind::Other, sys_error("cannot watch " + r.conf_dir));
-  if (::inotify_add_watch(ino.fd, r.conf_dir.c_str(),
+  sys::UniqueFd sig(::signalfd(-1, &set, SFD_CLOEXEC));
+  sys::UniqueFd ino(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (sig.get() < 0 || ino.get() < 0) return fail(ErrorKind::Other, sys_error("cannot watch " + r.conf_dir));
+  if (::inotify_add_watch(ino.get(), r.conf_dir.c_str(),
                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE) < 0)
     return fail(ErrorKind::Other, sys_error("cannot watch " + r.conf_dir));
   if (auto b = install_binary(r.bin_dir); !b) return b;
@@ -403,19 +394,19 @@ Result<void> watch(const InstallRequest& r) {
   auto first = ensure_entry(r, &changed);
   if (!first) std::fprintf(stderr, "meshcap: %s; waiting\n", first.error().message.c_str());
   for (;;) {
-    pollfd fds[2] = {{sig.fd, POLLIN, 0}, {ino.fd, POLLIN, 0}};
+    pollfd fds[2] = {{sig.get(), POLLIN, 0}, {ino.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return fail(ErrorKind::Other, sys_error("poll"));
     }
     if (fds[0].revents & POLLIN) break;
     char buf[4096];
-    while (::read(ino.fd, buf, sizeof buf) > 0) {
+    while (::read(ino.get(), buf, sizeof buf) > 0) {
     }
     // A writer may still be busy with a sequence of writes; our own rename
     // also lands here, and ensure_entry is then a no-op.
     ::usleep(50 * 1000);
-    while (::read(ino.fd, buf, sizeof buf) > 0) {
+    while (::read(ino.get(), buf, sizeof buf) > 0) {
     }
     auto e = ensure_entry(r, &changed);
     if (!e)

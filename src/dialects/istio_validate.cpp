@@ -20,20 +20,11 @@
 #include <thread>
 
 #include "dialects/dialect.hpp"
+#include "sys/fd.hpp"
 
 namespace meshcap::dialects {
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 struct Addr {
   sockaddr_storage ss{};
@@ -92,28 +83,28 @@ Result<void> run_istio_validation(const Validation& v) {
   const char* local = v.ipv6 ? "::1" : "127.0.0.1";
   const char* passthrough = v.ipv6 ? "::6" : "127.0.0.6";
 
-  std::vector<std::unique_ptr<Fd>> listeners;
+  std::vector<std::unique_ptr<sys::UniqueFd>> listeners;
   for (uint16_t port : {v.outbound_port, v.inbound_port}) {
-    auto l = std::make_unique<Fd>(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (l->fd < 0) return tl::unexpected(sys_error("socket"));
+    auto l = std::make_unique<sys::UniqueFd>(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (l->get() < 0) return tl::unexpected(sys_error("socket"));
     int one = 1;
-    setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(l->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     Addr a = make_addr(v.ipv6, local, port);
-    if (::bind(l->fd, reinterpret_cast<sockaddr*>(&a.ss), a.len) != 0 || ::listen(l->fd, 16) != 0)
+    if (::bind(l->get(), reinterpret_cast<sockaddr*>(&a.ss), a.len) != 0 || ::listen(l->get(), 16) != 0)
       return tl::unexpected(sys_error(std::string("listen on ") + local + ":" + std::to_string(port)));
     listeners.push_back(std::move(l));
   }
 
   auto deadline = std::chrono::steady_clock::now() + v.timeout;
-  std::vector<std::unique_ptr<Fd>> dials;
+  std::vector<std::unique_ptr<sys::UniqueFd>> dials;
   for (;;) {
     // One dial a second from the loopback address to the passthrough address.
-    auto c = std::make_unique<Fd>(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (c->fd < 0) return tl::unexpected(sys_error("socket"));
+    auto c = std::make_unique<sys::UniqueFd>(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (c->get() < 0) return tl::unexpected(sys_error("socket"));
     Addr from = make_addr(v.ipv6, local, 0);
     Addr to = make_addr(v.ipv6, passthrough, v.probe_port);
-    if (::bind(c->fd, reinterpret_cast<sockaddr*>(&from.ss), from.len) == 0)
-      (void)::connect(c->fd, reinterpret_cast<sockaddr*>(&to.ss), to.len);
+    if (::bind(c->get(), reinterpret_cast<sockaddr*>(&from.ss), from.len) == 0)
+      (void)::connect(c->get(), reinterpret_cast<sockaddr*>(&to.ss), to.len);
     dials.push_back(std::move(c));
 
     auto second = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1));
@@ -121,12 +112,12 @@ Result<void> run_istio_validation(const Validation& v) {
       auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(second - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
-      pollfd fds[2] = {{listeners[0]->fd, POLLIN, 0}, {listeners[1]->fd, POLLIN, 0}};
+      pollfd fds[2] = {{listeners[0]->get(), POLLIN, 0}, {listeners[1]->get(), POLLIN, 0}};
       if (::poll(fds, 2, static_cast<int>(left.count())) <= 0) continue;
       for (auto& p : fds) {
         if (!(p.revents & POLLIN)) continue;
-        Fd accepted(::accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC));
-        if (accepted.fd >= 0 && original_port(accepted.fd, v.ipv6) == v.probe_port) return {};
+        sys::UniqueFd accepted(::accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC));
+        if (accepted.get() >= 0 && original_port(accepted.get(), v.ipv6) == v.probe_port) return {};
       }
     }
     if (std::chrono::steady_clock::now() >= deadline) break;

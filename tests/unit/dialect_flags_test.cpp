@@ -210,8 +210,9 @@ TEST(LinkerdDialect, DefaultInjection) {
 }
 
 TEST(LinkerdDialect, SubnetsToIgnoreMatchTheSource) {
+  // Two networks that do not merge into one (adjacent ones would).
   auto run = parse_linkerd({"-p", "4143", "-o", "4140", "--subnets-to-ignore", "10.9.0.0/16",
-                            "--subnets-to-ignore=10.8.0.0/16", "-r", "8080,9000-9010"});
+                            "--subnets-to-ignore=10.20.0.0/16", "-r", "8080,9000-9010"});
   ASSERT_TRUE(run) << run.error().message;
   auto c = parse_config(run->raw);
   ASSERT_TRUE(c) << c.error().message;

@@ -271,7 +271,7 @@ int run(int argc, char** argv) {
     spdlog::warn("ignoring {}: not a meshcap setting", name);
   try {
     bool validating = inv->command == Command::Validate;
-    auto done = validating ? validate(*config) : execute(*inv, *config);
+    auto done = validating ? validate(*config) : execute(*inv, std::move(*config));
     if (done) return 0;
     int code = report(done.error());
     return validating && done.error().kind == ErrorKind::Verify ? config->failure_exit_code : code;

@@ -190,6 +190,7 @@ std::vector<Cidr> merge_cidrs(std::vector<Cidr> v) {
     }
     split_range(f, lo, hi, out);
   }
+  out.shrink_to_fit();  // kept in the Config for the whole run
   return out;
 }
 

@@ -22,17 +22,26 @@ constexpr uint32_t kHostEndian = 1;
 constexpr uint32_t kBigEndian = 2;
 
 struct Range {
-  Bytes lo, hi;  // inclusive, big endian
+  SetKey lo, hi;  // inclusive, big endian
+  auto operator<=>(const Range&) const = default;
 };
 
-bool is_zero(const Bytes& b) {
-  return std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; });
+SetKey key_of(const uint8_t* data, size_t len) {
+  SetKey k;
+  std::memcpy(k.bytes.data(), data, len);
+  k.len = static_cast<uint8_t>(len);
+  return k;
+}
+SetKey key_of(const Bytes& b) { return key_of(b.data(), b.size()); }
+
+bool is_zero(const SetKey& k) {
+  return std::all_of(k.bytes.begin(), k.bytes.begin() + k.len, [](uint8_t x) { return x == 0; });
 }
 
-// b += 1 as a big-endian number; false when it wrapped past the maximum.
-bool increment(Bytes& b) {
-  for (size_t i = b.size(); i-- > 0;) {
-    if (++b[i] != 0) return true;
+// k += 1 as a big-endian number; false when it wrapped past the maximum.
+bool increment(SetKey& k) {
+  for (size_t i = k.len; i-- > 0;) {
+    if (++k.bytes[i] != 0) return true;
   }
   return false;
 }
@@ -141,9 +150,18 @@ std::optional<SetType> set_type_from(uint32_t nft_type) {
 }
 
 tl::expected<std::vector<ElemKey>, std::string> set_elements(const NamedSet& set) {
-  std::vector<Bytes> singles;
+  // An interval set is built from ranges, any other set from single keys.
+  std::vector<SetKey> singles;
   std::vector<Range> ranges;
   std::string problem;
+  static_assert(sizeof(SetKey::bytes) == IFNAMSIZ);
+  auto reserve = [&](size_t n) { set.interval ? ranges.reserve(n) : singles.reserve(n); };
+  auto single = [&](SetKey k) {
+    if (set.interval)
+      ranges.push_back({k, k});
+    else
+      singles.push_back(k);
+  };
   std::visit(
       [&](const auto& m) {
         using M = std::decay_t<decltype(m)>;
@@ -153,28 +171,31 @@ tl::expected<std::vector<ElemKey>, std::string> set_elements(const NamedSet& set
             if (!b)
               problem = "bad interface name \"" + n + "\"";
             else
-              singles.push_back(*b);
+              single(key_of(*b));
           }
         } else if constexpr (std::is_same_v<M, PortMatch>) {
+          reserve(m.ports.size());
           for (const auto& p : m.ports) {
-            ranges.push_back({port_bytes(p.first), port_bytes(p.last)});
             if (p.single())
-              singles.push_back(port_bytes(p.first));
+              single(key_of(port_bytes(p.first)));
             else if (!set.interval)
               problem = "port range " + to_string(p) + " in a set without flags interval";
+            else
+              ranges.push_back({key_of(port_bytes(p.first)), key_of(port_bytes(p.last))});
           }
         } else if constexpr (std::is_same_v<M, AddrMatch>) {
+          reserve(m.cidrs.size());
           for (const auto& c : m.cidrs) {
-            Bytes lo = addr_bytes(c);
-            auto last = c.last();
-            ranges.push_back({lo, Bytes(last.begin(), last.begin() + static_cast<long>(c.addr_len()))});
+            SetKey lo = key_of(c.addr.data(), c.addr_len());
             if (c.is_host())
-              singles.push_back(lo);
+              single(lo);
             else if (!set.interval)
               problem = "prefix " + c.str() + " in a set without flags interval";
+            else
+              ranges.push_back({lo, key_of(c.last().data(), c.addr_len())});
           }
         } else if constexpr (std::is_same_v<M, OwnerMatch>) {
-          for (uint32_t id : m.ids) singles.push_back(id_bytes(id));
+          for (uint32_t id : m.ids) single(key_of(id_bytes(id)));
           if (set.interval) problem = "uid/gid sets cannot have flags interval";
         } else {
           problem = "this match cannot name a set";
@@ -185,25 +206,26 @@ tl::expected<std::vector<ElemKey>, std::string> set_elements(const NamedSet& set
 
   std::vector<ElemKey> out;
   if (!set.interval) {
-    for (auto& b : singles) out.push_back(ElemKey{std::move(b)});
+    out.reserve(singles.size());
+    for (const auto& k : singles) out.push_back(ElemKey{k});
     return out;
   }
-  std::sort(ranges.begin(), ranges.end(),
-            [](const Range& a, const Range& b) { return a.lo < b.lo || (a.lo == b.lo && a.hi < b.hi); });
-  ranges.erase(std::unique(ranges.begin(), ranges.end(),
-                           [](const Range& a, const Range& b) { return a.lo == b.lo && a.hi == b.hi; }),
-               ranges.end());
+  std::sort(ranges.begin(), ranges.end());
+  ranges.erase(std::unique(ranges.begin(), ranges.end()), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i) {
     if (!(ranges[i - 1].hi < ranges[i].lo)) return tl::unexpected(std::string("overlapping elements"));
   }
+  out.reserve(2 * ranges.size() + 1);
   if (!ranges.empty() && !is_zero(ranges.front().lo)) {
-    out.push_back(ElemKey{Bytes(ranges.front().lo.size(), 0), true, false});
+    SetKey zero;
+    zero.len = ranges.front().lo.len;
+    out.push_back(ElemKey{zero, true, false});
   }
-  for (auto& r : ranges) {
-    Bytes next = r.hi;
+  for (const auto& r : ranges) {
+    SetKey next = r.hi;
     bool bounded = increment(next);
     out.push_back(ElemKey{r.lo, false, !bounded});
-    if (bounded) out.push_back(ElemKey{std::move(next), true, false});
+    if (bounded) out.push_back(ElemKey{next, true, false});
   }
   return out;
 }

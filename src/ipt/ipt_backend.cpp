@@ -425,7 +425,12 @@ class IptablesBackend final : public NetfilterBackend {
         if (!table_exists(lib, kind)) continue;
         auto opened = open_table(lib, kind);
         if (!opened) return tl::unexpected(opened.error());
-        auto table = decode(*opened, read_held(*opened));
+        Held copy = read_held(*opened);
+        // libiptc's handle holds the whole table twice (the kernel's blob and
+        // its own cache): gone before the copy is decoded, so a 10,000-rule
+        // table is not held four times at once.
+        opened->handle.reset();
+        auto table = decode(*opened, copy);
         if (!table) return tl::unexpected(table.error());
         if (!table->chains.empty() || !table->jumps.empty()) held.tables.push_back(std::move(*table));
       }

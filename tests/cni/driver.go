@@ -844,7 +844,7 @@ func scenarioDialects() {
 	defer node.stop()
 	servers := []*server{}
 	for _, p := range pods {
-		servers = append(servers, serve(p.ns.name, "8080", "15001", "15006", "15021", "4140", "4143", "4191"))
+		servers = append(servers, serve(p.ns.name, "8080", "15001", "15006", "15008", "15021", "4140", "4143", "4191"))
 	}
 	defer func() {
 		for _, s := range servers {
@@ -862,6 +862,8 @@ func scenarioDialects() {
 			check(in == "15006 "+ip+":8080", "%s: inbound lands on Istio's 15006 with its original destination (%s)", p.name, in)
 			in15021 := connect("", ip+":15021")
 			check(strings.HasPrefix(in15021, "15021 "), "%s: inbound to 15021 (always excluded in CNI mode) reaches the pod's listener (%s)", p.name, in15021)
+			in15008 := connect("", ip+":15008")
+			check(strings.HasPrefix(in15008, "15008 "), "%s: inbound to the tunnel port 15008 is never captured (%s)", p.name, in15008)
 			check(out9998 == "15001 "+gw+":9998", "%s: outbound lands on Istio's 15001 (%s)", p.name, out9998)
 			if p.name == "istio" {
 				check(out9999 == "15001 "+gw+":9999", "istio: outbound to 9999 is captured too (%s)", out9999)

@@ -273,9 +273,11 @@ CniResult<PluginSettings> read_plugin_settings(const nlohmann::json& conf) {
 
   if (out.mesh) {
     // The `capture` object is still judged: it is wrong for every pod.
-    if (auto c = parse_config(capture); !c) problems.push_back(without_prefix(c.error().message));
-    for (const char* key : kMeshWide)
-      if (auto it = capture.find(key); it != capture.end()) mesh[key] = it->second;
+    if (auto c = parse_config(capture); !c)
+      problems.push_back(without_prefix(c.error().message));
+    else
+      for (const char* key : kMeshWide)
+        if (auto it = capture.find(key); it != capture.end()) mesh[key] = it->second;
     capture = std::move(mesh);
   }
   for (auto& [flag, value] : capture) raw[flag] = std::move(value);

@@ -212,6 +212,11 @@ TEST(CniDialectTest, EveryProblemAtOnce) {
   EXPECT_THAT(e.msg, HasSubstr("traffic.sidecar.istio.io/excludeInboundPorts"));
   EXPECT_THAT(e.msg, HasSubstr("meshcap.io/outbound-port"));
   EXPECT_THAT(e.msg, HasSubstr("capture.outboundPort"));
+  // A bad mesh-wide setting is named once.
+  e = settings_error(plugin(kIstio, {{"capture", {{"captureDns", "maybe"}}}}));
+  auto first = e.msg.find("capture.captureDns");
+  ASSERT_NE(first, std::string::npos) << e.msg;
+  EXPECT_EQ(e.msg.find("capture.captureDns", first + 1), std::string::npos) << e.msg;
 }
 
 }  // namespace

@@ -138,14 +138,82 @@ LogSettings read_log_settings(const nlohmann::json& conf) {
   return log;
 }
 
+namespace {
+
+// The listed dialects; an unknown name is a problem.
+std::vector<dialects::Mesh> read_dialects(const nlohmann::json& conf, std::vector<std::string>& problems) {
+  std::vector<dialects::Mesh> meshes;
+  auto it = conf.find("dialects");
+  if (it == conf.end()) return meshes;
+  if (!it->is_array()) {
+    problems.push_back("dialects must be an array of mesh names (istio, linkerd), not " +
+                       printable(it->dump()));
+    return meshes;
+  }
+  for (const auto& name : *it) {
+    auto mesh = name.is_string() ? dialects::mesh_named(name.get<std::string>()) : std::nullopt;
+    if (!mesh)
+      problems.push_back("dialects: " + printable(name.dump()) + " is not one of istio, linkerd");
+    else if (std::find(meshes.begin(), meshes.end(), *mesh) == meshes.end())
+      meshes.push_back(*mesh);
+  }
+  return meshes;
+}
+
+// Which listed mesh injected the pod (or which one it opted out of), and
+// that mesh's settings for it.
+void read_pod_mesh(PluginSettings& out, const nlohmann::json& annotations, RawSettings& mesh_raw,
+                   std::vector<std::string>& problems) {
+  if (out.dialects.empty() || !annotations.is_object()) return;
+  dialects::Annotations strings;
+  for (const auto& [key, value] : annotations.items()) {
+    if (value.is_string()) {
+      strings[key] = value.get<std::string>();
+      continue;
+    }
+    for (auto mesh : out.dialects) {
+      const auto& read = dialects::mesh_annotations(mesh);
+      if (std::find(read.begin(), read.end(), key) != read.end())
+        problems.push_back("annotation " + printable(key) + " must be a string, not " +
+                           printable(value.dump()));
+    }
+  }
+  for (auto mesh : out.dialects) {
+    auto pod = dialects::pod_mesh(mesh, strings);
+    if (pod.state == dialects::Injection::OptedOut && !out.mesh) {
+      out.mesh_opt_out = true;
+      out.mesh_why = pod.why;
+    } else if (pod.state == dialects::Injection::Injected) {
+      if (out.mesh) {
+        problems.push_back("the pod is injected by both " + dialects::mesh_name(*out.mesh) + " (" +
+                           out.mesh_why + ") and " + dialects::mesh_name(mesh) + " (" + pod.why + ")");
+        return;
+      }
+      out.mesh = mesh;
+      out.mesh_opt_out = false;
+      out.mesh_why = pod.why;
+    }
+  }
+  if (!out.mesh) return;
+  if (auto r = dialects::annotation_settings(*out.mesh, strings))
+    mesh_raw = std::move(*r);
+  else
+    problems.push_back(without_prefix(r.error().message));
+}
+
+}  // namespace
+
 CniResult<PluginSettings> read_plugin_settings(const nlohmann::json& conf) {
   PluginSettings out;
   std::vector<std::string> problems;
   RawSettings raw;
+  RawSettings capture;  // the `capture` object
+  RawSettings pod;      // the pod's meshcap.io/* annotations
+  RawSettings mesh;     // a dialect's settings for the pod
 
   if (auto it = conf.find("capture"); it != conf.end()) {
     if (auto r = raw_from_json(*it, Origin{"capture", "capture.", true}))
-      raw = std::move(*r);
+      capture = std::move(*r);
     else
       problems.push_back(without_prefix(r.error().message));
   }
@@ -154,9 +222,10 @@ CniResult<PluginSettings> read_plugin_settings(const nlohmann::json& conf) {
   for (const char* key : {"backend", "logLevel"})
     if (auto it = conf.find(key); it != conf.end()) top[key] = *it;
   if (auto r = raw_from_json(top, Origin{"the network configuration", "", false}))
-    raw.merge(*r);
+    raw = std::move(*r);
   else
     problems.push_back(without_prefix(r.error().message));
+  out.dialects = read_dialects(conf, problems);
 
   if (auto it = conf.find("excludeNamespaces"); it != conf.end()) {
     bool ok =
@@ -185,11 +254,11 @@ CniResult<PluginSettings> read_plugin_settings(const nlohmann::json& conf) {
     if (!rc->is_object()) {
       problems.push_back("runtimeConfig must be a JSON object");
     } else if (it != rc->end()) {
-      if (auto r = raw_from_annotations(*it)) {
-        for (auto& [flag, value] : *r) raw[flag] = std::move(value);  // the pod's own settings win
-      } else {
+      if (auto r = raw_from_annotations(*it))
+        pod = std::move(*r);
+      else
         problems.push_back(without_prefix(r.error().message));
-      }
+      read_pod_mesh(out, *it, mesh, problems);
       if (it->is_object()) {
         if (auto c = it->find("meshcap.io/capture"); c != it->end()) {
           if (c->is_string() && (*c == "enabled" || *c == "disabled"))
@@ -202,6 +271,17 @@ CniResult<PluginSettings> read_plugin_settings(const nlohmann::json& conf) {
     }
   }
 
+  if (out.mesh) {
+    // The `capture` object is still judged: it is wrong for every pod.
+    if (auto c = parse_config(capture); !c)
+      problems.push_back(without_prefix(c.error().message));
+    else
+      for (const char* key : kMeshWide)
+        if (auto it = capture.find(key); it != capture.end()) mesh[key] = it->second;
+    capture = std::move(mesh);
+  }
+  for (auto& [flag, value] : capture) raw[flag] = std::move(value);
+  for (auto& [flag, value] : pod) raw[flag] = std::move(value);  // the pod's own settings win
   auto config = parse_config(raw);
   if (!config) problems.push_back(without_prefix(config.error().message));
   if (!problems.empty()) {
@@ -221,7 +301,12 @@ Selection select_pod(const PluginSettings& s, const PodArgs& pod) {
     if (*s.capture_annotation) return {true, "annotated meshcap.io/capture: enabled"};
     return {false, "it is annotated meshcap.io/capture: disabled"};
   }
+  if (s.mesh_opt_out) return {false, "it is " + s.mesh_why};
+  if (s.mesh) return {true, s.mesh_why};
   if (s.select_all) return {true, "select: all"};
+  if (!s.dialects.empty())
+    return {false,
+            "select is annotated and it has neither meshcap.io/capture: enabled nor a listed mesh's proxy"};
   return {false, "select is annotated and it has no meshcap.io/capture: enabled annotation"};
 }
 

@@ -12,6 +12,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "dialects/dialect.hpp"
 #include "meshcap/config.hpp"
 
 namespace meshcap::app::cni {
@@ -72,13 +73,25 @@ CniResult<PodArgs> parse_cni_args(std::string_view text);
 // pod's meshcap.io/* annotations (from runtimeConfig) through the one
 // settings table. Every problem at once, code 7, each naming its key or
 // annotation.
+//
+// With `dialects` (docs/dialects.md, "CNI mode"), a pod that a listed mesh
+// injected takes that mesh's defaults and annotations instead of the
+// `capture` object, which then contributes only the mesh-wide settings
+// (kMeshWide); the pod's meshcap.io/* annotations still override both.
 struct PluginSettings {
   std::vector<std::string> exclude_namespaces{"kube-system"};
   bool select_all = false;
   std::optional<bool> capture_annotation;  // meshcap.io/capture: enabled / disabled
   std::string log_file;
+  std::vector<dialects::Mesh> dialects;
+  std::optional<dialects::Mesh> mesh;  // the listed mesh that injected the pod
+  bool mesh_opt_out = false;           // the pod opted out of a listed mesh
+  std::string mesh_why;
   Config config;
 };
+// The capture settings a mesh sets mesh-wide rather than per pod: for a
+// dialect's pod they come from the `capture` object.
+inline constexpr const char* kMeshWide[] = {"capture-dns", "dns-port", "ipv6", "drop-invalid"};
 CniResult<PluginSettings> read_plugin_settings(const nlohmann::json& conf);
 
 // The log settings alone, readable even when other settings are wrong, so

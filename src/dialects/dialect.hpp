@@ -51,6 +51,34 @@ Result<DialectRun> parse_linkerd(const std::vector<std::string>& args);
 // Linkerd proxy-init's long flags.
 bool is_linkerd_flag(std::string_view arg);
 
+// ---- CNI mode: the meshes' pod annotations (docs/dialects.md, "CNI mode") ----
+
+enum class Mesh { Istio, Linkerd };
+// "istio", "linkerd"; nullopt for any other name.
+std::optional<Mesh> mesh_named(std::string_view name);
+std::string mesh_name(Mesh mesh);  // "Istio", "Linkerd"
+
+using Annotations = std::map<std::string, std::string>;
+
+// Whether the mesh's injector put its proxy into the pod, judged by the
+// annotations it writes, or the pod opted out of the mesh.
+enum class Injection { None, Injected, OptedOut };
+struct PodMesh {
+  Injection state = Injection::None;
+  std::string why;  // for the log: the annotation that decided it
+};
+PodMesh pod_mesh(Mesh mesh, const Annotations& annotations);
+
+// Every annotation the mesh's CNI mode reads (for selection and settings).
+const std::vector<std::string>& mesh_annotations(Mesh mesh);
+
+// An injected pod's settings as the mesh's own CNI plugin would make them:
+// the plugin's defaults and the pod's annotations become the mesh's flag
+// values, which go through the same mapping as its init container's command
+// line. Each value's source names its annotation. Bad values: BadInput naming
+// every bad annotation at once.
+Result<RawSettings> annotation_settings(Mesh mesh, const Annotations& annotations);
+
 // Go's time.ParseDuration for the forms Istio's flags take ("5s", "1m30s",
 // "500ms"); nullopt when it is not one.
 std::optional<std::chrono::milliseconds> parse_go_duration(std::string_view text);

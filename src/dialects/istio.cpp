@@ -1,6 +1,7 @@
 // Istio's istio-iptables command line (docs/dialects.md has the table).
 #include <sstream>
 
+#include "dialects/annotations.hpp"
 #include "dialects/dialect.hpp"
 #include "dialects/flags.hpp"
 
@@ -132,11 +133,12 @@ std::optional<std::chrono::milliseconds> parse_go_duration(std::string_view text
   return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
 }
 
-Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& env,
-                               const std::string& resolv_conf) {
-  auto flags = parse_flags("istio-iptables", istio_flags(), args, env);
-  if (!flags) return tl::unexpected(flags.error());
-  auto& f = *flags;
+namespace {
+
+// Istio's flag values, from its command line or from a pod's annotations,
+// onto meshcap's settings: the one mapping both share.
+Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, const Env& env,
+                                  const std::string& resolv_conf) {
   auto given = [&](const std::string& name) { return f.count(name) > 0; };
   auto on = [&](const std::string& name) { return given(name) && f.at(name).value == "true"; };
   auto value_or = [&](const std::string& name, const std::string& def, const std::string& shown) {
@@ -252,6 +254,106 @@ Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& 
     run.validation = v;
   }
   return run;
+}
+
+}  // namespace
+
+Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& env,
+                               const std::string& resolv_conf) {
+  auto flags = parse_flags("istio-iptables", istio_flags(), args, env);
+  if (!flags) return tl::unexpected(flags.error());
+  return istio_settings(*flags, env, resolv_conf);
+}
+
+// ---- CNI mode: the annotations istio-cni reads -------------------------------
+
+namespace {
+
+constexpr const char* kStatus = "sidecar.istio.io/status";
+constexpr const char* kInject = "sidecar.istio.io/inject";
+constexpr const char* kInterception = "sidecar.istio.io/interceptionMode";
+constexpr const char* kRerouteVirtual = "istio.io/reroute-virtual-interfaces";
+constexpr const char* kKubevirt = "traffic.sidecar.istio.io/kubevirtInterfaces";  // its older name
+
+// An annotation as the istio-iptables flag istio-cni passes it to, with
+// istio-cni's default when the pod does not have it.
+struct IstioAnnotation {
+  const char* name;
+  const char* flag;     // istio-iptables' long flag
+  const char* setting;  // the meshcap setting that judges the value
+  const char* default_value;
+};
+
+const std::vector<IstioAnnotation>& istio_traffic_annotations() {
+  static const std::vector<IstioAnnotation> all = {
+      {"traffic.sidecar.istio.io/includeOutboundIPRanges", "istio-service-cidr", "outbound-cidrs", "*"},
+      {"traffic.sidecar.istio.io/excludeOutboundIPRanges", "istio-service-exclude-cidr",
+       "exclude-outbound-cidrs", ""},
+      {"traffic.sidecar.istio.io/includeInboundPorts", "istio-inbound-ports", "inbound-ports", "*"},
+      {"traffic.sidecar.istio.io/excludeInboundPorts", "istio-local-exclude-ports", "exclude-inbound-ports",
+       ""},
+      {"traffic.sidecar.istio.io/includeOutboundPorts", "istio-outbound-ports", "include-outbound-ports", ""},
+      {"traffic.sidecar.istio.io/excludeOutboundPorts", "istio-local-outbound-ports-exclude",
+       "exclude-outbound-ports", ""},
+      {"traffic.sidecar.istio.io/excludeInterfaces", "istio-exclude-interfaces", "exclude-interfaces", ""},
+      {kRerouteVirtual, "kube-virt-interfaces", "virt-interfaces", ""},
+  };
+  return all;
+}
+
+// istio-cni's ports that are never captured inbound, whatever the pod says:
+// the agent's status, health and Prometheus ports.
+constexpr const char* kAlwaysExcludedInbound = "15020,15021,15090";
+
+}  // namespace
+
+const std::vector<std::string>& istio_annotations() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> names = {kStatus, kInject, kInterception, kKubevirt};
+    for (const auto& a : istio_traffic_annotations()) names.push_back(a.name);
+    return names;
+  }();
+  return all;
+}
+
+PodMesh istio_pod(const Annotations& a) {
+  // Istio's injector reads sidecar.istio.io/inject as a Go boolean.
+  if (auto it = a.find(kInject); it != a.end() && parse_go_bool(it->second) == false)
+    return {Injection::OptedOut, "annotated " + std::string(kInject) + ": " + printable(it->second)};
+  if (a.find(kStatus) == a.end()) return {};
+  if (auto it = a.find(kInterception); it != a.end() && it->second == "NONE")
+    return {Injection::OptedOut, "annotated " + std::string(kInterception) + ": NONE"};
+  return {Injection::Injected, "injected by Istio (" + std::string(kStatus) + ")"};
+}
+
+Result<RawSettings> istio_annotation_settings(const Annotations& annotations) {
+  AnnotationReader read(annotations);
+  std::map<std::string, FlagValue> flags;
+  for (const auto& a : istio_traffic_annotations()) {
+    std::string name = a.name;
+    // The older name of the virtual interfaces, when the pod uses only that.
+    if (name == kRerouteVirtual && !annotations.count(name) && annotations.count(kKubevirt)) name = kKubevirt;
+    if (auto v = read.take(name, a.setting))
+      flags[a.flag] = *v;
+    else if (!annotations.count(name))
+      flags[a.flag] = FlagValue{a.default_value, "istio-cni's default " + std::string(a.name)};
+  }
+  auto& excluded = flags["istio-local-exclude-ports"];
+  excluded.value += (excluded.value.empty() ? "" : ",") + std::string(kAlwaysExcludedInbound);
+  if (auto it = annotations.find(kInterception); it != annotations.end()) {
+    if (it->second == "REDIRECT" || it->second == "TPROXY")
+      flags["istio-inbound-interception-mode"] =
+          FlagValue{it->second, "annotation " + std::string(kInterception)};
+    else
+      read.problem(kInterception, "\"" + printable(it->second) + "\" is not one of REDIRECT, TPROXY, NONE");
+  }
+  // The CNI plugin cannot read the pod's /etc/resolv.conf: when DNS capture
+  // is on, all of it is captured.
+  flags["capture-all-dns"] = FlagValue{"true", "istio-cni"};
+  if (auto ok = read.done(); !ok) return tl::unexpected(ok.error());
+  auto run = istio_settings(flags, {}, "");
+  if (!run) return tl::unexpected(run.error());
+  return run->raw;
 }
 
 }  // namespace meshcap::dialects

@@ -1,6 +1,7 @@
 // Linkerd's proxy-init command line (docs/dialects.md has the table).
 #include <charconv>
 
+#include "dialects/annotations.hpp"
 #include "dialects/dialect.hpp"
 #include "dialects/flags.hpp"
 
@@ -43,10 +44,12 @@ bool is_linkerd_flag(std::string_view arg) {
   return false;
 }
 
-Result<DialectRun> parse_linkerd(const std::vector<std::string>& args) {
-  auto flags = parse_flags("linkerd proxy-init", linkerd_flags(), args, {});
-  if (!flags) return tl::unexpected(flags.error());
-  auto& f = *flags;
+namespace {
+
+// Linkerd's flag values, from proxy-init's command line or from linkerd-cni's
+// configuration and a pod's annotations, onto meshcap's settings: the one
+// mapping both share.
+Result<DialectRun> linkerd_settings(const std::map<std::string, FlagValue>& f) {
   auto given = [&](const std::string& name) { return f.count(name) > 0; };
   auto bad = [](const std::string& what) {
     return fail(ErrorKind::BadInput, "invalid configuration: " + what);
@@ -118,6 +121,81 @@ Result<DialectRun> parse_linkerd(const std::vector<std::string>& args) {
       run.notices.push_back(f.at(noop).source +
                             " is unnecessary: meshcap picks its backend and waits for the locks itself");
   return run;
+}
+
+}  // namespace
+
+Result<DialectRun> parse_linkerd(const std::vector<std::string>& args) {
+  auto flags = parse_flags("linkerd proxy-init", linkerd_flags(), args, {});
+  if (!flags) return tl::unexpected(flags.error());
+  return linkerd_settings(*flags);
+}
+
+// ---- CNI mode: the annotations linkerd-cni reads -----------------------------
+
+namespace {
+
+constexpr const char* kInject = "linkerd.io/inject";
+constexpr const char* kProxyVersion = "linkerd.io/proxy-version";
+constexpr const char* kSkipInbound = "config.linkerd.io/skip-inbound-ports";
+constexpr const char* kSkipOutbound = "config.linkerd.io/skip-outbound-ports";
+constexpr const char* kSkipSubnets = "config.linkerd.io/skip-subnets";
+constexpr const char* kProxyUid = "config.linkerd.io/proxy-uid";
+constexpr const char* kProxyGid = "config.linkerd.io/proxy-gid";
+
+}  // namespace
+
+const std::vector<std::string>& linkerd_annotations() {
+  static const std::vector<std::string> all = {kInject,      kProxyVersion, kSkipInbound, kSkipOutbound,
+                                               kSkipSubnets, kProxyUid,     kProxyGid};
+  return all;
+}
+
+PodMesh linkerd_pod(const Annotations& a) {
+  auto inject = a.find(kInject);
+  if (inject != a.end() && inject->second == "disabled")
+    return {Injection::OptedOut, "annotated " + std::string(kInject) + ": disabled"};
+  if (a.count(kProxyVersion))
+    return {Injection::Injected, "injected by Linkerd (" + std::string(kProxyVersion) + ")"};
+  // Ingress mode injects the same proxy, with the same rules.
+  if (inject != a.end() && (inject->second == "enabled" || inject->second == "ingress"))
+    return {Injection::Injected, "annotated " + std::string(kInject) + ": " + inject->second};
+  return {};
+}
+
+Result<RawSettings> linkerd_annotation_settings(const Annotations& annotations) {
+  AnnotationReader read(annotations);
+  // linkerd-cni's configuration as its Helm chart writes it by default.
+  std::map<std::string, FlagValue> flags = {
+      {"incoming-proxy-port", {"4143", "linkerd-cni's incoming-proxy-port"}},
+      {"outgoing-proxy-port", {"4140", "linkerd-cni's outgoing-proxy-port"}},
+      {"proxy-uid", {"2102", "linkerd-cni's proxy-uid"}},
+      {"inbound-ports-to-ignore", {"4190,4191", "linkerd-cni's inbound-ports-to-ignore"}},
+      {"ipv6", {"false", "linkerd-cni's ipv6"}},
+  };
+  // As linkerd-cni: an empty annotation counts as absent; the inbound ports
+  // are added to the plugin's, the rest replace its values.
+  if (auto v = read.take(kSkipInbound, "exclude-inbound-ports", true))
+    flags["inbound-ports-to-ignore"] =
+        FlagValue{flags["inbound-ports-to-ignore"].value + "," + v->value, v->source};
+  if (auto v = read.take(kSkipOutbound, "exclude-outbound-ports", true))
+    flags["outbound-ports-to-ignore"] = *v;
+  if (auto v = read.take(kSkipSubnets, "exclude-inbound-sources", true)) flags["subnets-to-ignore"] = *v;
+  // linkerd-cni reads one number for each.
+  for (auto [name, flag] : {std::pair{kProxyUid, "proxy-uid"}, std::pair{kProxyGid, "proxy-gid"}}) {
+    auto it = annotations.find(name);
+    if (it == annotations.end() || it->second.empty()) continue;
+    bool number = it->second.size() <= 10 && it->second.find_first_not_of("0123456789") == std::string::npos;
+    if (!number)
+      read.problem(name, "\"" + printable(it->second) + "\" is not a number (one " +
+                             (flag == std::string_view("proxy-uid") ? "user" : "group") + " id)");
+    else if (auto v = read.take(name, flag, true))
+      flags[flag] = *v;
+  }
+  if (auto ok = read.done(); !ok) return tl::unexpected(ok.error());
+  auto run = linkerd_settings(flags);
+  if (!run) return tl::unexpected(run.error());
+  return run->raw;
 }
 
 }  // namespace meshcap::dialects

@@ -92,6 +92,7 @@ func main() {
 		"badinput":   scenarioBadInput,
 		"concurrent": scenarioConcurrent,
 		"validate":   scenarioValidate,
+		"dialects":   scenarioDialects,
 		"bench":      scenarioBench, // bench/cni.sh; not a test
 	}
 	f, ok := scenarios[os.Args[2]]
@@ -686,6 +687,15 @@ func scenarioBadInput() {
 	ann := func(k, v string) string {
 		return conf(`, "runtimeConfig": {"` + annotationsCap + `": {"` + k + `": ` + v + `}}`)
 	}
+	// A pod a mesh injected, with one more annotation, under both dialects.
+	meshAnn := func(injected map[string]string, k, v string) string {
+		a := map[string]string{k: v}
+		for x, y := range injected {
+			a[x] = y
+		}
+		b, _ := json.Marshal(a)
+		return conf(`, "dialects": ["istio", "linkerd"], "runtimeConfig": {"` + annotationsCap + `": ` + string(b) + `}`)
+	}
 	type tc struct {
 		name    string
 		command string
@@ -747,6 +757,17 @@ func scenarioBadInput() {
 		{"annotation for a run setting", "ADD", good, ann("meshcap.io/netns", `"/proc/1/ns/net"`), 7, "meshcap.io/netns"},
 		{"bad meshcap.io/capture", "ADD", good, ann("meshcap.io/capture", `"yes"`), 7, "meshcap.io/capture"},
 		{"CHECK with a bad annotation", "CHECK", good, ann("meshcap.io/inbound-mode", `"magic"`), 7, "meshcap.io/inbound-mode"},
+		{"unknown dialect", "ADD", good, conf(`, "dialects": ["istio", "consul"]`), 7, "consul"},
+		{"dialects not an array", "ADD", good, conf(`, "dialects": "istio"`), 7, "dialects"},
+		{"Istio excludeInboundPorts", "ADD", good, meshAnn(istioPod, "traffic.sidecar.istio.io/excludeInboundPorts", "15020,x"), 7, "traffic.sidecar.istio.io/excludeInboundPorts"},
+		{"Istio includeOutboundIPRanges", "ADD", good, meshAnn(istioPod, "traffic.sidecar.istio.io/includeOutboundIPRanges", "10.0.0.0/33"), 7, "traffic.sidecar.istio.io/includeOutboundIPRanges"},
+		{"Istio excludeOutboundIPRanges *", "ADD", good, meshAnn(istioPod, "traffic.sidecar.istio.io/excludeOutboundIPRanges", "*"), 7, "traffic.sidecar.istio.io/excludeOutboundIPRanges"},
+		{"Istio interceptionMode", "ADD", good, meshAnn(istioPod, "sidecar.istio.io/interceptionMode", "SOMETIMES"), 7, "sidecar.istio.io/interceptionMode"},
+		{"Istio reroute-virtual-interfaces", "ADD", good, meshAnn(istioPod, "istio.io/reroute-virtual-interfaces", "a/b"), 7, "istio.io/reroute-virtual-interfaces"},
+		{"Linkerd skip-outbound-ports", "ADD", good, meshAnn(linkerdPod, "config.linkerd.io/skip-outbound-ports", "443,99999"), 7, "config.linkerd.io/skip-outbound-ports"},
+		{"Linkerd skip-subnets", "ADD", good, meshAnn(linkerdPod, "config.linkerd.io/skip-subnets", "10.0.0.0/8,x"), 7, "config.linkerd.io/skip-subnets"},
+		{"Linkerd proxy-uid", "ADD", good, meshAnn(linkerdPod, "config.linkerd.io/proxy-uid", "nobody"), 7, "config.linkerd.io/proxy-uid"},
+		{"CHECK with a bad Linkerd annotation", "CHECK", good, meshAnn(linkerdPod, "config.linkerd.io/skip-inbound-ports", "4190,y"), 7, "config.linkerd.io/skip-inbound-ports"},
 	}
 	nodeBefore := snapshot("")
 	podBefore := snapshot(p.ns.name)
@@ -765,6 +786,132 @@ func scenarioBadInput() {
 		check(jerr == nil && code != 0 && e.Code == c.code && strings.Contains(e.Msg, c.mention) && e.CNIVersion != "",
 			"%s: exit %d, code %d (want %d), msg names %q: %s", c.name, code, e.Code, c.code, c.mention, strings.TrimSpace(out))
 		check(snapshot(p.ns.name) == podBefore && snapshot("") == nodeBefore, "%s: nothing touched", c.name)
+	}
+}
+
+// The annotations Istio's and Linkerd's injectors write.
+var (
+	istioPod   = map[string]string{"sidecar.istio.io/status": `{"initContainers":null,"containers":["istio-proxy"],"volumes":["istio-envoy"]}`}
+	linkerdPod = map[string]string{"linkerd.io/proxy-version": "stable-2.14.10"}
+)
+
+func annotations(base map[string]string, kv ...string) map[string]string {
+	a := map[string]string{}
+	for k, v := range base {
+		a[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		a[kv[i]] = kv[i+1]
+	}
+	return a
+}
+
+// "dialects": ["istio", "linkerd"] with select: annotated: pods Istio or
+// Linkerd injected are captured with their mesh's ports, an annotation of
+// the mesh changes what is captured, an opted-out pod is left alone even
+// under select: all, and a bad mesh annotation fails ADD with code 7.
+func scenarioDialects() {
+	ctx := context.Background()
+	cni := cniConfig()
+	list := bridgeList(`"dialects": ["istio", "linkerd"]`)
+	all := bridgeList(`"dialects": ["istio", "linkerd"], "select": "all"`)
+
+	istio := newPod("default", "istio", istioPod)
+	istioSkip := newPod("default", "istio-skip", annotations(istioPod, "traffic.sidecar.istio.io/excludeOutboundPorts", "9999"))
+	istioOff := newPod("default", "istio-off", annotations(istioPod, "sidecar.istio.io/inject", "false"))
+	linkerd := newPod("default", "linkerd", linkerdPod)
+	linkerdSkip := newPod("default", "linkerd-skip", annotations(linkerdPod, "config.linkerd.io/skip-outbound-ports", "9999"))
+	pods := []pod{istio, istioSkip, istioOff, linkerd, linkerdSkip}
+	listOf := func(p pod) *libcni.NetworkConfigList {
+		if p.name == "istio-off" {
+			return all
+		}
+		return list
+	}
+	defer func() {
+		for _, p := range pods {
+			p.ns.del()
+		}
+	}()
+	for _, p := range pods {
+		err := verb("ADD "+p.name, func() error { _, err := cni.AddNetworkList(ctx, listOf(p), p.rt()); return err })
+		check(err == nil, "ADD %s succeeds (%v)", p.name, err)
+	}
+	check(!strings.Contains(strings.ToLower(snapshot(istioOff.ns.name)), "meshcap"),
+		"pod istio-off (sidecar.istio.io/inject: \"false\", select: all) holds no meshcap rules")
+
+	node := serve("", "9998", "9999")
+	defer node.stop()
+	servers := []*server{}
+	for _, p := range pods {
+		servers = append(servers, serve(p.ns.name, "8080", "15001", "15006", "15008", "15021", "4140", "4143", "4191"))
+	}
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	gw := "10.99.0.1"
+	for _, p := range pods {
+		ip := podIP(p.ns)
+		in := connect("", ip+":8080")
+		out9998 := connect(p.ns.name, gw+":9998")
+		out9999 := connect(p.ns.name, gw+":9999")
+		switch p.name {
+		case "istio", "istio-skip":
+			check(in == "15006 "+ip+":8080", "%s: inbound lands on Istio's 15006 with its original destination (%s)", p.name, in)
+			in15021 := connect("", ip+":15021")
+			check(strings.HasPrefix(in15021, "15021 "), "%s: inbound to 15021 (always excluded in CNI mode) reaches the pod's listener (%s)", p.name, in15021)
+			in15008 := connect("", ip+":15008")
+			check(strings.HasPrefix(in15008, "15008 "), "%s: inbound to the tunnel port 15008 is never captured (%s)", p.name, in15008)
+			check(out9998 == "15001 "+gw+":9998", "%s: outbound lands on Istio's 15001 (%s)", p.name, out9998)
+			if p.name == "istio" {
+				check(out9999 == "15001 "+gw+":9999", "istio: outbound to 9999 is captured too (%s)", out9999)
+			} else {
+				check(strings.HasPrefix(out9999, "9999 "), "istio-skip: traffic.sidecar.istio.io/excludeOutboundPorts 9999 lets it reach the node (%s)", out9999)
+			}
+		case "linkerd", "linkerd-skip":
+			check(in == "4143 "+ip+":8080", "%s: inbound lands on Linkerd's 4143 with its original destination (%s)", p.name, in)
+			in4191 := connect("", ip+":4191")
+			check(strings.HasPrefix(in4191, "4191 "), "%s: inbound to the proxy's admin port 4191 is not captured (%s)", p.name, in4191)
+			check(out9998 == "4140 "+gw+":9998", "%s: outbound lands on Linkerd's 4140 (%s)", p.name, out9998)
+			if p.name == "linkerd" {
+				check(out9999 == "4140 "+gw+":9999", "linkerd: outbound to 9999 is captured too (%s)", out9999)
+			} else {
+				check(strings.HasPrefix(out9999, "9999 "), "linkerd-skip: config.linkerd.io/skip-outbound-ports 9999 lets it reach the node (%s)", out9999)
+			}
+		case "istio-off":
+			check(strings.HasPrefix(in, "8080 "), "istio-off: inbound reaches the app (%s)", in)
+			check(strings.HasPrefix(out9998, "9998 "), "istio-off: outbound reaches the node (%s)", out9998)
+		}
+	}
+
+	for _, p := range pods {
+		err := verb("CHECK "+p.name, func() error { return cni.CheckNetworkList(ctx, listOf(p), p.rt()) })
+		check(err == nil, "CHECK %s succeeds (%v)", p.name, err)
+	}
+	// Bad mesh annotations through libcni: code 7 naming the annotation, and
+	// nothing of meshcap's in the pod.
+	for _, bad := range []struct{ name, key, value string }{
+		{"bad-istio", "traffic.sidecar.istio.io/excludeInboundPorts", "15020,http"},
+		{"bad-linkerd", "config.linkerd.io/proxy-uid", "2102,2103"},
+	} {
+		base := istioPod
+		if strings.HasPrefix(bad.key, "config.linkerd.io") {
+			base = linkerdPod
+		}
+		p := newPod("default", bad.name, annotations(base, bad.key, bad.value))
+		pods = append(pods, p)
+		err := verb("failing ADD "+bad.name, func() error { _, err := cni.AddNetworkList(ctx, list, p.rt()); return err })
+		var cniError *types.Error
+		check(errors.As(err, &cniError) && cniError.Code == 7 && strings.Contains(cniError.Msg, bad.key),
+			"%s: ADD fails through libcni with code 7 naming %s (%v)", bad.name, bad.key, err)
+		check(!strings.Contains(strings.ToLower(snapshot(p.ns.name)), "meshcap"), "%s: the failed ADD touched nothing in the pod", bad.name)
+	}
+	for _, p := range pods {
+		err := verb("DEL "+p.name, func() error { return cni.DelNetworkList(ctx, listOf(p), p.rt()) })
+		check(err == nil, "DEL %s succeeds (%v)", p.name, err)
+		check(!strings.Contains(strings.ToLower(snapshot(p.ns.name)), "meshcap"), "after DEL pod %s holds no meshcap state", p.name)
 	}
 }
 

@@ -11,11 +11,16 @@
 # loads (found with ldd and cross-checked against DT_NEEDED), /run/xtables.lock
 # and empty mount points. No shell, no package manager.
 #
-# The tests are not built here (-DMESHCAP_TESTS=OFF): scripts/test.sh runs all
-# of them on the same sources outside the image, then builds this file and runs
-# the image with podman as Kubernetes would (tests/image/podman_run_test.sh).
-# The build stage only checks what is cheap: the hardening, and that the binary
-# it ships starts and prints a plan.
+# The tests are not built here (-DMESHCAP_TESTS=OFF, so the build stays a few
+# minutes on two cores): scripts/test.sh runs all of them on the same sources
+# outside the image. The build stage only checks what is cheap: the hardening,
+# and that the binary it ships starts and prints a plan. CI then builds this
+# file for real (`MESHCAP_DEBOOTSTRAP=1 scripts/build-image.sh`: buildah on a
+# Debian 12 base made by debootstrap, no registry) and runs the image with
+# podman as Kubernetes runs an init container - with meshcap's own arguments,
+# with Istio's injected `istio-iptables ...` list and as Linkerd's uid 65534
+# with only its arguments - proving each with real connections
+# (tests/image/podman_run_test.sh).
 #
 # It runs as root (uid 0) by default because programming netfilter needs
 # CAP_NET_ADMIN in the pod's network namespace, but with every other

@@ -117,8 +117,13 @@ if [[ -n ${MESHCAP_DEBOOTSTRAP:-} ]]; then
   fi
   bud_args=(--pull-never --build-arg "DEBIAN_IMAGE=$base_tag")
 fi
+previous=$(buildah inspect --type image --format '{{.FromImageID}}' "$tag" 2>/dev/null || true)
 buildah bud "${bud_args[@]}" -t "$tag" "$ctx"
 step_done "buildah bud"
+# The image this tag named before is now nameless: remove it (unless in use).
+if [[ -n $previous && $previous != "$(buildah inspect --type image --format '{{.FromImageID}}' "$tag")" ]]; then
+  buildah rmi "$previous" >/dev/null 2>&1 || true
+fi
 buildah push -q "$tag" "docker-archive:$work/image.tar:$tag" >/dev/null
 check_caps "$work/image.tar" || die "the image lost /meshcap's file capabilities"
 buildah images "$tag"

@@ -90,14 +90,19 @@ step_done() { # step_done WHAT: how long the step since the previous one took
 bud_args=()
 if [[ -n ${MESHCAP_DEBOOTSTRAP:-} ]]; then
   base_tag=localhost/meshcap-build-base:bookworm
-  if ! buildah inspect --type image "$base_tag" >/dev/null 2>&1; then
+  include=$("$ctx/scripts/install-deps.sh" --build --print | paste -sd, -)
+  # shellcheck disable=SC2016 # a Go template, not the shell's
+  base_has=$(buildah inspect --type image --format '{{index .OCIv1.Config.Labels "meshcap.build-packages"}}' \
+    "$base_tag" 2>/dev/null || true)
+  if [[ $base_has != "$include" ]]; then
+    # Absent, or made for another package list: make it (anew).
+    old_base=$(buildah inspect --type image --format '{{.FromImageID}}' "$base_tag" 2>/dev/null || true)
     command -v debootstrap >/dev/null || die "MESHCAP_DEBOOTSTRAP needs debootstrap (apt-get install debootstrap)"
     # shellcheck disable=SC2016 # $(...) are apt's format fields, not the shell's
     mirror=${DEBIAN_MIRROR:-$(apt-get indextargets --no-release-info \
       --format '$(REPO_URI) $(RELEASE) $(IDENTIFIER)' 2>/dev/null |
       awk '$2 == "bookworm" && $3 == "Packages" { print $1; exit }')}
     [[ -n $mirror ]] || die "no apt source for bookworm in this machine's apt configuration (/etc/apt/sources.list, sources.list.d/); set DEBIAN_MIRROR"
-    include=$("$repo_root/scripts/install-deps.sh" --build --print | paste -sd, -)
     # debootstrap straight into a working container's root: no copy of the tree.
     c=$(buildah from scratch)
     trap 'buildah rm "$c" >/dev/null 2>&1; rm -rf "$work"' EXIT
@@ -108,9 +113,11 @@ if [[ -n ${MESHCAP_DEBOOTSTRAP:-} ]]; then
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
     step_done debootstrap
     buildah umount "$c" >/dev/null
-    buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd /bin/bash "$c"
+    buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd /bin/bash \
+      --label "meshcap.build-packages=$include" "$c"
     buildah commit -q --rm "$c" "$base_tag" >/dev/null
     trap 'rm -rf "$work"' EXIT
+    [[ -z $old_base ]] || buildah rmi "$old_base" >/dev/null 2>&1 || true
     step_done "commit $base_tag"
   else
     echo "$prog: reusing the base $base_tag from local storage"

@@ -7,12 +7,20 @@
 #
 # Uses `docker build` when a Docker daemon answers, else buildah (daemonless;
 # `apt-get install buildah`). Where no registry is reachable but a Debian
-# archive is, MESHCAP_DEBOOTSTRAP=1 first makes the base image debian:12 with
-# debootstrap (`apt-get install debootstrap`) so the build needs no pull. The
-# archive is the one this machine's own apt uses for bookworm (read with
+# archive is (CI: scripts/test.sh), MESHCAP_DEBOOTSTRAP=1 makes the build
+# stage's base itself: `debootstrap --variant=minbase bookworm` with the
+# packages the build needs already included (`scripts/install-deps.sh --build
+# --print`, so the Dockerfile's own install step finds nothing to do), committed
+# as the local image localhost/meshcap-build-base:bookworm and handed to the
+# Dockerfile as DEBIAN_IMAGE; nothing is pulled. A base already in local
+# storage is reused (`buildah rmi` it to start over); a fresh machine makes it.
+# The archive is the one this machine's own apt uses for bookworm (read with
 # `apt-get indextargets`, so /etc/apt/sources.list and sources.list.d/ in
 # either format count), or DEBIAN_MIRROR when set: no archive host is written
-# here.
+# here. Each step prints how long it took.
+#
+# Layers are not cached (a fresh CI machine has none to reuse, and committing
+# every step costs time); set BUILDAH_LAYERS=true to cache them while iterating.
 #
 # Afterwards it checks that the image's /meshcap still carries its file
 # capabilities (cap_net_admin,cap_net_raw+p, set by make-rootfs.sh): they
@@ -31,8 +39,10 @@ die() {
 tag=${1:-meshcap:dev}
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 
-ctx=$(mktemp -d "${TMPDIR:-/tmp}/meshcap-image-ctx.XXXXXX")
-trap 'rm -rf "$ctx"' EXIT
+work=$(mktemp -d "${TMPDIR:-/tmp}/meshcap-image.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+ctx=$work/ctx
+mkdir "$ctx"
 git -C "$repo_root" archive HEAD | tar -x -C "$ctx"
 
 # check_caps ARCHIVE: the docker-archive of the image has /meshcap with
@@ -63,35 +73,64 @@ EOF
 
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   docker build -t "$tag" "$ctx"
-  docker save -o "$ctx/image.tar" "$tag"
-  check_caps "$ctx/image.tar" || die "docker build lost /meshcap's file capabilities (use BuildKit or buildah)"
+  docker save -o "$work/image.tar" "$tag"
+  check_caps "$work/image.tar" || die "docker build lost /meshcap's file capabilities (use BuildKit or buildah)"
   docker image ls "$tag"
   exit 0
 fi
 
 command -v buildah >/dev/null || die "no Docker daemon and no buildah: install one (apt-get install buildah)"
 export BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot}
-pull=()
+step_start=$SECONDS
+step_done() { # step_done WHAT: how long the step since the previous one took
+  printf '%s: %s: %d s\n' "$prog" "$1" $((SECONDS - step_start))
+  step_start=$SECONDS
+}
+
+bud_args=()
 if [[ -n ${MESHCAP_DEBOOTSTRAP:-} ]]; then
-  if ! buildah inspect --type image docker.io/library/debian:12 >/dev/null 2>&1; then
+  base_tag=localhost/meshcap-build-base:bookworm
+  include=$("$ctx/scripts/install-deps.sh" --build --print | paste -sd, -)
+  # shellcheck disable=SC2016 # a Go template, not the shell's
+  base_has=$(buildah inspect --type image --format '{{index .OCIv1.Config.Labels "meshcap.build-packages"}}' \
+    "$base_tag" 2>/dev/null || true)
+  if [[ $base_has != "$include" ]]; then
+    # Absent, or made for another package list: make it (anew).
+    old_base=$(buildah inspect --type image --format '{{.FromImageID}}' "$base_tag" 2>/dev/null || true)
     command -v debootstrap >/dev/null || die "MESHCAP_DEBOOTSTRAP needs debootstrap (apt-get install debootstrap)"
-    base=$(mktemp -d "${TMPDIR:-/tmp}/meshcap-debian12.XXXXXX")
-    trap 'rm -rf "$ctx" "$base"' EXIT
     # shellcheck disable=SC2016 # $(...) are apt's format fields, not the shell's
     mirror=${DEBIAN_MIRROR:-$(apt-get indextargets --no-release-info \
       --format '$(REPO_URI) $(RELEASE) $(IDENTIFIER)' 2>/dev/null |
       awk '$2 == "bookworm" && $3 == "Packages" { print $1; exit }')}
     [[ -n $mirror ]] || die "no apt source for bookworm in this machine's apt configuration (/etc/apt/sources.list, sources.list.d/); set DEBIAN_MIRROR"
-    debootstrap --variant=minbase bookworm "$base" "$mirror"
+    # debootstrap straight into a working container's root: no copy of the tree.
     c=$(buildah from scratch)
-    buildah copy -q "$c" "$base" / >/dev/null
-    buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd /bin/bash "$c"
-    buildah commit -q "$c" docker.io/library/debian:12 >/dev/null
-    buildah rm "$c" >/dev/null
+    trap 'buildah rm "$c" >/dev/null 2>&1; rm -rf "$work"' EXIT
+    root=$(buildah mount "$c")
+    echo "$prog: debootstrap --variant=minbase --include=$include bookworm $mirror"
+    debootstrap --variant=minbase --include="$include" bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+      { tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+    step_done debootstrap
+    buildah umount "$c" >/dev/null
+    buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd /bin/bash \
+      --label "meshcap.build-packages=$include" "$c"
+    buildah commit -q --rm "$c" "$base_tag" >/dev/null
+    trap 'rm -rf "$work"' EXIT
+    [[ -z $old_base ]] || buildah rmi "$old_base" >/dev/null 2>&1 || true
+    step_done "commit $base_tag"
+  else
+    echo "$prog: reusing the base $base_tag from local storage"
   fi
-  pull=(--pull-never)
+  bud_args=(--pull-never --build-arg "DEBIAN_IMAGE=$base_tag")
 fi
-buildah bud "${pull[@]}" --layers -t "$tag" "$ctx"
-buildah push -q "$tag" "docker-archive:$ctx/image.tar:$tag" >/dev/null
-check_caps "$ctx/image.tar" || die "the image lost /meshcap's file capabilities"
+previous=$(buildah inspect --type image --format '{{.FromImageID}}' "$tag" 2>/dev/null || true)
+buildah bud "${bud_args[@]}" -t "$tag" "$ctx"
+step_done "buildah bud"
+# The image this tag named before is now nameless: remove it (unless in use).
+if [[ -n $previous && $previous != "$(buildah inspect --type image --format '{{.FromImageID}}' "$tag")" ]]; then
+  buildah rmi "$previous" >/dev/null 2>&1 || true
+fi
+buildah push -q "$tag" "docker-archive:$work/image.tar:$tag" >/dev/null
+check_caps "$work/image.tar" || die "the image lost /meshcap's file capabilities"
 buildah images "$tag"

@@ -45,7 +45,7 @@ mkdir -p /run/netns && mount -t tmpfs mcpodman /run/netns
 tmp=$(mktemp -d /tmp/meshcap-podman-XXXXXX)
 cleanup() {
   podman_ rm -f -t 0 mctest >/dev/null 2>&1
-  podman_ system reset -f >/dev/null 2>&1  # unmounts what podman mounted under $tmp
+  podman_ system reset -f >/dev/null 2>&1  # unmounts what podman mounted under $tmp (its --tmpdir too: never the machine's /run/libpod)
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -75,7 +75,7 @@ cat >"$tmp/net.d/mcpod.conflist" <<EOF
 }
 EOF
 podman_() {
-  CONTAINERS_CONF="$tmp/containers.conf" podman --root "$tmp/storage" --runroot "$tmp/run" \
+  CONTAINERS_CONF="$tmp/containers.conf" podman --root "$tmp/storage" --runroot "$tmp/run" --tmpdir "$tmp/libpod" \
     --storage-driver vfs --cgroup-manager cgroupfs "$@"
 }
 

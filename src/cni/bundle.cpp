@@ -197,6 +197,14 @@ Result<void> replace_file(const std::string& from, const std::string& to, mode_t
   return {};
 }
 
+// A finished copy: the prefix and 16 hex digits (not a temporary name).
+bool is_copy_name(const std::string& n) {
+  std::string_view prefix(kBundlePrefix);
+  return n.size() == prefix.size() + 16 && n.starts_with(prefix) &&
+         std::all_of(n.begin() + static_cast<std::ptrdiff_t>(prefix.size()), n.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 struct Entry {
   std::string name;  // inside the copy
   std::string from;
@@ -266,12 +274,18 @@ Result<void> write_copy(const std::string& bin_dir, const std::string& name, con
   return {};
 }
 
-// The link names `name`, switched by rename(2).
-Result<void> point_link(const std::string& bin_dir, const std::string& name, bool* changed) {
+// What the link names now ("" when there is none).
+std::string link_target(const std::string& bin_dir) {
   std::string link = bin_dir + "/" + kBundleLink;
   char target[4096];
   ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-  if (n >= 0 && std::string(target, static_cast<size_t>(n)) == name) return {};
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
+}
+
+// The link names `name`, switched by rename(2).
+Result<void> point_link(const std::string& bin_dir, const std::string& name, bool* changed) {
+  std::string link = bin_dir + "/" + kBundleLink;
+  if (link_target(bin_dir) == name) return {};
   std::string tmp = bin_dir + "/" + kBundlePrefix + "link-" + std::to_string(::getpid());
   ::unlink(tmp.c_str());
   if (::symlink(name.c_str(), tmp.c_str()) != 0) return fail(ErrorKind::Other, sys_error("cannot create " + tmp));
@@ -286,13 +300,14 @@ Result<void> point_link(const std::string& bin_dir, const std::string& name, boo
   return {};
 }
 
-// Removes every copy and temporary name but `keep`.
-Result<void> remove_copies(const std::string& bin_dir, const std::string& keep, bool* changed) {
+// Removes the copies not named in `keep`, and what an interrupted install
+// left behind (temporary names hold "-tmp-" or "-link-", never a hash).
+Result<void> remove_copies(const std::string& bin_dir, const std::vector<std::string>& keep, bool* changed) {
   std::error_code ec;
   std::vector<fs::path> old;
   for (const auto& e : fs::directory_iterator(bin_dir, ec)) {
     std::string n = e.path().filename().string();
-    if (n.starts_with(kBundlePrefix) && n != keep) old.push_back(e.path());
+    if (n.starts_with(kBundlePrefix) && std::find(keep.begin(), keep.end(), n) == keep.end()) old.push_back(e.path());
   }
   if (ec) return fail(ErrorKind::Other, "cannot read " + bin_dir + ": " + ec.message());
   for (const auto& p : old) {
@@ -314,7 +329,7 @@ Result<void> remove_link(const std::string& bin_dir, bool* changed) {
 
 }  // namespace
 
-Result<Bundle> running_bundle() {
+Result<Bundle> running_files() {
   std::vector<Object> objects;
   ::dl_iterate_phdr(collect, &objects);
   if (objects.empty()) return fail(ErrorKind::Other, "dl_iterate_phdr found no program");
@@ -348,14 +363,17 @@ Result<Bundle> running_bundle() {
     if (name.empty()) return fail(ErrorKind::Other, "a shared object at " + *path + " has no name");
     b.libraries.push_back({name, *path});
   }
-  if (b.loader.empty()) {
-    if (!b.libraries.empty())
-      return fail(ErrorKind::Other, "cannot tell which loaded object is the dynamic loader");
-    return b;  // static
-  }
-  auto launcher = find_launcher(b.program);
+  if (b.loader.empty() && !b.libraries.empty())
+    return fail(ErrorKind::Other, "cannot tell which loaded object is the dynamic loader");
+  return b;
+}
+
+Result<Bundle> running_bundle() {
+  auto b = running_files();
+  if (!b || b->loader.empty()) return b;
+  auto launcher = find_launcher(b->program);
   if (!launcher) return tl::unexpected(launcher.error());
-  b.launcher = *launcher;
+  b->launcher = *launcher;
   return b;
 }
 
@@ -370,7 +388,7 @@ Result<void> install_bundle(const Bundle& b, const std::string& bin_dir, bool* c
   if (b.loader.empty()) {
     if (auto r = replace_file(b.program, plugin, 0755, changed); !r) return r;
     if (auto r = remove_link(bin_dir, changed); !r) return r;
-    return remove_copies(bin_dir, "", changed);
+    return remove_copies(bin_dir, {}, changed);
   }
   auto files = entries(b);
   auto name = copy_name(files);
@@ -382,10 +400,22 @@ Result<void> install_bundle(const Bundle& b, const std::string& bin_dir, bool* c
     *changed = true;
   }
   // The copy, then the link to it, then the launcher that follows the link:
-  // each step leaves a plugin that runs.
+  // each step leaves a plugin that runs. The copy the link named until now
+  // stays until the next switch: a plugin started a moment ago may still be
+  // loading its libraries from there. Older copies go.
+  std::string previous = link_target(bin_dir);
+  std::vector<std::string> keep{*name};
+  if (previous == *name) {
+    for (const auto& e : fs::directory_iterator(bin_dir, ec)) {
+      std::string n = e.path().filename().string();
+      if (is_copy_name(n)) keep.push_back(n);
+    }
+  } else if (is_copy_name(previous)) {
+    keep.push_back(previous);
+  }
   if (auto r = point_link(bin_dir, *name, changed); !r) return r;
   if (auto r = replace_file(b.launcher, plugin, 0755, changed); !r) return r;
-  return remove_copies(bin_dir, *name, changed);
+  return remove_copies(bin_dir, keep, changed);
 }
 
 Result<void> remove_bundle(const std::string& bin_dir) {
@@ -396,7 +426,7 @@ Result<void> remove_bundle(const std::string& bin_dir) {
   if (auto r = remove_link(bin_dir, &changed); !r) return r;
   std::error_code ec;
   if (!fs::is_directory(bin_dir, ec)) return {};
-  return remove_copies(bin_dir, "", &changed);
+  return remove_copies(bin_dir, {}, &changed);
 }
 
 Result<void> check_bundle(const Bundle& b, const std::string& bin_dir) {

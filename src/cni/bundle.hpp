@@ -12,7 +12,9 @@
 //
 // A copy is written under a temporary name and renamed into place, then the
 // link is swapped by rename, then the launcher; a runtime exec'ing the plugin
-// meanwhile sees the old files or the new ones. <hash> names the contents, so
+// meanwhile sees the old files or the new ones. The copy the link named
+// before stays until the next switch (a plugin started just before may still
+// be loading from it); older ones are removed. <hash> names the contents, so
 // installing the same files again writes nothing. A static meshcap (cmake
 // -DMESHCAP_STATIC=ON) is copied alone as <bin>/meshcap.
 #pragma once
@@ -41,9 +43,12 @@ struct Bundle {
 };
 
 // The files of the running process, found with dl_iterate_phdr (the vDSO
-// left out) and /proc/self/maps (which file each object was mapped from).
-// The launcher is `meshcap-launcher` next to the program (a build dir, the
-// image), or `../meshcap` when the program runs from an installed copy.
+// left out) and /proc/self/maps (which file each object was mapped from);
+// no launcher.
+Result<Bundle> running_files();
+// running_files() and, for a dynamic program, the launcher: `meshcap-launcher`
+// next to the program (a build dir, the image), or `../meshcap` when the
+// program runs from an installed copy.
 Result<Bundle> running_bundle();
 
 // Puts `bundle` into `bin_dir` (created when missing). `changed` (optional)

@@ -126,7 +126,8 @@ Result<void> each_chunk(const std::string& path, Sink sink) {
 
 // Whether the two files hold the same bytes (false when either is unreadable).
 bool same_bytes(const std::string& a, const std::string& b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0 || !S_ISREG(sa.st_mode) ||
       !S_ISREG(sb.st_mode) || sa.st_size != sb.st_size)
     return false;
@@ -182,7 +183,8 @@ Result<void> copy_new(const std::string& from, const std::string& to, mode_t mod
 // no-op when it holds the same bytes and mode already.
 Result<void> replace_file(const std::string& from, const std::string& to, mode_t mode, bool* changed) {
   if (same_bytes(from, to) && mode_of(to) == mode) return {};
-  std::string tmp = fs::path(to).parent_path().string() + "/" + kBundlePrefix + "tmp-" + std::to_string(::getpid());
+  std::string tmp =
+      fs::path(to).parent_path().string() + "/" + kBundlePrefix + "tmp-" + std::to_string(::getpid());
   ::unlink(tmp.c_str());
   if (auto c = copy_new(from, tmp, mode); !c) {
     ::unlink(tmp.c_str());
@@ -251,9 +253,11 @@ bool holds_exactly(const std::string& dir, const std::vector<Entry>& files) {
   });
 }
 
-Result<void> write_copy(const std::string& bin_dir, const std::string& name, const std::vector<Entry>& files) {
+Result<void> write_copy(const std::string& bin_dir, const std::string& name,
+                        const std::vector<Entry>& files) {
   std::string tmp = bin_dir + "/" + kBundlePrefix + "tmp-XXXXXX";
-  if (!::mkdtemp(tmp.data())) return fail(ErrorKind::Other, sys_error("cannot create a directory in " + bin_dir));
+  if (!::mkdtemp(tmp.data()))
+    return fail(ErrorKind::Other, sys_error("cannot create a directory in " + bin_dir));
   auto undo = [&](Error e) {
     std::error_code ec;
     fs::remove_all(tmp, ec);
@@ -288,11 +292,11 @@ Result<void> point_link(const std::string& bin_dir, const std::string& name, boo
   if (link_target(bin_dir) == name) return {};
   std::string tmp = bin_dir + "/" + kBundlePrefix + "link-" + std::to_string(::getpid());
   ::unlink(tmp.c_str());
-  if (::symlink(name.c_str(), tmp.c_str()) != 0) return fail(ErrorKind::Other, sys_error("cannot create " + tmp));
+  if (::symlink(name.c_str(), tmp.c_str()) != 0)
+    return fail(ErrorKind::Other, sys_error("cannot create " + tmp));
   if (::rename(tmp.c_str(), link.c_str()) != 0) {
-    auto e = errno == EISDIR || errno == ENOTEMPTY
-                 ? link + " is a directory, not meshcap's link; remove it"
-                 : sys_error("cannot rename " + tmp + " to " + link);
+    auto e = errno == EISDIR || errno == ENOTEMPTY ? link + " is a directory, not meshcap's link; remove it"
+                                                   : sys_error("cannot rename " + tmp + " to " + link);
     ::unlink(tmp.c_str());
     return fail(ErrorKind::Other, e);
   }
@@ -307,7 +311,8 @@ Result<void> remove_copies(const std::string& bin_dir, const std::vector<std::st
   std::vector<fs::path> old;
   for (const auto& e : fs::directory_iterator(bin_dir, ec)) {
     std::string n = e.path().filename().string();
-    if (n.starts_with(kBundlePrefix) && std::find(keep.begin(), keep.end(), n) == keep.end()) old.push_back(e.path());
+    if (n.starts_with(kBundlePrefix) && std::find(keep.begin(), keep.end(), n) == keep.end())
+      old.push_back(e.path());
   }
   if (ec) return fail(ErrorKind::Other, "cannot read " + bin_dir + ": " + ec.message());
   for (const auto& p : old) {
@@ -322,7 +327,8 @@ Result<void> remove_link(const std::string& bin_dir, bool* changed) {
   std::string link = bin_dir + "/" + kBundleLink;
   struct stat st {};
   if (::lstat(link.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return {};
-  if (::unlink(link.c_str()) != 0 && errno != ENOENT) return fail(ErrorKind::Other, sys_error("cannot remove " + link));
+  if (::unlink(link.c_str()) != 0 && errno != ENOENT)
+    return fail(ErrorKind::Other, sys_error("cannot remove " + link));
   *changed = true;
   return {};
 }

@@ -11,10 +11,10 @@
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "sys/fd.hpp"
 
@@ -58,16 +58,14 @@ Result<std::vector<Mapping>> file_mappings() {
   std::vector<Mapping> out;
   std::string line;
   while (std::getline(in, line)) {
-    // start-end perms offset dev inode   path
-    std::istringstream fields(line);
-    std::string range, perms, offset, dev, inode;
-    fields >> range >> perms >> offset >> dev >> inode;
+    // start-end perms offset dev inode   path (only file mappings have a path)
     auto slash = line.find('/');
-    auto dash = range.find('-');
-    if (slash == std::string::npos || dash == std::string::npos) continue;
+    if (slash == std::string::npos) continue;
+    char* end = nullptr;
     Mapping m;
-    m.start = std::stoull(range.substr(0, dash), nullptr, 16);
-    m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    m.start = std::strtoull(line.c_str(), &end, 16);
+    if (*end != '-') continue;
+    m.end = std::strtoull(end + 1, nullptr, 16);
     m.path = line.substr(slash);
     out.push_back(std::move(m));
   }
@@ -126,8 +124,8 @@ Result<void> each_chunk(const std::string& path, Sink sink) {
 
 // Whether the two files hold the same bytes (false when either is unreadable).
 bool same_bytes(const std::string& a, const std::string& b) {
-  struct stat sa {
-  }, sb{};
+  struct stat sa {};
+  struct stat sb {};
   if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0 || !S_ISREG(sa.st_mode) ||
       !S_ISREG(sb.st_mode) || sa.st_size != sb.st_size)
     return false;

@@ -10,6 +10,12 @@
 #   /meshcap                 a stripped copy of BINARY (default: build/meshcap),
 #                            with the file capabilities cap_net_admin,cap_net_raw+p
 #                            (see "Non-root" below)
+#   /meshcap-launcher        a stripped copy of the static meshcap-launcher built
+#                            next to BINARY: `meshcap cni install` run from the
+#                            image puts it into the node's CNI bin dir, with
+#                            /meshcap, its loader and its libraries beside it
+#                            (src/cni/bundle.hpp), so the plugin runs on any node.
+#                            Not for a static BINARY, which is installed alone.
 #   <PT_INTERP>              the dynamic loader, at the path the binary asks for
 #   every shared library the binary loads, at the path the loader resolves it to
 #                            (found with ldd, cross-checked against the binary's
@@ -60,6 +66,15 @@ setcap=$(PATH=$PATH:/usr/sbin:/sbin command -v setcap) ||
   die "'setcap' is needed to give /meshcap its file capabilities (apt-get install libcap2-bin)"
 [[ -f $bin && -x $bin ]] || die "binary '$bin' does not exist or is not executable; build it first (cmake --build build --target meshcap)"
 readelf -h "$bin" >/dev/null 2>&1 || die "'$bin' is not an ELF file"
+# The loader the binary names in PT_INTERP (absent for a static binary).
+interp=$(readelf -lW "$bin" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p')
+launcher=$(dirname "$bin")/meshcap-launcher
+if [[ -n $interp ]]; then
+  [[ -f $launcher && -x $launcher ]] ||
+    die "'$launcher' does not exist; build it next to the binary (cmake --build build --target meshcap-launcher)"
+  readelf -lW "$launcher" | grep -q 'Requesting program interpreter' &&
+    die "'$launcher' is not static: it must run on nodes that lack meshcap's libraries"
+fi
 
 if [[ -e $dir ]]; then
   [[ -d $dir ]] || die "'$dir' exists and is not a directory"
@@ -81,9 +96,13 @@ chmod 0755 "$dir/meshcap"
 "$setcap" cap_net_admin,cap_net_raw+p "$dir/meshcap" ||
   die "setcap cap_net_admin,cap_net_raw+p $dir/meshcap failed (needs root or CAP_SETFCAP, and a filesystem with extended attributes)"
 
+# The CNI plugin's launcher: no file capabilities (the runtime runs plugins as root).
+if [[ -n $interp ]]; then
+  strip --strip-all -o "$dir/meshcap-launcher" "$launcher"
+  chmod 0755 "$dir/meshcap-launcher"
+fi
+
 # --- the loader and the libraries --------------------------------------------
-# The loader the binary names in PT_INTERP (absent for a static binary).
-interp=$(readelf -lW "$bin" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p')
 
 # name -> path as the loader resolves them. ldd prints
 #   libfoo.so.1 => /lib/x86_64-linux-gnu/libfoo.so.1 (0x...)

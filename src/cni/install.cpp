@@ -18,6 +18,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cni/bundle.hpp"
 #include "meshcap/config.hpp"
 #include "sys/fd.hpp"
 
@@ -215,15 +216,12 @@ mode_t mode_of(const std::string& path, mode_t fallback) {
   return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : fallback;
 }
 
+// The plugin files: the binary, and for a dynamic one its launcher, loader
+// and libraries (src/cni/bundle.hpp).
 Result<void> install_binary(const std::string& bin_dir) {
-  auto self = read_file("/proc/self/exe");
-  if (!self) return tl::unexpected(self.error());
-  std::error_code ec;
-  fs::create_directories(bin_dir, ec);
-  if (ec) return fail(ErrorKind::Other, "cannot create " + bin_dir + ": " + ec.message());
-  std::string target = bin_dir + "/meshcap";
-  if (auto old = read_file(target); old && *old == *self && mode_of(target, 0) == 0755) return {};
-  return write_atomic(target, *self, 0755);
+  auto bundle = running_bundle();
+  if (!bundle) return tl::unexpected(bundle.error());
+  return install_bundle(*bundle, bin_dir);
 }
 
 std::string usage_hint() { return "; see `meshcap cni --help`"; }
@@ -356,16 +354,13 @@ Result<void> install(const InstallRequest& r) {
 
 Result<void> uninstall(const InstallRequest& r) {
   if (auto e = remove_entry(r); !e) return e;
-  std::string target = r.bin_dir + "/meshcap";
-  if (::unlink(target.c_str()) != 0 && errno != ENOENT)
-    return fail(ErrorKind::Other, sys_error("cannot remove " + target));
-  return {};
+  return remove_bundle(r.bin_dir);
 }
 
 Result<void> check(const InstallRequest& r) {
-  std::string target = r.bin_dir + "/meshcap";
-  if (::access(target.c_str(), X_OK) != 0)
-    return fail(ErrorKind::Verify, sys_error(target + " is not in place"));
+  auto bundle = running_bundle();
+  if (!bundle) return tl::unexpected(bundle.error());
+  if (auto b = check_bundle(*bundle, r.bin_dir); !b) return b;
   auto primary = primary_config(r.conf_dir);
   if (!primary) return tl::unexpected(primary.error());
   if (!*primary) return fail(ErrorKind::Verify, "no network config in " + r.conf_dir);
@@ -424,10 +419,11 @@ std::string install_help() {
   std::string h =
       "Usage: meshcap cni install|uninstall [options] [capture settings]\n"
       "\n"
-      "Installs meshcap as a chained CNI plugin: copies this binary into the bin dir,\n"
-      "then adds meshcap as the last plugin of the node's primary network config (the\n"
-      "lexically first *.conf, *.conflist or *.json in the conf dir). uninstall removes\n"
-      "the entry, then the binary, and gives the file back as it was.\n"
+      "Installs meshcap as a chained CNI plugin: copies this binary with its loader and\n"
+      "libraries into the bin dir (meshcap, a static launcher, and meshcap.d/: it runs\n"
+      "on any node), then adds meshcap as the last plugin of the node's primary network\n"
+      "config (the lexically first *.conf, *.conflist or *.json in the conf dir).\n"
+      "uninstall removes the entry, then those files, and gives the config back as it was.\n"
       "\n"
       "Options:\n"
       "  --bin-dir DIR            where the runtime finds plugins (default /opt/cni/bin)\n"

@@ -4,21 +4,28 @@
 usage: install_test.py MESHCAP FIXTURES_DIR
 
 Each case works in a fresh temporary bin dir and conf dir. The oracle is the
-file system: the bytes and mode of the config files, the installed binary,
-what the runtime would read (the lexically first *.conf/*.conflist/*.json).
+file system: the bytes and mode of the config files, the installed plugin
+(the launcher built next to MESHCAP as `meshcap`, and `meshcap.d`, a link to
+one copy of MESHCAP with its loader and libraries), what the runtime would
+read (the lexically first *.conf/*.conflist/*.json), and the plugin running.
 """
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
 MESHCAP = os.path.abspath(sys.argv[1])
+LAUNCHER = os.path.join(os.path.dirname(MESHCAP), "meshcap-launcher")
+COPY = re.compile(r"\.meshcap\.d-[0-9a-f]{16}")
 FIXTURES = os.path.abspath(sys.argv[2])
 LISTS = ["10-calico.conflist", "05-cilium.conflist", "10-flannel.conflist"]
 SINGLE = "10-bridge.conf"
@@ -74,12 +81,29 @@ class Case(unittest.TestCase):
             return f.read()
 
     def snapshot(self):
+        """Every file, directory and link under the two dirs: bytes (hashed), mode, target."""
         out = {}
         for d in (self.bin, self.conf):
-            for n in sorted(os.listdir(d)):
-                p = os.path.join(d, n)
-                with open(p, "rb") as f:
-                    out[p] = (f.read(), stat.S_IMODE(os.stat(p).st_mode))
+            for root, dirs, files in os.walk(d):
+                for n in dirs + files:
+                    p = os.path.join(root, n)
+                    st = os.lstat(p)
+                    if stat.S_ISLNK(st.st_mode):
+                        out[p] = ("link", os.readlink(p))
+                    elif stat.S_ISDIR(st.st_mode):
+                        out[p] = ("dir", stat.S_IMODE(st.st_mode))
+                    else:
+                        with open(p, "rb") as f:
+                            out[p] = (hashlib.sha256(f.read()).hexdigest(), stat.S_IMODE(st.st_mode))
+        return out
+
+    def stamps(self):
+        """Inode and modification time of every entry in the bin dir."""
+        out = {}
+        for root, dirs, files in os.walk(self.bin):
+            for n in dirs + files:
+                st = os.lstat(os.path.join(root, n))
+                out[os.path.join(root, n)] = (st.st_ino, st.st_mtime_ns)
         return out
 
     def entry_of(self, name):
@@ -87,12 +111,28 @@ class Case(unittest.TestCase):
         self.assertEqual(doc["plugins"][-1]["type"], "meshcap")
         return doc
 
-    def binary_installed(self):
+    def same_bytes(self, a, b):
+        with open(a, "rb") as x, open(b, "rb") as y:
+            return x.read() == y.read()
+
+    def binary_installed(self, meshcap=MESHCAP, launcher=LAUNCHER):
+        """The plugin is in place, holds these files, and runs. Returns the copy's name."""
         path = os.path.join(self.bin, "meshcap")
         self.assertTrue(os.path.isfile(path))
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o755)
-        with open(path, "rb") as a, open(MESHCAP, "rb") as b:
-            self.assertEqual(a.read(), b.read())
+        self.assertTrue(self.same_bytes(path, launcher), "bin/meshcap is not the launcher")
+        copy = os.readlink(os.path.join(self.bin, "meshcap.d"))
+        self.assertRegex(copy, COPY)
+        self.assertTrue(self.same_bytes(os.path.join(self.bin, copy, "meshcap"), meshcap))
+        for name in ("meshcap", "ld.so"):
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.bin, copy, name)).st_mode), 0o755)
+        libs = os.listdir(os.path.join(self.bin, copy, "lib"))
+        self.assertIn("libc.so.6", libs)
+        self.assertIn("libnftnl.so.11", libs)
+        r = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("meshcap "), r.stdout)
+        return copy
 
     def wait_for(self, pred, what, timeout=10):
         end = time.monotonic() + timeout
@@ -139,7 +179,7 @@ class Install(Case):
                 self.meshcap("uninstall", *self.dirs())
                 self.assertEqual(self.read(name), original)
                 self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.conf, name)).st_mode), 0o640)
-                self.assertFalse(os.path.exists(os.path.join(self.bin, "meshcap")))
+                self.assertEqual(os.listdir(self.bin), [])
                 self.meshcap("uninstall", *self.dirs())  # nothing left to remove: success
                 self.assertEqual(self.read(name), original)
 
@@ -171,8 +211,10 @@ class Install(Case):
         before = self.snapshot()
         self.meshcap("install", *self.dirs())
         after = self.snapshot()
-        changed = sorted(os.path.basename(p) for p in set(before) | set(after) if before.get(p) != after.get(p))
-        self.assertEqual(changed, ["05-cilium.conflist", "meshcap"])
+        changed = sorted(os.path.relpath(p, self.tmp) for p in set(before) | set(after)
+                         if before.get(p) != after.get(p) and not p.startswith(self.bin + "/"))
+        self.assertEqual(changed, ["net.d/05-cilium.conflist"])
+        self.binary_installed()
         self.meshcap("uninstall", *self.dirs())
         self.assertEqual(self.snapshot(), before)
 
@@ -199,6 +241,11 @@ class Install(Case):
         r = self.meshcap("install", "--check", *self.dirs(), code=4)
         self.assertIn("meshcap", r.stderr)
         self.meshcap("install", *self.dirs())
+        os.unlink(os.path.join(self.bin, "meshcap.d"))  # the launcher has nothing to run
+        r = self.meshcap("install", "--check", *self.dirs(), code=4)
+        self.assertIn("meshcap.d", r.stderr)
+        self.meshcap("install", *self.dirs())
+        self.meshcap("install", "--check", *self.dirs())
         self.put(LISTS[1], fixture(LISTS[1]))  # the primary CNI rewrote its file
         self.meshcap("install", "--check", *self.dirs(), code=4)
 
@@ -231,6 +278,119 @@ class Install(Case):
         self.put("10-broken.conflist", b'{"plugins": [')
         self.meshcap("install", *self.dirs(), code=1)
         self.assertEqual(self.read("10-broken.conflist"), b'{"plugins": [')
+
+
+class Bundle(Case):
+    """The plugin files: layout, idempotence, switching copies atomically."""
+
+    def other_build(self):
+        """A second build: MESHCAP with a byte appended (it still runs) and its launcher."""
+        d = os.path.join(self.tmp, "other-build")
+        os.mkdir(d)
+        shutil.copy(MESHCAP, os.path.join(d, "meshcap"))
+        with open(os.path.join(d, "meshcap"), "ab") as f:
+            f.write(b"\0")
+        shutil.copy(LAUNCHER, os.path.join(d, "meshcap-launcher"))
+        return os.path.join(d, "meshcap")
+
+    def install_with(self, meshcap, *extra):
+        r = subprocess.run([meshcap, "cni", "install", *self.dirs(), *extra],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_layout_and_a_second_install_writes_nothing(self):
+        self.put(LISTS[0], fixture(LISTS[0]))
+        self.meshcap("install", *self.dirs())
+        copy = self.binary_installed()
+        self.assertEqual(sorted(os.listdir(self.bin)), sorted([copy, "meshcap", "meshcap.d"]))
+        self.assertEqual(sorted(os.listdir(os.path.join(self.bin, copy))), ["ld.so", "lib", "meshcap"])
+        before = self.stamps()
+        self.meshcap("install", *self.dirs())
+        self.assertEqual(self.stamps(), before, "a second install rewrote something")
+
+    def test_install_from_an_installed_copy(self):
+        self.put(LISTS[0], fixture(LISTS[0]))
+        self.meshcap("install", *self.dirs())
+        copy = self.binary_installed()
+        before = self.stamps()
+        # The installed plugin installs itself: into its own dir (nothing to do) ...
+        self.install_with(os.path.join(self.bin, "meshcap"))
+        self.assertEqual(self.stamps(), before)
+        # ... and into another one: the same files.
+        other = os.path.join(self.tmp, "bin2")
+        r = subprocess.run([os.path.join(self.bin, "meshcap"), "cni", "install", "--bin-dir", other,
+                            "--conf-dir", self.conf], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.readlink(os.path.join(other, "meshcap.d")), copy)
+        r = subprocess.run(["diff", "-r", "--no-dereference", self.bin, other], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_upgrade_switches_copies_and_keeps_the_one_before(self):
+        self.put(LISTS[0], fixture(LISTS[0]))
+        # What an older meshcap left: the plain binary as the plugin, two
+        # older copies (the link names one), an interrupted install's leftovers.
+        shutil.copy(MESHCAP, os.path.join(self.bin, "meshcap"))
+        for old in (".meshcap.d-0123456789abcdef", ".meshcap.d-fedcba9876543210", ".meshcap.d-tmp-AbC123"):
+            os.makedirs(os.path.join(self.bin, old, "lib"))
+        os.symlink(".meshcap.d-0123456789abcdef", os.path.join(self.bin, ".meshcap.d-link-99"))
+        os.symlink(".meshcap.d-0123456789abcdef", os.path.join(self.bin, "meshcap.d"))
+        self.meshcap("install", *self.dirs())
+        a = self.binary_installed()
+        # the copy the link named until now stays for a plugin still starting from it
+        self.assertEqual(sorted(os.listdir(self.bin)),
+                         sorted([".meshcap.d-0123456789abcdef", a, "meshcap", "meshcap.d"]))
+        before = self.stamps()
+        self.meshcap("install", *self.dirs())
+        self.assertEqual(self.stamps(), before, "an install with the same files changed something")
+
+        b_meshcap = self.other_build()
+        self.install_with(b_meshcap)
+        b = self.binary_installed(b_meshcap, os.path.join(os.path.dirname(b_meshcap), "meshcap-launcher"))
+        self.assertNotEqual(a, b)
+        self.assertEqual(sorted(os.listdir(self.bin)), sorted([a, b, "meshcap", "meshcap.d"]))
+        self.meshcap("install", *self.dirs())  # back to the first: its copy is reused
+        self.assertEqual(self.binary_installed(), a)
+        self.assertEqual(sorted(os.listdir(self.bin)), sorted([a, b, "meshcap", "meshcap.d"]))
+        self.meshcap("uninstall", *self.dirs())
+        self.assertEqual(os.listdir(self.bin), [])
+
+    def test_a_damaged_copy_is_written_again(self):
+        self.put(LISTS[0], fixture(LISTS[0]))
+        self.meshcap("install", *self.dirs())
+        copy = self.binary_installed()
+        libc = os.path.join(self.bin, copy, "lib", "libc.so.6")
+        os.truncate(libc, 1000)
+        r = subprocess.run([os.path.join(self.bin, "meshcap"), "--version"], capture_output=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.meshcap("install", *self.dirs())
+        self.assertEqual(self.binary_installed(), copy)
+
+    def test_the_plugin_runs_while_installs_switch_copies(self):
+        self.put(LISTS[0], fixture(LISTS[0]))
+        self.meshcap("install", *self.dirs())
+        b_meshcap = self.other_build()
+        plugin = os.path.join(self.bin, "meshcap")
+        failures, runs, stop = [], [0], threading.Event()
+
+        def run_plugin():
+            while not stop.is_set():
+                r = subprocess.run([plugin, "--version"], capture_output=True, text=True, timeout=30)
+                runs[0] += 1
+                if r.returncode != 0 or not r.stdout.startswith("meshcap "):
+                    failures.append((r.returncode, r.stdout, r.stderr))
+
+        t = threading.Thread(target=run_plugin)
+        t.start()
+        try:
+            for _ in range(3):
+                self.install_with(b_meshcap)
+                self.meshcap("install", *self.dirs())
+        finally:
+            stop.set()
+            t.join()
+        self.assertEqual(failures, [])
+        self.assertGreater(runs[0], 5)
+        self.binary_installed()
 
 
 class Watch(Case):
@@ -274,7 +434,7 @@ class Watch(Case):
         p.send_signal(signal.SIGTERM)
         self.assertEqual(p.wait(timeout=10), 0, p.stderr.read())
         self.assertEqual(self.read(name), fixture(name))
-        self.assertFalse(os.path.exists(os.path.join(self.bin, "meshcap")))
+        self.assertEqual(os.listdir(self.bin), [])
 
     def test_waits_for_the_primary_cni(self):
         p = self.start()

@@ -4,8 +4,8 @@
 # The image's filesystem, as scripts/make-rootfs.sh builds it (the Dockerfile's
 # final stage is exactly this directory), is small and holds nothing but the
 # binary (with the file capabilities cap_net_admin,cap_net_raw+p, for
-# non-root init containers), its loader, the libraries it loads and an empty
-# /run/xtables.lock: no shell, no package manager, no setuid file, nothing
+# non-root init containers), its loader, the libraries it loads, the static
+# CNI launcher (for a dynamic binary) and an empty /run/xtables.lock: no shell, no package manager, no setuid file, nothing
 # writable by others but that lock. Needs root only because setting file
 # capabilities needs CAP_SETFCAP.
 set -euo pipefail
@@ -44,10 +44,21 @@ found=$(find "$rootfs" \( -name sh -o -name bash -o -name dash -o -name busybox 
 [[ -z $found ]] || fail "rootfs contains a shell, package manager or firewall tool:"$'\n'"$found"
 ok "no shell, apt, dpkg, nft or iptables"
 
-# Every regular file is /meshcap, the loader, the xtables lock, or a shared library under a lib dir.
+# Every regular file is /meshcap, the launcher, the loader, the xtables lock, or a shared library under a lib dir.
+if [[ -n $interp ]]; then
+  [[ -f $rootfs/meshcap-launcher && -x $rootfs/meshcap-launcher ]] || fail "/meshcap-launcher is missing or not executable"
+  ! readelf -lW "$rootfs/meshcap-launcher" | grep -q 'Requesting program interpreter' || fail "/meshcap-launcher is not static"
+  [[ -z $(readelf -dW "$rootfs/meshcap-launcher" | grep '(NEEDED)' || true) ]] || fail "/meshcap-launcher needs shared libraries"
+  strip --strip-all -o "$tmp/expected-launcher" "$(dirname "$bin")/meshcap-launcher"
+  cmp -s "$tmp/expected-launcher" "$rootfs/meshcap-launcher" || fail "/meshcap-launcher is not the stripped meshcap-launcher next to $bin"
+  ok "/meshcap-launcher: static, the stripped launcher built next to the binary ($(stat -c %s "$rootfs/meshcap-launcher") bytes)"
+else
+  [[ ! -e $rootfs/meshcap-launcher ]] || fail "a static binary needs no /meshcap-launcher"
+fi
 while read -r path; do
   case $path in
     /meshcap) ;;
+    /meshcap-launcher) [[ -n $interp ]] || fail "/meshcap-launcher beside a static binary" ;;
     /run/xtables.lock) [[ ! -s $rootfs$path ]] || fail "/run/xtables.lock is not empty" ;;
     "$interp") ;;
     /lib/*/*.so* | /usr/lib/*/*.so* | /lib64/*.so* | /lib/*.so* | /usr/lib/*.so*) ;;
@@ -56,7 +67,7 @@ while read -r path; do
 done < <(find "$rootfs" -type f -printf '/%P\n')
 others=$(find "$rootfs" -mindepth 1 ! -type f ! -type d -printf '/%P (%y)\n')
 [[ -z $others ]] || fail "rootfs holds something other than files and directories:"$'\n'"$others"
-ok "only /meshcap, ${interp:-no loader}, shared libraries and /run/xtables.lock"
+ok "only /meshcap${interp:+, /meshcap-launcher}, ${interp:-no loader}, shared libraries and /run/xtables.lock"
 
 # The directories are only the library dirs and the mount points.
 while read -r d; do

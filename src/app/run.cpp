@@ -17,7 +17,7 @@
 #include "app/log.hpp"
 #include "app/traffic.hpp"
 #include "app/validate.hpp"
-#include "cni/install.hpp"
+#include "app/cni_install.hpp"
 #include "meshcap/diff.hpp"
 #include "meshcap/planner.hpp"
 #include "meshcap/render.hpp"
@@ -249,7 +249,7 @@ int run(int argc, char** argv) {
   // A runtime runs CNI plugins with CNI_COMMAND set; nothing else sets it.
   if (std::getenv("CNI_COMMAND")) return cni_main(environment());
   if (argc > 1 && std::string_view(argv[1]) == "explain") return explain_command(argc, argv);
-  if (argc > 1 && std::string_view(argv[1]) == "cni") return cni::cni_command(argc, argv);
+  if (argc > 1 && std::string_view(argv[1]) == "cni") return cni_install_command(argc, argv);
   if (argc > 1 && std::string_view(argv[1]) == "istio-iptables") return dialect_command(Dialect::Istio, argc, argv, 2);
   if (argc > 1 && std::string_view(argv[1]) == "linkerd-proxy-init")
     return dialect_command(Dialect::Linkerd, argc, argv, 2);

@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -371,7 +370,7 @@ Result<void> check(const InstallRequest& r) {
   return {};
 }
 
-Result<void> watch(const InstallRequest& r) {
+Result<void> watch(const InstallRequest& r, const std::function<void(std::string_view)>& note) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -387,7 +386,7 @@ Result<void> watch(const InstallRequest& r) {
   // Before the primary CNI wrote its config there is nothing to add to: wait.
   bool changed = false;
   auto first = ensure_entry(r, &changed);
-  if (!first) std::fprintf(stderr, "meshcap: %s; waiting\n", first.error().message.c_str());
+  if (!first) note(first.error().message + "; waiting");
   for (;;) {
     pollfd fds[2] = {{sig.get(), POLLIN, 0}, {ino.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
@@ -405,9 +404,9 @@ Result<void> watch(const InstallRequest& r) {
     }
     auto e = ensure_entry(r, &changed);
     if (!e)
-      std::fprintf(stderr, "meshcap: %s\n", e.error().message.c_str());
+      note(e.error().message);
     else if (changed)
-      std::fprintf(stderr, "meshcap: put meshcap back into the network config in %s\n", r.conf_dir.c_str());
+      note("put meshcap back into the network config in " + r.conf_dir);
   }
   if (r.keep_on_exit) return {};
   return uninstall(r);
@@ -434,6 +433,11 @@ std::string install_help() {
       "  --check                  exit 0 when the entry and the binary are in place, 4 if not\n"
       "  --select annotated|all   which pods are captured (default annotated)\n"
       "  --exclude-namespaces L   namespaces never captured (default kube-system)\n"
+      "  --dialects L             meshes whose pod annotations the plugin reads: istio,linkerd\n"
+      "                           (docs/dialects.md, \"CNI mode\")\n"
+      "  --backend NAME           auto, nft or iptables (default auto)\n"
+      "  --log-level LEVEL        the plugin's: trace, debug, info, warn, error or off\n"
+      "  --log-file PATH          the plugin also appends its log lines there\n"
       "\n"
       "Capture settings (defaults for every pod; annotations meshcap.io/<flag> override):\n";
   for (const auto& s : settings())
@@ -456,8 +460,9 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
     return fail(ErrorKind::BadInput, "unknown `meshcap cni` command '" + printable(args[0]) +
                                          "': install or uninstall" + usage_hint());
 
-  RawSettings raw;
-  std::optional<std::string> select, exclude;
+  RawSettings raw;  // the capture defaults
+  RawSettings run;  // backend and log level: top-level keys of the entry
+  std::optional<std::string> select, exclude, dialects, log_file;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string word = args[i];
     if (word == "--help" || word == "-h") {
@@ -488,8 +493,9 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
         raw[name] = {"true", "--" + name};
       continue;
     }
-    if (name != "bin-dir" && name != "conf-dir" && name != "select" && name != "exclude-namespaces" &&
-        !capture) {
+    bool top = name == "bin-dir" || name == "conf-dir" || name == "select" || name == "exclude-namespaces" ||
+               name == "dialects" || name == "backend" || name == "log-level" || name == "log-file";
+    if (!top && !capture) {
       problems.push_back(s ? "--" + name + " is not a capture setting"
                            : "unknown option --" + printable(name));
       if (s && !is_switch(*s) && !has_value) ++i;  // its value is not a word of its own
@@ -510,6 +516,12 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
       select = value;
     else if (name == "exclude-namespaces")
       exclude = value;
+    else if (name == "dialects")
+      dialects = value;
+    else if (name == "log-file")
+      log_file = value;
+    else if (name == "backend" || name == "log-level")
+      run[name] = {value, "--" + name};
     else
       raw[name] = {value, "--" + name};
   }
@@ -536,11 +548,32 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
       start = comma + 1;
     }
   }
+  // Mesh names: lower-case words; which meshes exist is the plugin's to say.
+  std::vector<std::string> meshes;
+  if (dialects) {
+    size_t start = 0;
+    while (start <= dialects->size()) {
+      size_t comma = dialects->find(',', start);
+      std::string mesh =
+          dialects->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (mesh.empty() || !std::all_of(mesh.begin(), mesh.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+        problems.push_back("--dialects: '" + printable(mesh) + "' is not a mesh name (istio, linkerd)");
+      else if (std::find(meshes.begin(), meshes.end(), mesh) == meshes.end())
+        meshes.push_back(mesh);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (log_file && (log_file->empty() || log_file->front() != '/'))
+    problems.push_back("--log-file '" + printable(*log_file) + "' is not an absolute path");
   if (r.keep_on_exit && !r.watch) problems.push_back("--keep-on-exit needs --watch");
   if (r.check && (r.watch || r.action != InstallRequest::Action::Install))
     problems.push_back("--check goes with `cni install` alone");
-  // The capture defaults are judged as the flags of apply would be.
-  if (auto c = parse_config(raw); !c) problems.push_back(c.error().message);
+  // The capture defaults, the backend and the log level are judged as the
+  // flags of apply would be.
+  RawSettings judged = raw;
+  judged.insert(run.begin(), run.end());
+  if (auto c = parse_config(judged); !c) problems.push_back(c.error().message);
   if (!problems.empty()) {
     std::string msg;
     for (const auto& p : problems) msg += (msg.empty() ? "" : "; ") + p;
@@ -553,6 +586,9 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
   entry["capabilities"] = {{kAnnotationsCapability, true}};
   if (select) entry["select"] = *select;
   if (exclude) entry["excludeNamespaces"] = namespaces;
+  if (dialects) entry["dialects"] = meshes;
+  for (const auto& [flag, value] : run) entry[json_key(flag)] = value.value;
+  if (log_file) entry["logFile"] = *log_file;
   nlohmann::ordered_json capture = nlohmann::ordered_json::object();
   for (const auto& s : settings()) {
     auto it = raw.find(std::string(s.flag));
@@ -570,33 +606,6 @@ Result<InstallRequest> parse_install(const std::vector<std::string>& args) {
   if (!capture.empty()) entry["capture"] = capture;
   r.entry = entry.dump();
   return r;
-}
-
-int cni_command(int argc, char** argv) {
-  std::vector<std::string> args(argv + 2, argv + argc);
-  auto r = parse_install(args);
-  if (!r) {
-    std::fprintf(stderr, "meshcap: error: %s\n", r.error().message.c_str());
-    return exit_code(r.error().kind);
-  }
-  if (r->help) {
-    std::cout << install_help() << std::flush;
-    return 0;
-  }
-  Result<void> done;
-  if (r->check)
-    done = check(*r);
-  else if (r->action == InstallRequest::Action::Uninstall)
-    done = uninstall(*r);
-  else if (r->watch)
-    done = watch(*r);
-  else
-    done = install(*r);
-  if (!done) {
-    std::fprintf(stderr, "meshcap: error: %s\n", done.error().message.c_str());
-    return exit_code(done.error().kind);
-  }
-  return 0;
 }
 
 }  // namespace meshcap::cni

@@ -9,8 +9,10 @@
 // and turned back on uninstall.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "meshcap/result.hpp"
@@ -29,6 +31,10 @@ struct InstallRequest {
 };
 
 // `args` are the words after `cni`. Every problem at once, one line (BadInput).
+// The entry's top-level keys (select, excludeNamespaces, dialects, backend,
+// logLevel, logFile) and its `capture` object come from the flags; the names
+// in --dialects are only checked for shape here (the app checks the whole
+// entry with the plugin's own reader, src/app/cni_install.hpp).
 Result<InstallRequest> parse_install(const std::vector<std::string>& args);
 std::string install_help();
 
@@ -51,10 +57,9 @@ Result<std::optional<std::string>> primary_config(const std::string& conf_dir);
 Result<void> install(const InstallRequest& request);
 Result<void> uninstall(const InstallRequest& request);
 Result<void> check(const InstallRequest& request);
-// install, then keep the entry in place until SIGTERM/SIGINT.
-Result<void> watch(const InstallRequest& request);
-
-// The command: argv[1] is "cni". Returns the exit code.
-int cni_command(int argc, char** argv);
+// install, then keep the entry in place until SIGTERM/SIGINT. `note` gets
+// what happened meanwhile (the entry put back, a config it cannot use yet),
+// one line each, for the caller to log.
+Result<void> watch(const InstallRequest& request, const std::function<void(std::string_view)>& note);
 
 }  // namespace meshcap::cni

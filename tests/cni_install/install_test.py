@@ -267,12 +267,55 @@ class Install(Case):
         before = self.snapshot()
         for args in (["--outbound-port", "0"], ["--netns", "/proc/1/ns/net"], ["--select", "some"],
                      ["--exclude-namespaces", "Kube_System"], ["--keep-on-exit"], ["--bogus"],
-                     ["--inbound-ports", "80", "--inbound-port", "80"]):
+                     ["--inbound-ports", "80", "--inbound-port", "80"], ["--dialects", "istio,kuma"],
+                     ["--dialects", "Istio"], ["--backend", "nftables"], ["--log-level", "loud"],
+                     ["--log-file", "relative.log"], ["--log-format", "json"]):
             with self.subTest(args):
                 r = self.meshcap("install", *self.dirs(), *args, code=2)
                 self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
                 self.assertEqual(self.snapshot(), before)
         self.meshcap("reinstall", *self.dirs(), code=2)
+
+    def test_every_top_level_key_and_the_plugin_accepts_the_entry(self):
+        self.put(LISTS[0], fixture(LISTS[0]))
+        flags = ["--dialects", "istio,linkerd", "--backend", "nft", "--log-level", "debug",
+                 "--log-file", os.path.join(self.tmp, "plugin.log"), *SETTINGS]
+        self.meshcap("install", *self.dirs(), *flags)
+        doc = self.entry_of(LISTS[0])
+        entry = doc["plugins"][-1]
+        self.assertEqual(entry, {
+            "type": "meshcap",
+            "capabilities": {"io.kubernetes.cri.pod-annotations": True},
+            "select": "all",
+            "excludeNamespaces": ["kube-system", "istio-system"],
+            "dialects": ["istio", "linkerd"],
+            "backend": "nft",
+            "logLevel": "debug",
+            "logFile": os.path.join(self.tmp, "plugin.log"),
+            "capture": {"outboundPort": 15001, "excludeInboundPorts": "15020,15021"},
+        })
+        self.meshcap("install", "--check", *self.dirs(), *flags)
+        # The installed plugin reads the entry as a runtime hands it over
+        # (the list's name and version added). STATUS reads every setting
+        # first (a refused one is code 7), then probes the kernel in a
+        # throwaway namespace of its own (code 50 where it may not make one).
+        conf = dict(entry, cniVersion="1.1.0", name=doc["name"])
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CNI_COMMAND": "STATUS", "CNI_PATH": self.bin}
+        r = subprocess.run([os.path.join(self.bin, "meshcap")], input=json.dumps(conf), env=env,
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            self.assertEqual(json.loads(r.stdout)["code"], 50, r.stdout + r.stderr)
+        with open(os.path.join(self.tmp, "plugin.log")) as f:
+            self.assertIn("STATUS", f.read() + r.stderr)
+        # The same entry with a value the plugin refuses: code 7, naming it.
+        r = subprocess.run([os.path.join(self.bin, "meshcap")], env=env, capture_output=True, text=True,
+                           input=json.dumps(dict(conf, dialects=["istio", "kuma"])), timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        err = json.loads(r.stdout)
+        self.assertEqual(err["code"], 7)
+        self.assertIn("kuma", err["msg"])
+        self.meshcap("uninstall", *self.dirs())
+        self.assertEqual(self.read(LISTS[0]), fixture(LISTS[0]))
 
     def test_a_config_that_is_not_json_is_left_alone(self):
         self.put("10-broken.conflist", b'{"plugins": [')

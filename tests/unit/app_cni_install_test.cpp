@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/cni_install.hpp"
+#include "app/cni_request.hpp"
 #include "cni/install.hpp"
 
 namespace meshcap::cni {
@@ -144,12 +146,62 @@ TEST(CniInstallArgs, BadInputIsOneLine) {
                                              {"install", "--keep-on-exit"},
                                              {"uninstall", "--check"},
                                              {"install", "--bin-dir"},
+                                             {"install", "--dialects", "Istio"},
+                                             {"install", "--dialects", "istio,,linkerd"},
+                                             {"install", "--dialects", ""},
+                                             {"install", "--backend", "nftables"},
+                                             {"install", "--log-level", "loud"},
+                                             {"install", "--log-file", "meshcap.log"},
+                                             {"install", "--log-format", "json"},
                                              {"reinstall"}}) {
     auto r = parse_install(args);
     ASSERT_FALSE(r) << args.back();
     EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
     EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
   }
+}
+
+TEST(CniInstallArgs, EveryTopLevelKeyOfThePlugin) {
+  auto r = parse_install({"install", "--dialects", "istio,linkerd,istio", "--backend=iptables", "--log-level",
+                          "debug", "--log-file", "/var/log/meshcap-cni.log", "--select", "all"});
+  ASSERT_TRUE(r) << r.error().message;
+  auto entry = nlohmann::json::parse(r->entry);
+  EXPECT_EQ(entry["dialects"], nlohmann::json::array({"istio", "linkerd"}));
+  EXPECT_EQ(entry["backend"], "iptables");
+  EXPECT_EQ(entry["logLevel"], "debug");
+  EXPECT_EQ(entry["logFile"], "/var/log/meshcap-cni.log");
+  EXPECT_FALSE(entry.contains("capture"));
+}
+
+// What install writes, the plugin reads back as the same settings.
+TEST(CniInstallArgs, ThePluginAcceptsTheEntry) {
+  auto r = app::parse_cni_install({"install", "--dialects", "linkerd", "--backend", "nft", "--log-level",
+                                   "warn", "--log-file", "/tmp/x.log", "--select", "all",
+                                   "--exclude-namespaces", "kube-system,mesh", "--outbound-port", "16001",
+                                   "--capture-dns", "--exclude-outbound-cidrs", "169.254.169.254/32"});
+  ASSERT_TRUE(r) << r.error().message;
+  auto conf = nlohmann::json::parse(r->entry);
+  conf["cniVersion"] = "1.0.0";
+  auto s = app::cni::read_plugin_settings(conf);
+  ASSERT_TRUE(s) << s.error().msg;
+  EXPECT_TRUE(s->select_all);
+  EXPECT_EQ(s->exclude_namespaces, (std::vector<std::string>{"kube-system", "mesh"}));
+  ASSERT_EQ(s->dialects.size(), 1u);
+  EXPECT_EQ(s->dialects[0], dialects::Mesh::Linkerd);
+  EXPECT_EQ(s->log_file, "/tmp/x.log");
+  EXPECT_EQ(s->config.backend, BackendKind::Nft);
+  EXPECT_EQ(s->config.log_level, "warn");
+  EXPECT_EQ(s->config.outbound_port, 16001);
+  EXPECT_TRUE(s->config.capture_dns);
+  EXPECT_EQ(app::cni::read_log_settings(conf).level, "warn");
+}
+
+TEST(CniInstallArgs, AMeshThePluginDoesNotKnowIsBadInput) {
+  auto r = app::parse_cni_install({"install", "--dialects", "istio,kuma"});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
+  EXPECT_NE(r.error().message.find("kuma"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(app::parse_cni_install({"install", "--help"}));
 }
 
 }  // namespace

@@ -633,7 +633,11 @@ type cniErr struct {
 }
 
 func execPlugin(command string, env map[string]string, stdin string) (string, int) {
-	cmd := exec.Command(plugin)
+	return execProgram(plugin, command, env, stdin)
+}
+
+func execProgram(program, command string, env map[string]string, stdin string) (string, int) {
+	cmd := exec.Command(program)
 	// A runtime's minimal environment: nothing of the caller's.
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	if command != "" {
@@ -1002,73 +1006,99 @@ func scenarioValidate() {
 	}
 }
 
-// ADD latency: through libcni with meshcap chained vs the same conflist
-// without it, and meshcap's ADD vs `meshcap apply` of the same settings, each
-// run on a fresh namespace, the cases interleaved. Medians in milliseconds.
+// ADD latency (bench/cni.sh): through libcni with meshcap chained vs the same
+// conflist without it, and meshcap's ADD run alone vs `meshcap apply --netns`
+// of the same settings. Each plugin variant is a bin dir holding `meshcap`:
+// MCBENCH_PLUGINS="name=DIR name=DIR ..." (default: the plain binary), e.g.
+// the bundle `cni install` lays out next to the binary itself. Every run gets
+// a fresh namespace and the cases interleave. Milliseconds.
 func scenarioBench() {
 	n, _ := strconv.Atoi(os.Getenv("N"))
 	if n <= 0 {
 		n = 30
 	}
+	type variant struct{ name, dir string }
+	variants := []variant{}
+	for _, f := range strings.Fields(os.Getenv("MCBENCH_PLUGINS")) {
+		kv := strings.SplitN(f, "=", 2)
+		if len(kv) != 2 {
+			must(fmt.Errorf("MCBENCH_PLUGINS: %q is not name=dir", f))
+		}
+		variants = append(variants, variant{kv[0], kv[1]})
+	}
+	if len(variants) == 0 {
+		variants = []variant{{"binary", binDir}}
+	}
 	ctx := context.Background()
-	cni := cniConfig()
 	with := bridgeList(`"select": "all"`)
 	without := bridgeList("")
 	without.Plugins = without.Plugins[:1] // bridge + host-local alone
 	times := map[string][]time.Duration{}
+	order := []string{}
 	timed := func(name string, f func() error) {
+		if _, ok := times[name]; !ok {
+			order = append(order, name)
+		}
 		start := time.Now()
 		err := f()
 		times[name] = append(times[name], time.Since(start))
 		must(err)
 	}
+	chained := func(name string, cni *libcni.CNIConfig, list *libcni.NetworkConfigList) {
+		p := newPod("default", "bench", nil)
+		timed(name, func() error { _, err := cni.AddNetworkList(ctx, list, p.rt()); return err })
+		_ = cni.DelNetworkList(ctx, list, p.rt())
+		p.ns.del()
+	}
 	prev := `"prevResult": {"cniVersion": "1.0.0", "interfaces": [{"name": "eth0"}], "ips": [{"address": "10.1.2.3/24", "interface": 0}]}`
+	conf := `{"cniVersion": "1.0.0", "name": "b", "type": "meshcap", "select": "all", ` + prev + `}`
 	for i := 0; i < n; i++ {
-		for _, c := range []struct {
-			name string
-			list *libcni.NetworkConfigList
-		}{{"libcni ADD bridge+host-local", without}, {"libcni ADD bridge+host-local+meshcap", with}} {
+		chained("libcni ADD, bridge+host-local", libcni.NewCNIConfigWithCacheDir([]string{"/usr/lib/cni"}, filepath.Join(tmp, "cache"), nil), without)
+		for _, v := range variants {
+			cni := libcni.NewCNIConfigWithCacheDir([]string{v.dir, "/usr/lib/cni"}, filepath.Join(tmp, "cache"), nil)
+			chained("libcni ADD, bridge+host-local+meshcap ("+v.name+")", cni, with)
+		}
+		for _, v := range variants {
 			p := newPod("default", "bench", nil)
-			timed(c.name, func() error { _, err := cni.AddNetworkList(ctx, c.list, p.rt()); return err })
-			_ = cni.DelNetworkList(ctx, c.list, p.rt())
+			env := map[string]string{"CNI_CONTAINERID": "bench", "CNI_NETNS": p.ns.path, "CNI_IFNAME": "eth0", "CNI_PATH": v.dir}
+			timed("meshcap ADD alone ("+v.name+")", func() error {
+				out, code := execProgram(filepath.Join(v.dir, "meshcap"), "ADD", env, conf)
+				if code != 0 {
+					return fmt.Errorf("ADD: %s", out)
+				}
+				return nil
+			})
 			p.ns.del()
 		}
 		p := newPod("default", "bench", nil)
-		env := map[string]string{"CNI_CONTAINERID": "bench", "CNI_NETNS": p.ns.path, "CNI_IFNAME": "eth0", "CNI_PATH": binDir}
-		timed("meshcap ADD (plugin alone)", func() error {
-			out, code := execPlugin("ADD", env, `{"cniVersion": "1.0.0", "name": "b", "type": "meshcap", "select": "all", `+prev+`}`)
-			if code != 0 {
-				return fmt.Errorf("ADD: %s", out)
-			}
-			return nil
-		})
-		p.ns.del()
-		p = newPod("default", "bench", nil)
-		timed("meshcap apply --netns (same settings)", func() error {
+		timed("meshcap apply --netns (binary)", func() error {
 			cmd := exec.Command(plugin, "apply", "--netns", p.ns.path)
 			cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 			return cmd.Run()
 		})
 		p.ns.del()
 	}
-	names := []string{}
-	for k := range times {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	median := func(d []time.Duration) float64 {
-		s := append([]time.Duration(nil), d...)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	median := func(name string) float64 {
+		s := append([]time.Duration(nil), times[name]...)
 		sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
-		return float64(s[len(s)/2].Microseconds()) / 1000
+		return ms(s[len(s)/2])
 	}
-	fmt.Printf("%-42s %10s %10s %10s  (n=%d)\n", "case", "median ms", "min ms", "max ms", n)
-	for _, k := range names {
-		d := times[k]
-		s := append([]time.Duration(nil), d...)
+	fmt.Printf("%-52s %7s %7s %7s %7s %7s  (n=%d)\n", "case", "median", "p25", "p75", "min", "max", n)
+	for _, k := range order {
+		s := append([]time.Duration(nil), times[k]...)
 		sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
-		fmt.Printf("%-42s %10.2f %10.2f %10.2f\n", k, median(d), float64(s[0].Microseconds())/1000, float64(s[len(s)-1].Microseconds())/1000)
+		fmt.Printf("%-52s %7.2f %7.2f %7.2f %7.2f %7.2f\n", k, median(k), ms(s[len(s)/4]), ms(s[3*len(s)/4]), ms(s[0]), ms(s[len(s)-1]))
 	}
-	fmt.Printf("meshcap's share of the chained ADD: %.2f ms; its ADD minus its apply: %.2f ms (target <= 1 ms)\n",
-		median(times["libcni ADD bridge+host-local+meshcap"])-median(times["libcni ADD bridge+host-local"]),
-		median(times["meshcap ADD (plugin alone)"])-median(times["meshcap apply --netns (same settings)"]))
+	apply := median("meshcap apply --netns (binary)")
+	for _, v := range variants {
+		share := median("libcni ADD, bridge+host-local+meshcap ("+v.name+")") - median("libcni ADD, bridge+host-local")
+		add := median("meshcap ADD alone (" + v.name + ")")
+		verdict := "met"
+		if add > apply+1 {
+			verdict = "NOT met"
+		}
+		fmt.Printf("%s: meshcap's share of the chained ADD %.2f ms; its ADD %.2f = apply %+.2f ms (target <= +1 ms: %s)\n",
+			v.name, share, add, add-apply, verdict)
+	}
 }

@@ -18,6 +18,9 @@
 #   bench/cni.sh                          # N=30 rounds, BUILD=build
 #   N=100 BUILD=build-rel bench/cni.sh    # a Release build, as the image has
 #   EXTRA_PLUGINS="name=DIR" bench/cni.sh # another bin dir holding `meshcap`, measured alongside
+#   NO_RT=1 bench/cni.sh                  # without SCHED_FIFO (default: the driver and
+#                                         # everything it execs run under `chrt -f 10`, so a
+#                                         # busy machine's builds cannot preempt a measured run)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -40,5 +43,8 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/
 echo "# $(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), ${build_type:-?} build, stripped"
 echo "# $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cpus, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# plugin files: binary $(stat -c %s "$work/binary/meshcap") bytes; bundle $(du -sbL "$work/bundle" | cut -f1) bytes"
+rt=(chrt -f 10)
+[ -z "${NO_RT:-}" ] || rt=()
+echo "# scheduling: ${rt[*]:-normal}"
 N=${N:-30} MCBENCH_PLUGINS="binary=$work/binary bundle=$work/bundle ${EXTRA_PLUGINS:-}" \
-  "$work/driver" run bench --plugin "$work/rootfs/meshcap" 2>/dev/null
+  "${rt[@]}" "$work/driver" run bench --plugin "$work/rootfs/meshcap" 2>/dev/null

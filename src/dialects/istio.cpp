@@ -1,4 +1,5 @@
 // Istio's istio-iptables command line (docs/dialects.md has the table).
+#include <algorithm>
 #include <sstream>
 
 #include "dialects/annotations.hpp"
@@ -87,6 +88,31 @@ std::string resolvers(const std::string& resolv_conf) {
   return out;
 }
 
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+bool contains(const std::vector<PortRange>& ranges, uint16_t port) {
+  return std::any_of(ranges.begin(), ranges.end(), [&](const PortRange& r) { return r.contains(port); });
+}
+
+// Every port but these, as ranges ("1-15007,15009-65535"); "*" when none is left out.
+std::string all_ports_but(std::vector<uint16_t> left_out) {
+  if (left_out.empty()) return "*";
+  std::sort(left_out.begin(), left_out.end());
+  std::vector<std::string> ranges;
+  uint32_t next = 1;
+  for (uint16_t port : left_out) {
+    if (port > next) ranges.push_back(port == next + 1 ? std::to_string(next)
+                                                       : std::to_string(next) + "-" + std::to_string(port - 1));
+    next = std::max<uint32_t>(next, port + 1u);
+  }
+  if (next <= 65535) ranges.push_back(next == 65535 ? "65535" : std::to_string(next) + "-65535");
+  return join(ranges);
+}
+
 // One setting through the settings table, for a value meshcap needs itself.
 Result<Config> one(const std::string& key, const FlagValue& v) {
   return parse_config(RawSettings{{key, RawValue{v.value, v.source}}});
@@ -138,7 +164,7 @@ namespace {
 // Istio's flag values, from its command line or from a pod's annotations,
 // onto meshcap's settings: the one mapping both share.
 Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, const Env& env,
-                                  const std::string& resolv_conf) {
+                                  const std::string& resolv_conf, const std::vector<Family>& pod_addresses) {
   auto given = [&](const std::string& name) { return f.count(name) > 0; };
   auto on = [&](const std::string& name) { return given(name) && f.at(name).value == "true"; };
   auto value_or = [&](const std::string& name, const std::string& def, const std::string& shown) {
@@ -162,14 +188,41 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
   FlagValue inbound = value_or("istio-inbound-ports", "", "--istio-inbound-ports");
   put("inbound-ports", inbound);
 
-  // The tunnel port is never captured inbound; -d counts only with -b '*'.
+  // -d counts only with -b '*'. The tunnel port's exemption sits in the nat
+  // chain Istio jumps to only in REDIRECT mode; its TPROXY (mangle) chain
+  // captures the tunnel port like any other.
+  bool tproxy = mode == "TPROXY";
   FlagValue tunnel = value_or("inbound-tunnel-port", "15008", "--inbound-tunnel-port");
-  if (auto t = one("inbound-port", tunnel); !t) return tl::unexpected(t.error());
+  auto tunnel_port = one("inbound-port", tunnel);
+  if (!tunnel_port) return tl::unexpected(tunnel_port.error());
   FlagValue excluded = value_or("istio-local-exclude-ports", "", "--istio-local-exclude-ports");
-  if (auto d = one("exclude-inbound-ports", excluded); !d) return tl::unexpected(d.error());
-  std::string exclude = tunnel.value;
-  if (inbound.value == "*" && !excluded.value.empty()) exclude += "," + excluded.value;
-  raw["exclude-inbound-ports"] = RawValue{exclude, excluded.source + " and " + tunnel.source};
+  auto d = one("exclude-inbound-ports", excluded);
+  if (!d) return tl::unexpected(d.error());
+  auto b = one("inbound-ports", inbound);
+  if (!b) return tl::unexpected(b.error());
+  std::vector<std::string> exclude;
+  if (!tproxy) exclude.push_back(tunnel.value);
+  if (inbound.value == "*" && !excluded.value.empty()) exclude.push_back(excluded.value);
+  raw["exclude-inbound-ports"] = RawValue{join(exclude), excluded.source + " and " + tunnel.source};
+
+  // Dialect values needed below, before the DNS decision.
+  bool dns = on("redirect-dns");
+  if (dns && !on("capture-all-dns") && resolvers(resolv_conf).empty()) dns = false;
+
+  // The proxy calling its own pod through lo goes to the inbound port on
+  // every port but the tunnel port (and 53 with DNS capture, for the uid
+  // rule): Istio's nat OUTPUT rules, whatever -b says. In TPROXY mode a port
+  // nat skips still reaches Istio's mangle inbound chain (the proxy's lo
+  // packets carry its 1338 mark there) and lands on the inbound port when
+  // that chain captures the port.
+  auto captured_inbound = [&](uint16_t port) {
+    if (b->inbound_ports.all) return !contains(d->exclude_inbound_ports, port);
+    return contains(b->inbound_ports.items, port);
+  };
+  std::vector<uint16_t> skipped;
+  for (uint16_t port : {tunnel_port->inbound_port, static_cast<uint16_t>(dns ? 53 : 0)})
+    if (port != 0 && !(tproxy && captured_inbound(port))) skipped.push_back(port);
+  raw["self-ports"] = RawValue{all_ports_but(skipped), tunnel.source};
 
   put("exclude-interfaces", value_or("istio-exclude-interfaces", "", "--istio-exclude-interfaces"));
   put("outbound-cidrs", value_or("istio-service-cidr", "", "--istio-service-cidr"));
@@ -190,18 +243,20 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
   }
   raw["loopback-cidrs"] = RawValue{v4_loopback + ",::1/128", loopback_source};
 
-  bool dns = on("redirect-dns");
-  if (dns && !on("capture-all-dns")) {
-    std::string servers = resolvers(resolv_conf);
-    if (servers.empty())
-      dns = false;  // no resolver listed: Istio has none to capture
-    else
-      raw["dns-servers"] = RawValue{servers, "nameserver in /etc/resolv.conf"};
-  }
+  // No resolver listed (dns is then off): Istio has none to capture.
+  if (dns && !on("capture-all-dns"))
+    raw["dns-servers"] = RawValue{resolvers(resolv_conf), "nameserver in /etc/resolv.conf"};
   raw["capture-dns"] =
       RawValue{dns ? "true" : "false", given("redirect-dns") ? f.at("redirect-dns").source : ""};
-  raw["ipv6"] =
-      RawValue{on("dual-stack") ? "on" : "off", given("dual-stack") ? f.at("dual-stack").source : ""};
+  // Istio judges IPv6 by the pod's first global address, in the order the
+  // kernel lists them (IPv4 first): IPv6 when that one is IPv6, or with
+  // --dual-stack when there is any IPv6 one. Its probe uses the first one's
+  // family. Addresses unknown: --dual-stack alone decides.
+  bool dual = on("dual-stack");
+  bool first_v6 = !pod_addresses.empty() && pod_addresses.front() == Family::V6;
+  bool any_v6 = std::find(pod_addresses.begin(), pod_addresses.end(), Family::V6) != pod_addresses.end();
+  bool ipv6 = pod_addresses.empty() ? dual : (dual ? any_v6 : first_v6);
+  raw["ipv6"] = RawValue{ipv6 ? "on" : "off", given("dual-stack") ? f.at("dual-stack").source : ""};
 
   if (given("log_output_level")) {
     const auto& v = f.at("log_output_level");
@@ -251,6 +306,7 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
       return fail(ErrorKind::BadInput, "invalid configuration: " + timeout.source + " \"" +
                                            printable(timeout.value) + "\" is not a duration (such as 5s)");
     v.timeout = *t;
+    v.ipv6 = first_v6;
     run.validation = v;
   }
   return run;
@@ -259,10 +315,10 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
 }  // namespace
 
 Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& env,
-                               const std::string& resolv_conf) {
+                               const std::string& resolv_conf, const std::vector<Family>& pod_addresses) {
   auto flags = parse_flags("istio-iptables", istio_flags(), args, env);
   if (!flags) return tl::unexpected(flags.error());
-  return istio_settings(*flags, env, resolv_conf);
+  return istio_settings(*flags, env, resolv_conf, pod_addresses);
 }
 
 // ---- CNI mode: the annotations istio-cni reads -------------------------------
@@ -351,7 +407,7 @@ Result<RawSettings> istio_annotation_settings(const Annotations& annotations) {
   // is on, all of it is captured.
   flags["capture-all-dns"] = FlagValue{"true", "istio-cni"};
   if (auto ok = read.done(); !ok) return tl::unexpected(ok.error());
-  auto run = istio_settings(flags, {}, "");
+  auto run = istio_settings(flags, {}, "", {});
   if (!run) return tl::unexpected(run.error());
   return run->raw;
 }

@@ -98,19 +98,22 @@ bool contains(const std::vector<PortRange>& ranges, uint16_t port) {
   return std::any_of(ranges.begin(), ranges.end(), [&](const PortRange& r) { return r.contains(port); });
 }
 
-// Every port but these, as ranges ("1-15007,15009-65535"); "*" when none is left out.
-std::string all_ports_but(std::vector<uint16_t> left_out) {
-  if (left_out.empty()) return "*";
-  std::sort(left_out.begin(), left_out.end());
+// The ports marked in `ports` (index = port), as ranges ("1-15007,15009-65535");
+// "*" when that is every port.
+std::string port_ranges(const std::vector<bool>& ports) {
   std::vector<std::string> ranges;
-  uint32_t next = 1;
-  for (uint16_t port : left_out) {
-    if (port > next) ranges.push_back(port == next + 1 ? std::to_string(next)
-                                                       : std::to_string(next) + "-" + std::to_string(port - 1));
-    next = std::max<uint32_t>(next, port + 1u);
+  bool every = true;
+  for (uint32_t p = 1; p <= 65535; ++p) {
+    if (!ports[p]) {
+      every = false;
+      continue;
+    }
+    uint32_t last = p;
+    while (last < 65535 && ports[last + 1]) ++last;
+    ranges.push_back(last == p ? std::to_string(p) : std::to_string(p) + "-" + std::to_string(last));
+    p = last;
   }
-  if (next <= 65535) ranges.push_back(next == 65535 ? "65535" : std::to_string(next) + "-65535");
-  return join(ranges);
+  return every ? "*" : join(ranges);
 }
 
 // One setting through the settings table, for a value meshcap needs itself.
@@ -210,19 +213,27 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
   if (dns && !on("capture-all-dns") && resolvers(resolv_conf).empty()) dns = false;
 
   // The proxy calling its own pod through lo goes to the inbound port on
-  // every port but the tunnel port (and 53 with DNS capture, for the uid
-  // rule): Istio's nat OUTPUT rules, whatever -b says. In TPROXY mode a port
-  // nat skips still reaches Istio's mangle inbound chain (the proxy's lo
-  // packets carry its 1338 mark there) and lands on the inbound port when
-  // that chain captures the port.
+  // every port but those Istio's nat OUTPUT rules return first: the -o ports,
+  // the tunnel port, and 53 with DNS capture (in its uid rule) — whatever -b
+  // says. In TPROXY mode such a port still reaches Istio's mangle inbound
+  // chain (the proxy's lo packets carry its 1338 mark there) and lands on the
+  // inbound port when that chain captures the port.
+  FlagValue outbound_excluded =
+      value_or("istio-local-outbound-ports-exclude", "", "--istio-local-outbound-ports-exclude");
+  auto o = one("exclude-outbound-ports", outbound_excluded);
+  if (!o) return tl::unexpected(o.error());
   auto captured_inbound = [&](uint16_t port) {
     if (b->inbound_ports.all) return !contains(d->exclude_inbound_ports, port);
     return contains(b->inbound_ports.items, port);
   };
-  std::vector<uint16_t> skipped;
-  for (uint16_t port : {tunnel_port->inbound_port, static_cast<uint16_t>(dns ? 53 : 0)})
-    if (port != 0 && !(tproxy && captured_inbound(port))) skipped.push_back(port);
-  raw["self-ports"] = RawValue{all_ports_but(skipped), tunnel.source};
+  std::vector<PortRange> skipped = o->exclude_outbound_ports;
+  skipped.push_back({tunnel_port->inbound_port, tunnel_port->inbound_port});
+  if (dns) skipped.push_back({53, 53});
+  std::vector<bool> self(65536, true);
+  for (const auto& r : skipped)
+    for (uint32_t p = r.first; p <= r.last; ++p)
+      if (!(tproxy && captured_inbound(static_cast<uint16_t>(p)))) self[p] = false;
+  raw["self-ports"] = RawValue{port_ranges(self), tunnel.source};
 
   put("exclude-interfaces", value_or("istio-exclude-interfaces", "", "--istio-exclude-interfaces"));
   put("outbound-cidrs", value_or("istio-service-cidr", "", "--istio-service-cidr"));

@@ -141,14 +141,18 @@ TEST(IstioDialect, ProxyThroughLoIsCapturedInbound) {
 }
 
 // Istio's nat OUTPUT sends the proxy's calls through lo to the inbound port
-// on every port but the tunnel port, and 53 when DNS is captured, whatever
-// -b says (istio-iptables' capture/run.go, the ISTIO_IN_REDIRECT owner rules).
+// on every port but the tunnel port, the -o ports, and 53 when DNS is
+// captured, whatever -b says (istio-iptables' capture/run.go, the
+// ISTIO_IN_REDIRECT owner rules).
 TEST(IstioDialect, TheProxysOwnCallsGoInboundOnEveryPortButTheTunnel) {
   auto ranges = [](const Config& c) { return c.self_ports ? c.self_ports->items : std::vector<PortRange>{}; };
   EXPECT_EQ(ranges(istio(kIstioDefault)), (std::vector<PortRange>{{1, 15007}, {15009, 65535}}));
   EXPECT_EQ(ranges(istio({"-b", "8080", "-e", "16008"})), (std::vector<PortRange>{{1, 16007}, {16009, 65535}}));
   EXPECT_EQ(ranges(istio(kIstioDefault, {{"ISTIO_META_DNS_CAPTURE", "true"}}, "nameserver 10.0.0.10\n")),
             (std::vector<PortRange>{{1, 52}, {54, 15007}, {15009, 65535}}));
+  // The -o ports are returned before the proxy's own calls are looked at.
+  EXPECT_EQ(ranges(istio({"-o", "9000,9005-9010", "-b", "*"})),
+            (std::vector<PortRange>{{1, 8999}, {9001, 9004}, {9011, 15007}, {15009, 65535}}));
 
   Packet p;
   p.dst = Cidr::host(Family::V4, "10.248.1.2");

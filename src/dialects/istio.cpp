@@ -245,6 +245,15 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
   if (given("dry-run")) put("dry-run", f.at("dry-run"));
   if (given("drop-invalid")) put("drop-invalid", f.at("drop-invalid"));
 
+  // Istio's variables that capture only some groups' traffic: meshcap has no
+  // such setting, and capturing everyone's would silently differ.
+  for (const auto& [name, all] : {std::pair{"ISTIO_OUTBOUND_OWNER_GROUPS", "*"},
+                                  std::pair{"ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", ""}})
+    if (auto it = env.find(name); it != env.end() && it->second != all && !(it->second.empty() && *all))
+      return fail(ErrorKind::BadInput, std::string("invalid configuration: ") + name + " \"" +
+                                           printable(it->second) +
+                                           "\": capturing only some groups' traffic is not supported by meshcap");
+
   // Istio's loopback is 127.0.0.1/32 (its variable may widen it) and ::1.
   std::string v4_loopback = "127.0.0.1/32";
   std::string loopback_source = "--loopback-cidrs";

@@ -251,6 +251,8 @@ TEST(IstioDialect, BadValuesNameIstiosFlag) {
       {{"--run-validation"}, {{"PROBE_TIMEOUT", "5 seconds"}}, "PROBE_TIMEOUT"},
       {{"--run-validation"}, {{"IPTABLES_PROBE_PORT", "65536"}}, "IPTABLES_PROBE_PORT"},
       {{"-e", "0"}, {}, "-e \"0\""},
+      {{}, {{"ISTIO_OUTBOUND_OWNER_GROUPS", "1000"}}, "ISTIO_OUTBOUND_OWNER_GROUPS \"1000\""},
+      {{}, {{"ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", "2000"}}, "ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE \"2000\""},
   };
   EXPECT_GE(cases.size(), 35u);
   for (const auto& c : cases) {
@@ -258,6 +260,11 @@ TEST(IstioDialect, BadValuesNameIstiosFlag) {
     EXPECT_NE(e.find(c.named), std::string::npos) << "args " << (c.args.empty() ? "" : c.args[0]) << ": " << e;
     EXPECT_EQ(e.find('\n'), std::string::npos);
   }
+}
+
+TEST(IstioDialect, OwnerGroupsAtTheirDefaultsAreAccepted) {
+  EXPECT_EQ(istio_error({}, {{"ISTIO_OUTBOUND_OWNER_GROUPS", "*"}, {"ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", ""}}), "");
+  EXPECT_EQ(istio_error({}, {{"ISTIO_OUTBOUND_OWNER_GROUPS", ""}}), "");
 }
 
 TEST(IstioDialect, UnknownFlagsAreNamed) {

@@ -110,6 +110,37 @@ TEST_P(DropInvalid, InvalidSegmentsAreDroppedOnlyWithTheSetting) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, DropInvalid, ::testing::Values("nft", "iptables"));
 
+// --self-ports with real traffic on both backends: the proxy's calls to its
+// own pod land inbound on the listed ports even when nothing is captured
+// inbound, and go straight to the app on the others.
+class SelfPorts : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SelfPorts, TheProxysOwnCallsLandInboundOnTheListedPortsOnly) {
+  ASSERT_TRUE(meshcap::test::can_unshare_net()) << "needs root for network namespaces";
+  Topology topo;
+  ASSERT_EQ(topo.create(), "");
+  int st = 0;
+  std::string out = run_in(topo.pod(), meshcap_binary() + " apply --ipv6 off --inbound-ports '' --backend " +
+                                           GetParam() + " --self-ports 1-8999,9001-65535",
+                           &st);
+  ASSERT_EQ(st, 0) << out;
+  auto proxy = [](const std::string& what) { return P("Outbound 3", what).pod().as(kProxyId, kProxyId); };
+  for (const auto& p : {proxy("a listed port").to(Addr::Pod0, 8080).to_inbound(),
+                        proxy("a listed port, second address").to(Addr::Pod1, 7005).to_inbound(),
+                        proxy("the port left out").to(Addr::Pod0, 9000).direct("app"),
+                        P("Outbound 4", "the app").pod().as(5000, 5000).to(Addr::Pod0, 8080).direct("app"),
+                        P("Inbound 4", "nothing inbound").peer().to(Addr::Pod0, 8080).direct("app")}) {
+    auto o = run_probe(topo, p, Fam::V4);
+    EXPECT_EQ(o.failure, "") << o.probe << ": " << o.raw;
+  }
+  out = run_in(topo.pod(), meshcap_binary() + " check --ipv6 off --inbound-ports '' --backend " + GetParam() +
+                               " --self-ports 1-8999,9001-65535",
+               &st);
+  EXPECT_EQ(st, 0) << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SelfPorts, ::testing::Values("nft", "iptables"));
+
 // ---- Istio's validation probe
 
 const std::string kIstioArgs =

@@ -247,12 +247,12 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
 
   // Istio's variables that capture only some groups' traffic: meshcap has no
   // such setting, and capturing everyone's would silently differ.
-  for (const auto& [name, all] : {std::pair{"ISTIO_OUTBOUND_OWNER_GROUPS", "*"},
-                                  std::pair{"ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", ""}})
+  for (const auto& [name, all] :
+       {std::pair{"ISTIO_OUTBOUND_OWNER_GROUPS", "*"}, std::pair{"ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", ""}})
     if (auto it = env.find(name); it != env.end() && it->second != all && !(it->second.empty() && *all))
-      return fail(ErrorKind::BadInput, std::string("invalid configuration: ") + name + " \"" +
-                                           printable(it->second) +
-                                           "\": capturing only some groups' traffic is not supported by meshcap");
+      return fail(ErrorKind::BadInput,
+                  std::string("invalid configuration: ") + name + " \"" + printable(it->second) +
+                      "\": capturing only some groups' traffic is not supported by meshcap");
 
   // Istio's loopback is 127.0.0.1/32 (its variable may widen it) and ::1.
   std::string v4_loopback = "127.0.0.1/32";

@@ -208,7 +208,7 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
   if (inbound.value == "*" && !excluded.value.empty()) exclude.push_back(excluded.value);
   raw["exclude-inbound-ports"] = RawValue{join(exclude), excluded.source + " and " + tunnel.source};
 
-  // Dialect values needed below, before the DNS decision.
+  // Whether DNS is captured: it also decides the proxy's own calls below.
   bool dns = on("redirect-dns");
   if (dns && !on("capture-all-dns") && resolvers(resolv_conf).empty()) dns = false;
 

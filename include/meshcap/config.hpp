@@ -62,6 +62,9 @@ struct Config {
   std::vector<Cidr> loopback_cidrs;
   std::vector<Cidr> exclude_inbound_sources;
   bool lo_passthrough{};
+  // Outbound line 3's ports: nullopt ("inbound") is the ports inbound lines
+  // 3-4 capture; otherwise "*" or a list, whatever inbound captures.
+  std::optional<AllOr<PortRange>> self_ports;
   uint32_t tproxy_mark{};
   uint32_t tproxy_table{};
   Ipv6Mode ipv6{};

@@ -1,6 +1,9 @@
 #include "app/dialect.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -24,6 +27,29 @@ std::string read_text(const char* path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// The families of this namespace's addresses, skipping loopback and
+// link-local ones, in the order the kernel lists them: what Istio reads
+// through Go's net.InterfaceAddrs to decide IPv6.
+std::vector<Family> pod_addresses() {
+  std::vector<Family> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* a = list; a; a = a->ifa_next) {
+    if (!a->ifa_addr) continue;
+    if (a->ifa_addr->sa_family == AF_INET) {
+      uint32_t ip = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
+      if ((ip >> 24) == 127 || (ip >> 16) == 0xa9fe) continue;  // 127/8, 169.254/16
+      out.push_back(Family::V4);
+    } else if (a->ifa_addr->sa_family == AF_INET6) {
+      const in6_addr& ip = reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
+      if (IN6_IS_ADDR_LOOPBACK(&ip) || IN6_IS_ADDR_LINKLOCAL(&ip)) continue;
+      out.push_back(IN6_IS_ADDR_V4MAPPED(&ip) ? Family::V4 : Family::V6);
+    }
+  }
+  freeifaddrs(list);
+  return out;
 }
 
 int report(const Error& e) {
@@ -56,7 +82,8 @@ int dialect_command(Dialect dialect, int argc, char** argv, int first) {
   std::vector<std::string> args(argv + first, argv + argc);
   auto env = environment();
   setup_logging(LogFormat::Text, "info");
-  auto parsed = dialect == Dialect::Istio ? dialects::parse_istio(args, env, read_text("/etc/resolv.conf"))
+  auto parsed = dialect == Dialect::Istio ? dialects::parse_istio(args, env, read_text("/etc/resolv.conf"),
+                                                                         pod_addresses())
                                           : dialects::parse_linkerd(args);
   if (!parsed) return report(parsed.error());
   auto config = parse_config(parsed->raw);

@@ -348,8 +348,8 @@ class Reader {
         empty_seen = true;
       } else if (item == "*") {
         item_problem(i, star_ok ? "\"*\" (everything) must be the only item"
-                                : "\"*\" (everything) is only allowed for --inbound-ports and "
-                                  "--outbound-cidrs");
+                                : "\"*\" (everything) is only allowed for --inbound-ports, "
+                                  "--outbound-cidrs and --self-ports");
       } else if (auto v = parse_item(item)) {
         out.push_back(*v);
       } else {
@@ -511,6 +511,18 @@ const std::vector<Setting>& settings() {
       {"lo-passthrough", "", V::Switch, S::Capture, "false", "",
        "Never capture what leaves through lo (the proxy calling its own pod goes direct)",
        [](Reader& r, Config& c) { r.scalar(c.lo_passthrough, parse_bool); }},
+      {"self-ports", "PORTS", V::List, S::Capture, "inbound", "",
+       "Ports on which the proxy calling its own pod through lo is captured inbound: inbound (the "
+       "ports captured inbound), * for all, or a list",
+       [](Reader& r, Config& c) {
+         if (trim(r.text()) == "inbound") {
+           c.self_ports.reset();
+         } else {
+           AllOr<PortRange> ports;
+           r.all_or_list(ports, parse_range);
+           c.self_ports = std::move(ports);
+         }
+       }},
       {"tproxy-mark", "MARK", V::Number, S::Capture, "1337", "",
        "Packet mark for tproxy mode (decimal or 0x hex)",
        [](Reader& r, Config& c) { r.scalar(c.tproxy_mark, parse_mark); }},

@@ -177,6 +177,21 @@ class FamilyPlanner {
     return ch;
   }
 
+  // Outbound line 3. By default its ports are those inbound lines 3-4
+  // capture, so it shares their chain; --self-ports names them itself.
+  void self_calls(std::vector<Rule>& r) const {
+    const std::string note = "outbound 3: proxy calling its own pod";
+    if (!c_.self_ports) {
+      if (!c_.inbound_ports.empty())
+        per_owner(r, {oif("lo"), tcp()}, JumpAction{"inbound"}, note + " on an inbound-captured port");
+    } else if (c_.self_ports->all) {
+      per_owner(r, {oif("lo"), tcp()}, RedirectAction{c_.inbound_port}, note + ", every port");
+    } else if (!c_.self_ports->items.empty()) {
+      per_owner(r, {oif("lo"), dport_set(Proto::Tcp, c_.self_ports->items, "self_ports")},
+                RedirectAction{c_.inbound_port}, note + " on a --self-ports port");
+    }
+  }
+
   Chain output() const {
     Chain ch{"output", ChainKind::Nat, Hook::Output, {}};
     auto& r = ch.rules;
@@ -189,9 +204,7 @@ class FamilyPlanner {
     if (auto loopback = of_family(c_.loopback_cidrs, f_); !loopback.empty())
       r.push_back(rule({addr_set(false, loopback, "loopback")}, ReturnAction{},
                        "outbound 6: loopback destination"));
-    if (!c_.inbound_ports.empty() && !c_.lo_passthrough)
-      per_owner(r, {oif("lo"), tcp()}, JumpAction{"inbound"},
-                "outbound 3: proxy calling its own pod on an inbound-captured port");
+    if (!c_.lo_passthrough) self_calls(r);
     per_owner(r, {}, ReturnAction{}, "outbound 5: the proxy's own upstream traffic");
     r.push_back(rule({oif("lo")}, ReturnAction{}, "outbound 4: app to local"));
     if (dns_captured()) {

@@ -42,9 +42,12 @@ using Env = std::map<std::string, std::string>;
 
 // `args` without the program and the dialect's own name. `resolv_conf` is
 // the text of the pod's /etc/resolv.conf (its resolvers are Istio's DNS
-// servers without --capture-all-dns).
+// servers without --capture-all-dns). `pod_addresses` are the families of
+// the pod's addresses other than loopback and link-local, in the order the
+// kernel lists them (as Go's net.InterfaceAddrs sees them): Istio decides
+// IPv6 and its probe's family by them (docs/dialects.md).
 Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& env,
-                               const std::string& resolv_conf);
+                               const std::string& resolv_conf, const std::vector<Family>& pod_addresses = {});
 Result<DialectRun> parse_linkerd(const std::vector<std::string>& args);
 
 // A command line Linkerd's injector wrote: its first argument is one of

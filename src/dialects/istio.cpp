@@ -1,4 +1,5 @@
 // Istio's istio-iptables command line (docs/dialects.md has the table).
+#include <algorithm>
 #include <sstream>
 
 #include "dialects/annotations.hpp"
@@ -87,6 +88,34 @@ std::string resolvers(const std::string& resolv_conf) {
   return out;
 }
 
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+bool contains(const std::vector<PortRange>& ranges, uint16_t port) {
+  return std::any_of(ranges.begin(), ranges.end(), [&](const PortRange& r) { return r.contains(port); });
+}
+
+// The ports marked in `ports` (index = port), as ranges ("1-15007,15009-65535");
+// "*" when that is every port.
+std::string port_ranges(const std::vector<bool>& ports) {
+  std::vector<std::string> ranges;
+  bool every = true;
+  for (uint32_t p = 1; p <= 65535; ++p) {
+    if (!ports[p]) {
+      every = false;
+      continue;
+    }
+    uint32_t last = p;
+    while (last < 65535 && ports[last + 1]) ++last;
+    ranges.push_back(last == p ? std::to_string(p) : std::to_string(p) + "-" + std::to_string(last));
+    p = last;
+  }
+  return every ? "*" : join(ranges);
+}
+
 // One setting through the settings table, for a value meshcap needs itself.
 Result<Config> one(const std::string& key, const FlagValue& v) {
   return parse_config(RawSettings{{key, RawValue{v.value, v.source}}});
@@ -138,7 +167,7 @@ namespace {
 // Istio's flag values, from its command line or from a pod's annotations,
 // onto meshcap's settings: the one mapping both share.
 Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, const Env& env,
-                                  const std::string& resolv_conf) {
+                                  const std::string& resolv_conf, const std::vector<Family>& pod_addresses) {
   auto given = [&](const std::string& name) { return f.count(name) > 0; };
   auto on = [&](const std::string& name) { return given(name) && f.at(name).value == "true"; };
   auto value_or = [&](const std::string& name, const std::string& def, const std::string& shown) {
@@ -162,14 +191,49 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
   FlagValue inbound = value_or("istio-inbound-ports", "", "--istio-inbound-ports");
   put("inbound-ports", inbound);
 
-  // The tunnel port is never captured inbound; -d counts only with -b '*'.
+  // -d counts only with -b '*'. The tunnel port's exemption sits in the nat
+  // chain Istio jumps to only in REDIRECT mode; its TPROXY (mangle) chain
+  // captures the tunnel port like any other.
+  bool tproxy = mode == "TPROXY";
   FlagValue tunnel = value_or("inbound-tunnel-port", "15008", "--inbound-tunnel-port");
-  if (auto t = one("inbound-port", tunnel); !t) return tl::unexpected(t.error());
+  auto tunnel_port = one("inbound-port", tunnel);
+  if (!tunnel_port) return tl::unexpected(tunnel_port.error());
   FlagValue excluded = value_or("istio-local-exclude-ports", "", "--istio-local-exclude-ports");
-  if (auto d = one("exclude-inbound-ports", excluded); !d) return tl::unexpected(d.error());
-  std::string exclude = tunnel.value;
-  if (inbound.value == "*" && !excluded.value.empty()) exclude += "," + excluded.value;
-  raw["exclude-inbound-ports"] = RawValue{exclude, excluded.source + " and " + tunnel.source};
+  auto d = one("exclude-inbound-ports", excluded);
+  if (!d) return tl::unexpected(d.error());
+  auto b = one("inbound-ports", inbound);
+  if (!b) return tl::unexpected(b.error());
+  std::vector<std::string> exclude;
+  if (!tproxy) exclude.push_back(tunnel.value);
+  if (inbound.value == "*" && !excluded.value.empty()) exclude.push_back(excluded.value);
+  raw["exclude-inbound-ports"] = RawValue{join(exclude), excluded.source + " and " + tunnel.source};
+
+  // Whether DNS is captured: it also decides the proxy's own calls below.
+  bool dns = on("redirect-dns");
+  if (dns && !on("capture-all-dns") && resolvers(resolv_conf).empty()) dns = false;
+
+  // The proxy calling its own pod through lo goes to the inbound port on
+  // every port but those Istio's nat OUTPUT rules return first: the -o ports,
+  // the tunnel port, and 53 with DNS capture (in its uid rule) — whatever -b
+  // says. In TPROXY mode such a port still reaches Istio's mangle inbound
+  // chain (the proxy's lo packets carry its 1338 mark there) and lands on the
+  // inbound port when that chain captures the port.
+  FlagValue outbound_excluded =
+      value_or("istio-local-outbound-ports-exclude", "", "--istio-local-outbound-ports-exclude");
+  auto o = one("exclude-outbound-ports", outbound_excluded);
+  if (!o) return tl::unexpected(o.error());
+  auto captured_inbound = [&](uint16_t port) {
+    if (b->inbound_ports.all) return !contains(d->exclude_inbound_ports, port);
+    return contains(b->inbound_ports.items, port);
+  };
+  std::vector<PortRange> skipped = o->exclude_outbound_ports;
+  skipped.push_back({tunnel_port->inbound_port, tunnel_port->inbound_port});
+  if (dns) skipped.push_back({53, 53});
+  std::vector<bool> self(65536, true);
+  for (const auto& r : skipped)
+    for (uint32_t p = r.first; p <= r.last; ++p)
+      if (!(tproxy && captured_inbound(static_cast<uint16_t>(p)))) self[p] = false;
+  raw["self-ports"] = RawValue{port_ranges(self), tunnel.source};
 
   put("exclude-interfaces", value_or("istio-exclude-interfaces", "", "--istio-exclude-interfaces"));
   put("outbound-cidrs", value_or("istio-service-cidr", "", "--istio-service-cidr"));
@@ -181,6 +245,15 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
   if (given("dry-run")) put("dry-run", f.at("dry-run"));
   if (given("drop-invalid")) put("drop-invalid", f.at("drop-invalid"));
 
+  // Istio's variables that capture only some groups' traffic: meshcap has no
+  // such setting, and capturing everyone's would silently differ.
+  for (const auto& [name, all] :
+       {std::pair{"ISTIO_OUTBOUND_OWNER_GROUPS", "*"}, std::pair{"ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", ""}})
+    if (auto it = env.find(name); it != env.end() && it->second != all && !(it->second.empty() && *all))
+      return fail(ErrorKind::BadInput,
+                  std::string("invalid configuration: ") + name + " \"" + printable(it->second) +
+                      "\": capturing only some groups' traffic is not supported by meshcap");
+
   // Istio's loopback is 127.0.0.1/32 (its variable may widen it) and ::1.
   std::string v4_loopback = "127.0.0.1/32";
   std::string loopback_source = "--loopback-cidrs";
@@ -190,18 +263,20 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
   }
   raw["loopback-cidrs"] = RawValue{v4_loopback + ",::1/128", loopback_source};
 
-  bool dns = on("redirect-dns");
-  if (dns && !on("capture-all-dns")) {
-    std::string servers = resolvers(resolv_conf);
-    if (servers.empty())
-      dns = false;  // no resolver listed: Istio has none to capture
-    else
-      raw["dns-servers"] = RawValue{servers, "nameserver in /etc/resolv.conf"};
-  }
+  // No resolver listed (dns is then off): Istio has none to capture.
+  if (dns && !on("capture-all-dns"))
+    raw["dns-servers"] = RawValue{resolvers(resolv_conf), "nameserver in /etc/resolv.conf"};
   raw["capture-dns"] =
       RawValue{dns ? "true" : "false", given("redirect-dns") ? f.at("redirect-dns").source : ""};
-  raw["ipv6"] =
-      RawValue{on("dual-stack") ? "on" : "off", given("dual-stack") ? f.at("dual-stack").source : ""};
+  // Istio judges IPv6 by the pod's first global address, in the order the
+  // kernel lists them (IPv4 first): IPv6 when that one is IPv6, or with
+  // --dual-stack when there is any IPv6 one. Its probe uses the first one's
+  // family. Addresses unknown: --dual-stack alone decides.
+  bool dual = on("dual-stack");
+  bool first_v6 = !pod_addresses.empty() && pod_addresses.front() == Family::V6;
+  bool any_v6 = std::find(pod_addresses.begin(), pod_addresses.end(), Family::V6) != pod_addresses.end();
+  bool ipv6 = pod_addresses.empty() ? dual : (dual ? any_v6 : first_v6);
+  raw["ipv6"] = RawValue{ipv6 ? "on" : "off", given("dual-stack") ? f.at("dual-stack").source : ""};
 
   if (given("log_output_level")) {
     const auto& v = f.at("log_output_level");
@@ -251,6 +326,7 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
       return fail(ErrorKind::BadInput, "invalid configuration: " + timeout.source + " \"" +
                                            printable(timeout.value) + "\" is not a duration (such as 5s)");
     v.timeout = *t;
+    v.ipv6 = first_v6;
     run.validation = v;
   }
   return run;
@@ -259,10 +335,10 @@ Result<DialectRun> istio_settings(const std::map<std::string, FlagValue>& f, con
 }  // namespace
 
 Result<DialectRun> parse_istio(const std::vector<std::string>& args, const Env& env,
-                               const std::string& resolv_conf) {
+                               const std::string& resolv_conf, const std::vector<Family>& pod_addresses) {
   auto flags = parse_flags("istio-iptables", istio_flags(), args, env);
   if (!flags) return tl::unexpected(flags.error());
-  return istio_settings(*flags, env, resolv_conf);
+  return istio_settings(*flags, env, resolv_conf, pod_addresses);
 }
 
 // ---- CNI mode: the annotations istio-cni reads -------------------------------
@@ -351,7 +427,7 @@ Result<RawSettings> istio_annotation_settings(const Annotations& annotations) {
   // is on, all of it is captured.
   flags["capture-all-dns"] = FlagValue{"true", "istio-cni"};
   if (auto ok = read.done(); !ok) return tl::unexpected(ok.error());
-  auto run = istio_settings(flags, {}, "");
+  auto run = istio_settings(flags, {}, "", {});
   if (!run) return tl::unexpected(run.error());
   return run->raw;
 }

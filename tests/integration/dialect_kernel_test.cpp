@@ -110,6 +110,37 @@ TEST_P(DropInvalid, InvalidSegmentsAreDroppedOnlyWithTheSetting) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, DropInvalid, ::testing::Values("nft", "iptables"));
 
+// --self-ports with real traffic on both backends: the proxy's calls to its
+// own pod land inbound on the listed ports even when nothing is captured
+// inbound, and go straight to the app on the others.
+class SelfPorts : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SelfPorts, TheProxysOwnCallsLandInboundOnTheListedPortsOnly) {
+  ASSERT_TRUE(meshcap::test::can_unshare_net()) << "needs root for network namespaces";
+  Topology topo;
+  ASSERT_EQ(topo.create(), "");
+  int st = 0;
+  std::string out = run_in(topo.pod(), meshcap_binary() + " apply --ipv6 off --inbound-ports '' --backend " +
+                                           GetParam() + " --self-ports 1-8999,9001-65535",
+                           &st);
+  ASSERT_EQ(st, 0) << out;
+  auto proxy = [](const std::string& what) { return P("Outbound 3", what).pod().as(kProxyId, kProxyId); };
+  for (const auto& p : {proxy("a listed port").to(Addr::Pod0, 8080).to_inbound(),
+                        proxy("a listed port, second address").to(Addr::Pod1, 7005).to_inbound(),
+                        proxy("the port left out").to(Addr::Pod0, 9000).direct("app"),
+                        P("Outbound 4", "the app").pod().as(5000, 5000).to(Addr::Pod0, 8080).direct("app"),
+                        P("Inbound 4", "nothing inbound").peer().to(Addr::Pod0, 8080).direct("app")}) {
+    auto o = run_probe(topo, p, Fam::V4);
+    EXPECT_EQ(o.failure, "") << o.probe << ": " << o.raw;
+  }
+  out = run_in(topo.pod(), meshcap_binary() + " check --ipv6 off --inbound-ports '' --backend " + GetParam() +
+                               " --self-ports 1-8999,9001-65535",
+               &st);
+  EXPECT_EQ(st, 0) << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SelfPorts, ::testing::Values("nft", "iptables"));
+
 // ---- Istio's validation probe
 
 const std::string kIstioArgs =
@@ -145,6 +176,59 @@ TEST(IstioValidation, FailsWith126WithoutRulesAndPassesWithThem) {
   out = sh("ip netns exec " + ns.name() + " " + meshcap_binary() + " istio-iptables --cleanup-only 2>&1", &st);
   ASSERT_EQ(st, 0) << out;
   EXPECT_EQ(validate_as_proxy(ns.name(), &out), 126) << out;
+}
+
+// An IPv6-only pod: Istio's first global address is IPv6, so it programs
+// IPv6 and its probe listens on [::1] and dials ::6 (validator.go decides by
+// the pod's address; tools/common/config/config.go finds it).
+TEST(IstioValidation, AnIpv6PodIsProbedOverIpv6) {
+  ASSERT_TRUE(meshcap::test::can_unshare_net()) << "needs root for network namespaces";
+  meshcap::test::NamedNetns ns;
+  ASSERT_TRUE(ns.ok());
+  const std::string in = "ip netns exec " + ns.name() + " ";
+  ASSERT_EQ(sh(in + "ip link add eth0 type veth peer name eth0p 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip link set eth0 up 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip link set eth0p up 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip -6 addr add fd00:248:9::2/64 dev eth0 nodad 2>&1"), "");
+
+  std::string out;
+  EXPECT_EQ(validate_as_proxy(ns.name(), &out), 126) << out;
+  EXPECT_NE(out.find("::6"), std::string::npos) << "the probe must dial ::6: " << out;
+
+  int st = 0;
+  out = sh(in + meshcap_binary() + kIstioArgs + " 2>&1", &st);
+  ASSERT_EQ(st, 0) << out;
+  EXPECT_NE(sh(in + "nft list table ip6 meshcap 2>&1; " + in + "ip6tables-legacy-save 2>&1").find("15006"),
+            std::string::npos)
+      << "an IPv6-only pod gets IPv6 rules, as Istio gives it";
+  EXPECT_EQ(validate_as_proxy(ns.name(), &out), 0) << out;
+
+  // The IPv4 probe would not have passed on these rules: without IPv4 rules
+  // 127.0.0.6 is not sent inbound.
+  out = sh(in + meshcap_binary() + " istio-iptables --cleanup-only 2>&1", &st);
+  ASSERT_EQ(st, 0) << out;
+  EXPECT_EQ(validate_as_proxy(ns.name(), &out), 126) << out;
+}
+
+// A dual-stack pod lists its IPv4 address first: Istio probes over IPv4 even
+// with --dual-stack.
+TEST(IstioValidation, ADualStackPodIsProbedOverIpv4) {
+  ASSERT_TRUE(meshcap::test::can_unshare_net()) << "needs root for network namespaces";
+  meshcap::test::NamedNetns ns;
+  ASSERT_TRUE(ns.ok());
+  const std::string in = "ip netns exec " + ns.name() + " ";
+  ASSERT_EQ(sh(in + "ip link add eth0 type veth peer name eth0p 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip link set eth0 up 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip link set eth0p up 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip -6 addr add fd00:248:9::2/64 dev eth0 nodad 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip addr add 10.248.9.2/24 dev eth0 2>&1"), "");
+  std::string out;
+  EXPECT_EQ(validate_as_proxy(ns.name(), &out), 126) << out;
+  EXPECT_NE(out.find("127.0.0.6"), std::string::npos) << out;
+  int st = 0;
+  out = sh(in + meshcap_binary() + kIstioArgs + " --dual-stack 2>&1", &st);
+  ASSERT_EQ(st, 0) << out;
+  EXPECT_EQ(validate_as_proxy(ns.name(), &out), 0) << out;
 }
 
 TEST(IstioValidation, PassesWithIstiosOwnRules) {

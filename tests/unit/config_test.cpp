@@ -102,7 +102,7 @@ TEST(ConfigTest, SettingsAreUniqueAndDescribed) {
     EXPECT_TRUE(seen.insert(std::string(s.flag)).second) << s.flag;
     EXPECT_NE(std::string(s.help), "") << s.flag;
   }
-  EXPECT_EQ(seen.size(), 33u);  // 32 and --config
+  EXPECT_EQ(seen.size(), 34u);  // 33 and --config
   for (const char* sw : {"capture-dns", "dry-run"}) {
     auto it = std::find_if(settings().begin(), settings().end(),
                            [&](const auto& s) { return std::string(s.flag) == sw; });
@@ -197,6 +197,22 @@ TEST(ConfigTest, StarMeansEverything) {
   auto c = parse_ok(flags({{"inbound-ports", " * "}, {"outbound-cidrs", "*"}}));
   EXPECT_TRUE(c.inbound_ports.all);
   EXPECT_TRUE(c.outbound_cidrs.all);
+}
+
+TEST(ConfigTest, SelfPortsAreInboundStarOrAList) {
+  EXPECT_FALSE(parse_ok({}).self_ports);  // "inbound": the ports inbound capture
+  EXPECT_FALSE(parse_ok(flags({{"self-ports", " inbound "}})).self_ports);
+  auto all = parse_ok(flags({{"self-ports", "*"}})).self_ports;
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->all);
+  auto list = parse_ok(flags({{"self-ports", "1-15007,15009-65535"}})).self_ports;
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->items, (std::vector{PortRange{1, 15007}, PortRange{15009, 65535}}));
+  auto none = parse_ok(flags({{"self-ports", ""}})).self_ports;
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  EXPECT_THAT(parse_bad(flags({{"self-ports", "inbound,80"}})), HasSubstr("--self-ports"));
+  EXPECT_THAT(parse_bad(flags({{"self-ports", "0"}})), HasSubstr("--self-ports \"0\""));
 }
 
 TEST(ConfigTest, ExplicitLists) {
@@ -370,7 +386,7 @@ INSTANTIATE_TEST_SUITE_P(Config, BadInputTest, ::testing::Values(
   BadCase{flags({{"include-outbound-ports", "80-"}}), std::string("--include-outbound-ports \"80-\": \"80-\" ") + kRange},
   BadCase{flags({{"include-outbound-ports", "1-2-3"}}), std::string("\"1-2-3\" ") + kRange},
   BadCase{flags({{"include-outbound-ports", "80 90"}}), std::string("\"80 90\" ") + kPort},
-  BadCase{flags({{"include-outbound-ports", "*"}}), "--include-outbound-ports \"*\": \"*\" (everything) is only allowed for --inbound-ports and --outbound-cidrs"},
+  BadCase{flags({{"include-outbound-ports", "*"}}), "--include-outbound-ports \"*\": \"*\" (everything) is only allowed for --inbound-ports, --outbound-cidrs and --self-ports"},
   BadCase{flags({{"inbound-ports", "*,80"}}), "--inbound-ports \"*,80\": \"*\" (everything) must be the only item"},
   BadCase{env("inbound-ports", "80;90"), std::string("MESHCAP_INBOUND_PORTS \"80;90\": \"80;90\" ") + kPort},
   // CIDRs
@@ -382,7 +398,7 @@ INSTANTIATE_TEST_SUITE_P(Config, BadInputTest, ::testing::Values(
   BadCase{flags({{"exclude-outbound-cidrs", "10.0.0.0/"}}), std::string("\"10.0.0.0/\" ") + kCidr},
   BadCase{flags({{"exclude-outbound-cidrs", "10.0.0.0/-1"}}), std::string("\"10.0.0.0/-1\" ") + kCidr},
   BadCase{flags({{"exclude-outbound-cidrs", "example.com"}}), std::string("\"example.com\" ") + kCidr},
-  BadCase{flags({{"exclude-outbound-cidrs", "*"}}), "is only allowed for --inbound-ports and --outbound-cidrs"},
+  BadCase{flags({{"exclude-outbound-cidrs", "*"}}), "is only allowed for --inbound-ports, --outbound-cidrs and --self-ports"},
   BadCase{flags({{"dns-servers", "8.8.8.8,dns"}}), std::string("--dns-servers \"8.8.8.8,dns\": \"dns\" ") + kCidr},
   // ids
   BadCase{env("proxy-uid", "x"), "MESHCAP_PROXY_UID \"x\": \"x\" is not a numeric uid (0-4294967294)"},
@@ -509,7 +525,7 @@ TEST(SettingsTable, CaptureSettingsAreOutboundPortThroughIpv6) {
                          "exclude-inbound-ports", "outbound-cidrs", "exclude-outbound-cidrs",
                          "exclude-outbound-ports", "include-outbound-ports", "exclude-interfaces",
                          "virt-interfaces", "inbound-mode", "capture-dns", "dns-port", "dns-servers",
-                         "drop-invalid", "loopback-cidrs", "exclude-inbound-sources", "lo-passthrough",
+                         "drop-invalid", "loopback-cidrs", "exclude-inbound-sources", "lo-passthrough", "self-ports",
                          "tproxy-mark", "tproxy-table", "ipv6"}));
   for (const char* never : {"netns", "verify", "dry-run", "format", "family", "log-level",
                             "log-format", "backend", "config"}) {

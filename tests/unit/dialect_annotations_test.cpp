@@ -115,7 +115,8 @@ TEST(MeshAnnotations, IstioAnnotationsMapLikeTheirFlags) {
   EXPECT_EQ(c.outbound_cidrs.items.size(), 2u);
   ASSERT_EQ(c.exclude_outbound_cidrs.size(), 1u);
   EXPECT_EQ(c.exclude_outbound_cidrs[0].str(), "10.1.0.0/16");
-  EXPECT_EQ(firsts(c.exclude_inbound_ports), (std::vector<uint16_t>{8081, 15008, 15020, 15021, 15090}));
+  // TPROXY: Istio's mangle chain has no tunnel-port exemption (only its nat one).
+  EXPECT_EQ(firsts(c.exclude_inbound_ports), (std::vector<uint16_t>{8081, 15020, 15021, 15090}));
   EXPECT_EQ(firsts(c.include_outbound_ports), std::vector<uint16_t>{9090});
   EXPECT_EQ(firsts(c.exclude_outbound_ports), (std::vector<uint16_t>{5432, 6379}));
   EXPECT_EQ(c.exclude_interfaces, std::vector<std::string>{"eth1"});
@@ -123,10 +124,13 @@ TEST(MeshAnnotations, IstioAnnotationsMapLikeTheirFlags) {
   EXPECT_EQ(c.inbound_mode, InboundMode::Tproxy);
 
   // includeInboundPorts other than '*': as istio-iptables, the excluded
-  // inbound ports no longer count (only the tunnel port stays out).
+  // inbound ports no longer count (in REDIRECT mode only the tunnel port stays out).
   a["traffic.sidecar.istio.io/includeInboundPorts"] = "8080,9090";
   c = settings(Mesh::Istio, a);
   EXPECT_EQ(firsts(c.inbound_ports.items), (std::vector<uint16_t>{8080, 9090}));
+  EXPECT_TRUE(c.exclude_inbound_ports.empty());
+  a["sidecar.istio.io/interceptionMode"] = "REDIRECT";
+  c = settings(Mesh::Istio, a);
   EXPECT_EQ(firsts(c.exclude_inbound_ports), std::vector<uint16_t>{15008});
   // Empty: nothing captured that way.
   Config none =

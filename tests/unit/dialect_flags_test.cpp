@@ -140,6 +140,72 @@ TEST(IstioDialect, ProxyThroughLoIsCapturedInbound) {
   EXPECT_FALSE(classify(make_plan(Config{}), p).captured);
 }
 
+// Istio's nat OUTPUT sends the proxy's calls through lo to the inbound port
+// on every port but the tunnel port, the -o ports, and 53 when DNS is
+// captured, whatever -b says (istio-iptables' capture/run.go, the
+// ISTIO_IN_REDIRECT owner rules).
+TEST(IstioDialect, TheProxysOwnCallsGoInboundOnEveryPortButTheTunnel) {
+  auto ranges = [](const Config& c) { return c.self_ports ? c.self_ports->items : std::vector<PortRange>{}; };
+  EXPECT_EQ(ranges(istio(kIstioDefault)), (std::vector<PortRange>{{1, 15007}, {15009, 65535}}));
+  EXPECT_EQ(ranges(istio({"-b", "8080", "-e", "16008"})), (std::vector<PortRange>{{1, 16007}, {16009, 65535}}));
+  EXPECT_EQ(ranges(istio(kIstioDefault, {{"ISTIO_META_DNS_CAPTURE", "true"}}, "nameserver 10.0.0.10\n")),
+            (std::vector<PortRange>{{1, 52}, {54, 15007}, {15009, 65535}}));
+  // The -o ports are returned before the proxy's own calls are looked at.
+  EXPECT_EQ(ranges(istio({"-o", "9000,9005-9010", "-b", "*"})),
+            (std::vector<PortRange>{{1, 8999}, {9001, 9004}, {9011, 15007}, {15009, 65535}}));
+
+  Packet p;
+  p.dst = Cidr::host(Family::V4, "10.248.1.2");
+  p.src = p.dst;
+  p.iface = "lo";
+  p.uid = 1337;
+  p.gid = 1337;
+  Config listed = istio({"-b", "8080", "-i", "*"});
+  p.dport = 9000;  // not in -b
+  Verdict v = classify(make_plan(listed), p);
+  EXPECT_TRUE(v.captured);
+  EXPECT_EQ(v.port, 15006);
+  EXPECT_EQ(v.line, "outbound 3");
+  p.dport = 15008;
+  EXPECT_FALSE(classify(make_plan(listed), p).captured);
+}
+
+// Istio's TPROXY mode exempts the tunnel port only in its nat chain, which
+// inbound TPROXY traffic never reaches; the proxy's own calls on a port its
+// nat rules skip still land inbound when the mangle chain captures the port.
+TEST(IstioDialect, TproxyCapturesTheTunnelPort) {
+  auto tproxy = istio({"-m", "TPROXY", "-b", "*", "-d", "15090,15021,15020"});
+  EXPECT_EQ(tproxy.inbound_mode, InboundMode::Tproxy);
+  EXPECT_EQ(tproxy.exclude_inbound_ports, (std::vector<PortRange>{{15020, 15021}, {15090, 15090}}));
+  ASSERT_TRUE(tproxy.self_ports);
+  EXPECT_TRUE(tproxy.self_ports->all);
+  auto excluded = istio({"-m", "TPROXY", "-b", "*", "-d", "15008"});
+  ASSERT_TRUE(excluded.self_ports);
+  EXPECT_EQ(excluded.self_ports->items, (std::vector<PortRange>{{1, 15007}, {15009, 65535}}));
+  auto listed = istio({"-m", "TPROXY", "-b", "8080,15008"});
+  ASSERT_TRUE(listed.self_ports);
+  EXPECT_TRUE(listed.self_ports->all);
+  EXPECT_TRUE(listed.exclude_inbound_ports.empty());
+}
+
+// Istio enables IPv6, and probes over IPv6, by the pod's first address other
+// than loopback and link-local (tools/common/config/config.go, getLocalIP).
+TEST(IstioDialect, Ipv6FollowsThePodsAddresses) {
+  auto with = [](std::vector<std::string> args, std::vector<Family> addrs) {
+    args.push_back("--run-validation");
+    auto run = parse_istio(args, {}, "", addrs);
+    EXPECT_TRUE(run) << (run ? "" : run.error().message);
+    return std::make_pair(run->raw.at("ipv6").value, run->validation->ipv6);
+  };
+  using F = Family;
+  EXPECT_EQ(with({}, {F::V6}), std::make_pair(std::string("on"), true));
+  EXPECT_EQ(with({}, {F::V4, F::V6}), std::make_pair(std::string("off"), false));
+  EXPECT_EQ(with({"--dual-stack"}, {F::V4, F::V6}), std::make_pair(std::string("on"), false));
+  EXPECT_EQ(with({"--dual-stack"}, {F::V4}), std::make_pair(std::string("off"), false));
+  EXPECT_EQ(with({"--dual-stack"}, {}), std::make_pair(std::string("on"), false));
+  EXPECT_EQ(with({}, {}), std::make_pair(std::string("off"), false));
+}
+
 TEST(IstioDialect, BadValuesNameIstiosFlag) {
   struct Case {
     std::vector<std::string> args;
@@ -171,12 +237,34 @@ TEST(IstioDialect, BadValuesNameIstiosFlag) {
       {{"--log_output_level", "default:loud"}, {}, "--log_output_level"},
       {{"-p"}, {}, "-p needs a value"},
       {{"--drop-invalid", "yes"}, {}, "unexpected argument 'yes'"},
+      {{"--capture-all-dns=maybe"}, {}, "--capture-all-dns"},
+      {{"--dual-stack=2"}, {}, "--dual-stack"},
+      {{"--skip-rule-apply=nope"}, {}, "--skip-rule-apply"},
+      {{"--cleanup-only=sometimes"}, {}, "--cleanup-only"},
+      {{"--log_as_json=x"}, {}, "--log_as_json"},
+      {{"--run-validation=often"}, {}, "--run-validation"},
+      {{}, {{"PROXY_UID", "istio-proxy"}}, "PROXY_UID \"istio-proxy\""},
+      {{}, {{"PROXY_GID", "x"}}, "PROXY_GID \"x\""},
+      {{}, {{"ISTIO_INBOUND_PORTS", "80,"}}, "ISTIO_INBOUND_PORTS"},
+      {{}, {{"ISTIO_SERVICE_CIDR", "10.0.0.0/40"}}, "ISTIO_SERVICE_CIDR"},
+      {{}, {{"ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR", "127.0.0.1/64"}}, "ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR"},
+      {{"--run-validation"}, {{"PROBE_TIMEOUT", "5 seconds"}}, "PROBE_TIMEOUT"},
+      {{"--run-validation"}, {{"IPTABLES_PROBE_PORT", "65536"}}, "IPTABLES_PROBE_PORT"},
+      {{"-e", "0"}, {}, "-e \"0\""},
+      {{}, {{"ISTIO_OUTBOUND_OWNER_GROUPS", "1000"}}, "ISTIO_OUTBOUND_OWNER_GROUPS \"1000\""},
+      {{}, {{"ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", "2000"}}, "ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE \"2000\""},
   };
+  EXPECT_GE(cases.size(), 35u);
   for (const auto& c : cases) {
     std::string e = istio_error(c.args, c.env);
     EXPECT_NE(e.find(c.named), std::string::npos) << "args " << (c.args.empty() ? "" : c.args[0]) << ": " << e;
     EXPECT_EQ(e.find('\n'), std::string::npos);
   }
+}
+
+TEST(IstioDialect, OwnerGroupsAtTheirDefaultsAreAccepted) {
+  EXPECT_EQ(istio_error({}, {{"ISTIO_OUTBOUND_OWNER_GROUPS", "*"}, {"ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", ""}}), "");
+  EXPECT_EQ(istio_error({}, {{"ISTIO_OUTBOUND_OWNER_GROUPS", ""}}), "");
 }
 
 TEST(IstioDialect, UnknownFlagsAreNamed) {

@@ -218,6 +218,36 @@ TEST(Planner, EmptyInboundPortsCaptureNothingInbound) {
   }
 }
 
+// --self-ports decides outbound line 3 by itself: a redirect to the inbound
+// port that no longer depends on what inbound captures.
+TEST(Planner, SelfPortsRedirectTheProxysOwnCallsWithoutTheInboundChain) {
+  Config c;
+  c.inbound_ports = {false, {}};
+  c.self_ports = AllOr<PortRange>{false, {{1, 15007}, {15009, 65535}}};
+  Plan p = make_plan(c);
+  for (const auto& t : p.tables) {
+    EXPECT_EQ(chain(t, "inbound"), nullptr);
+    const Chain* out = chain(t, "output");
+    size_t line3 = 0;
+    for (const auto& r : out->rules) {
+      if (r.note.rfind("outbound 3", 0) != 0) continue;
+      ++line3;
+      EXPECT_EQ(std::get<RedirectAction>(r.action).port, c.inbound_port);
+      auto& m = std::get<PortMatch>(r.matches.at(1));
+      EXPECT_EQ(m.set, "self_ports");
+      EXPECT_EQ(m.ports, c.self_ports->items);
+    }
+    EXPECT_EQ(line3, 2u);  // proxy uid and proxy gid
+  }
+  c.self_ports = AllOr<PortRange>{true, {}};
+  EXPECT_TRUE(has_note(*chain(make_plan(c).tables[0], "output"), "outbound 3: proxy calling its own pod, every port"));
+  c.self_ports = AllOr<PortRange>{false, {}};
+  EXPECT_FALSE(has_note(*chain(make_plan(c).tables[0], "output"), "outbound 3"));
+  c.self_ports = AllOr<PortRange>{true, {}};
+  c.lo_passthrough = true;
+  EXPECT_FALSE(has_note(*chain(make_plan(c).tables[0], "output"), "outbound 3"));
+}
+
 TEST(Planner, ExplicitInboundPortsUseASet) {
   Config c;
   c.inbound_ports = {false, {{8080, 8080}, {9000, 9010}}};

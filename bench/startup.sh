@@ -8,7 +8,7 @@
 # For each binary, load-independent figures first:
 #   - instructions of `BINARY --version` (callgrind: total, the dynamic
 #     loader's share as the inclusive count of _dl_start, the command line as
-#     parse_command_line), and /bin/true's total for comparison;
+#     read_invocation), and /bin/true's total for comparison;
 #   - what the loader does (LD_DEBUG=statistics: relocations), the shared
 #     libraries (DT_NEEDED closure, from ldd) and the stripped size.
 # Then wall time: bench/nsrun visits /bin/true and every `BINARY --version`
@@ -50,7 +50,7 @@ for bin in "$@"; do
   i=$((i + 1))
   total=$(instructions "$TMP/cg.$i" "$bin" --version)
   loader=$(inclusive "$TMP/cg.$i" ':_dl_start ')
-  cli=$(inclusive "$TMP/cg.$i" 'meshcap::app::parse_command_line(')
+  cli=$(inclusive "$TMP/cg.$i" 'meshcap::app::read_invocation(')
   relocs=$(LD_DEBUG=statistics "$bin" --version 2>&1 >/dev/null | sed -n 's/.*final number of relocations: \([0-9]*\).*/\1/p')
   libs=$(ldd "$bin" 2>/dev/null | grep -c '=>' || true)
   strip --strip-all -o "$TMP/stripped" "$bin"

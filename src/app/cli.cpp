@@ -272,7 +272,7 @@ LogFormat log_format_hint(int argc, const char* const* argv,
   RawSettings raw;
   for (const char* key : {"log-format", "config"}) {
     if (auto it = env.find(env_name(key)); it != env.end()) raw[key] = RawValue{it->second, it->first};
-    // The last --key VALUE or --key=VALUE, as CLI11 would take it.
+    // The last --key VALUE or --key=VALUE, as parse_command_line takes it.
     std::string flag = "--" + std::string(key);
     for (int i = 1; i < argc; ++i) {
       std::string_view arg = argv[i];

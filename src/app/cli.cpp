@@ -292,10 +292,11 @@ LogFormat log_format_hint(int argc, const char* const* argv,
   return log_format_of(raw);
 }
 
-std::map<std::string, std::string> environment() {
+std::map<std::string, std::string> environment(std::string_view prefix) {
   std::map<std::string, std::string> env;
   for (char** entry = environ; entry && *entry; ++entry) {
     std::string_view text(*entry);
+    if (text.substr(0, prefix.size()) != prefix) continue;
     auto eq = text.find('=');
     if (eq == std::string_view::npos) continue;
     // First wins, as with getenv().

@@ -3,15 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <utility>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 namespace meshcap::app {
@@ -73,109 +74,112 @@ const CommandInfo* command_named(const std::string& name) {
   return nullptr;
 }
 
-using SettingOptions = std::vector<std::pair<std::string, CLI::Option*>>;
-
-// Every setting is a plain string option (switches are flags): CLI11 only
-// splits argv, parse_config() judges the values.
-SettingOptions add_settings(CLI::App& app) {
-  app.set_help_flag("-h,--help");
-  app.allow_extras();  // so we can name the stray arguments ourselves
-  SettingOptions options;
-  for (const auto& s : settings()) {
-    auto name = "--" + std::string(s.flag);
-    auto* option =
-        is_switch(s) ? app.add_flag(name) : app.add_option(name)->type_name(std::string(s.metavar));
-    option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    options.emplace_back(std::string(s.flag), option);
-  }
-  return options;
-}
-
-void take(const SettingOptions& options, RawSettings& raw) {
-  for (const auto& [flag, option] : options)
-    if (option->count() > 0 && !option->results().empty())
-      raw[flag] = RawValue{option->results().back(), "--" + flag};
-}
-
 tl::unexpected<Error> bad_command_line(const std::string& what) {
   return fail(ErrorKind::BadInput, what + "; see meshcap --help");
 }
 
 }  // namespace
 
+// A hand-written splitter rather than CLI11: building a CLI11 app of every
+// setting was half of meshcap's start-up (CLI11 checks each new option
+// against all earlier ones). The rules are CLI11's as meshcap used them:
+// settings before or after the command (the last one given wins), a setting
+// takes the next argument whatever it looks like or `--flag=VALUE` (an empty
+// VALUE is an empty list), a switch takes only `--switch=VALUE`; --help wins
+// over stray arguments, not over a setting missing its value. meshcap takes
+// no positional argument, so `--` is as unknown as any other flag.
 Result<Invocation> parse_command_line(int argc, const char* const* argv,
                                       const std::map<std::string, std::string>& env) {
   Invocation inv;
 
-  std::map<std::string, std::string> flag_of_env;
-  for (const auto& s : settings()) flag_of_env[env_name(s.flag)] = std::string(s.flag);
   for (const auto& [name, value] : env) {
     if (name.rfind("MESHCAP_", 0) != 0) continue;
-    if (auto it = flag_of_env.find(name); it != flag_of_env.end())
-      inv.raw[it->second] = RawValue{value, name};
+    // MESHCAP_OUTBOUND_PORT -> outbound-port, and back, so only the exact
+    // spelling counts.
+    std::string flag = name.substr(8);
+    for (char& c : flag) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const Setting* setting = find_setting(flag);
+    if (setting && env_name(setting->flag) == name)
+      inv.raw[std::string(setting->flag)] = RawValue{value, name};
     else
       inv.unknown_env.push_back(name);  // Kubernetes adds MESHCAP_SERVICE_HOST and the like
   }
 
-  // The settings are options of the top-level app only; a command falls
-  // through to them. Giving every command its own copy built four option
-  // sets on every run, most of meshcap's start-up CPU (CLI11 checks each new
-  // option against all earlier ones). One copy also keeps the order rule:
-  // settings before the command count, those after it win (TakeLast).
-  CLI::App app{"", "meshcap"};
-  auto top = add_settings(app);
-  auto* version = app.add_flag("--version");
-  std::vector<CLI::App*> subs;
-  for (const auto& c : kCommands) {
-    auto* sub = app.add_subcommand(c.name, c.help);
-    sub->fallthrough();
-    sub->allow_extras();
-    subs.push_back(sub);
-  }
-  app.require_subcommand(0, 1);
-
-  // CLI11 reads `--flag=` as a flag missing its value, but an empty list is a
-  // valid setting (`--inbound-ports=` captures nothing inbound): split it into
-  // `--flag ""`, which CLI11 takes as an empty value.
+  const CommandInfo* command = nullptr;
+  bool help = false;
+  bool version = false;
+  // `--flag=` is `--flag ""`: an empty value (`--inbound-ports=` captures
+  // nothing inbound); for a switch, a stray "".
   std::vector<std::string> args;
-  for (int i = argc - 1; i >= 1; --i) {
+  for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.back() == '=' &&
-        arg.find('=') == arg.size() - 1) {
-      args.emplace_back("");
-      arg.pop_back();
-    }
+    bool empty_value = arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.find('=') == arg.size() - 1;
+    if (empty_value) arg.pop_back();
     args.push_back(std::move(arg));
+    if (empty_value) args.emplace_back();
   }
 
-  try {
-    app.parse(args);
-  } catch (const CLI::CallForHelp&) {
-    auto chosen = app.get_subcommands();
+  std::string stray;  // the first argument that is neither a flag we know nor the command
+  bool strayed = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    auto keep_stray = [&](const std::string& what) {
+      if (!strayed) stray = what;
+      strayed = true;
+    };
+    if (arg == "-h" || arg == "--help") {
+      help = true;
+      continue;
+    }
+    if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
+      auto eq = arg.find('=');
+      std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      std::optional<std::string> value;
+      if (eq != std::string::npos) value = arg.substr(eq + 1);
+      if (name == "version" || name == "help") {
+        (name == "help" ? help : version) = true;
+        continue;
+      }
+      const Setting* s = find_setting(name);
+      if (!s) {
+        keep_stray(arg);
+        continue;
+      }
+      if (!value && is_switch(*s)) {
+        value = "true";
+      } else if (!value) {
+        if (i + 1 == args.size()) return bad_command_line("bad command line: --" + name + " needs a value");
+        value = args[++i];
+      }
+      inv.raw[name] = RawValue{std::move(*value), "--" + name};
+      continue;
+    }
+    if (!command && arg.rfind('-', 0) != 0)
+      if (const auto* c = command_named(arg)) {
+        command = c;
+        continue;
+      }
+    keep_stray(arg);
+  }
+
+  if (help) {
     inv.exit_now = true;
-    inv.output = help_text(chosen.empty() ? nullptr : command_named(chosen.front()->get_name()));
+    inv.output = help_text(command);
     return inv;
-  } catch (const CLI::ParseError& e) {
-    return bad_command_line("bad command line: " + printable(e.what(), true, 200));
   }
-
-  if (auto stray = app.remaining(true); !stray.empty()) {
-    const auto& raw_first = stray.front();
-    const std::string first = printable(raw_first);
-    if (raw_first.rfind("-", 0) == 0) return bad_command_line("unknown flag " + first);
-    if (app.get_subcommands().empty())
+  if (strayed) {
+    const std::string first = printable(stray);
+    if (stray.rfind("-", 0) == 0) return bad_command_line("unknown flag " + first);
+    if (!command)
       return bad_command_line("unknown command \"" + first + "\" (commands: apply, check, cleanup, validate)");
     return bad_command_line("unexpected argument \"" + first + "\"");
   }
-  if (version->count() > 0) {
+  if (version) {
     inv.exit_now = true;
     inv.output = "meshcap " MESHCAP_VERSION "\n";
     return inv;
   }
-
-  take(top, inv.raw);
-  for (const auto* sub : subs)
-    if (sub->parsed()) inv.command = command_named(sub->get_name())->command;
+  if (command) inv.command = command->command;
   return inv;
 }
 
@@ -268,7 +272,7 @@ LogFormat log_format_hint(int argc, const char* const* argv,
   RawSettings raw;
   for (const char* key : {"log-format", "config"}) {
     if (auto it = env.find(env_name(key)); it != env.end()) raw[key] = RawValue{it->second, it->first};
-    // The last --key VALUE or --key=VALUE, as CLI11 would take it.
+    // The last --key VALUE or --key=VALUE, as parse_command_line takes it.
     std::string flag = "--" + std::string(key);
     for (int i = 1; i < argc; ++i) {
       std::string_view arg = argv[i];
@@ -288,10 +292,11 @@ LogFormat log_format_hint(int argc, const char* const* argv,
   return log_format_of(raw);
 }
 
-std::map<std::string, std::string> environment() {
+std::map<std::string, std::string> environment(std::string_view prefix) {
   std::map<std::string, std::string> env;
   for (char** entry = environ; entry && *entry; ++entry) {
     std::string_view text(*entry);
+    if (text.substr(0, prefix.size()) != prefix) continue;
     auto eq = text.find('=');
     if (eq == std::string_view::npos) continue;
     // First wins, as with getenv().

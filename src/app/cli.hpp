@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "meshcap/config.hpp"
@@ -46,7 +47,8 @@ LogFormat log_format_of(const RawSettings& raw);
 // MESHCAP_LOG_FORMAT, else logFormat of the --config / MESHCAP_CONFIG file.
 LogFormat log_format_hint(int argc, const char* const* argv, const std::map<std::string, std::string>& env);
 
-// The process environment, from ::environ.
-std::map<std::string, std::string> environment();
+// The process environment, from ::environ: the variables whose names start
+// with `prefix` (a pod's environment can hold hundreds of service variables).
+std::map<std::string, std::string> environment(std::string_view prefix = "");
 
 }  // namespace meshcap::app

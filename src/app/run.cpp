@@ -254,7 +254,7 @@ int run(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "linkerd-proxy-init")
     return dialect_command(Dialect::Linkerd, argc, argv, 2);
   if (linkerd_command_line(argc, argv)) return dialect_command(Dialect::Linkerd, argc, argv, 1);
-  auto env = environment();
+  auto env = environment("MESHCAP_");  // all that the settings read
   auto inv = read_invocation(argc, argv, env);
   // In json mode every line is JSON from the first, so the log format is
   // settled, as far as the input allows, before anything is reported.

@@ -171,6 +171,21 @@ TEST(CliTest, MissingValue) {
   EXPECT_THAT(parse_bad({"check", "--netns"}), HasSubstr("--netns"));
 }
 
+TEST(CliTest, ASettingTakesTheNextArgumentWhateverItLooksLike) {
+  auto inv = parse_ok({"--netns", "--dry-run", "check", "--log-level", "-h"});
+  EXPECT_EQ(inv.command, Command::Check);
+  EXPECT_FALSE(inv.exit_now);
+  EXPECT_EQ(inv.raw.at("netns").value, "--dry-run");
+  EXPECT_EQ(inv.raw.at("log-level").value, "-h");
+  EXPECT_EQ(inv.raw.count("dry-run"), 0u);
+}
+
+TEST(CliTest, NoPositionalArguments) {
+  // meshcap takes none, so `--` is an unknown flag like any other.
+  EXPECT_THAT(parse_bad({"check", "--", "--dry-run"}), HasSubstr("unknown flag --;"));
+  EXPECT_THAT(parse_bad({"--dry-run=", "check"}), HasSubstr("unexpected argument \"\""));
+}
+
 TEST(CliTest, HelpListsEveryFlagVariableAndDefault) {
   for (auto args : {std::vector<std::string>{"--help"}, {"-h"}, {"check", "--help"},
                     {"cleanup", "-h"}, {"apply", "--help"}}) {

@@ -109,7 +109,10 @@ enum class Scope {
 
 namespace detail {
 class Reader;
-}
+// "invalid configuration: " and the first few problems, counting the rest:
+// one line a user reads, however much input was wrong.
+std::string invalid_configuration(const std::vector<std::string>& problems);
+}  // namespace detail
 
 // One row of the table everything else is derived from: the CLI options,
 // the MESHCAP_* variables, --help, the README check, the config-file and CNI

@@ -631,10 +631,16 @@ Result<Config> parse_config(const RawSettings& raw) {
              " is off; drop one of them");
 
   if (r.problems().empty()) return c;
+  return fail(ErrorKind::BadInput, detail::invalid_configuration(r.problems()));
+}
+
+std::string detail::invalid_configuration(const std::vector<std::string>& problems) {
+  constexpr size_t kShown = 8;  // enough for any honest mistake, bounded for hostile input
   std::string message = "invalid configuration: ";
-  for (size_t i = 0; i < r.problems().size(); ++i)
-    message += (i ? "; " : "") + r.problems()[i];
-  return fail(ErrorKind::BadInput, message);
+  for (size_t i = 0; i < problems.size() && i < kShown; ++i) message += (i ? "; " : "") + problems[i];
+  if (problems.size() > kShown)
+    message += "; and " + std::to_string(problems.size() - kShown) + " more problems";
+  return message;
 }
 
 }  // namespace meshcap

@@ -47,24 +47,15 @@ std::string shown_default(const Setting& s) {
 
 namespace {
 
-constexpr size_t kShownProblems = 3;
-
-// Collects a JSON object's problems; names a few and counts the rest.
+// Collects a JSON object's problems, reported as parse_config reports its own.
 class Problems {
  public:
-  void add(std::string what) {
-    if (++count_ <= kShownProblems) shown_ += (shown_.empty() ? "" : "; ") + what;
-  }
-  bool empty() const { return count_ == 0; }
-  tl::unexpected<Error> error() const {
-    std::string more;
-    if (count_ > kShownProblems) more = "; and " + std::to_string(count_ - kShownProblems) + " more problems";
-    return fail(ErrorKind::BadInput, "invalid configuration: " + shown_ + more);
-  }
+  void add(std::string what) { all_.push_back(std::move(what)); }
+  bool empty() const { return all_.empty(); }
+  tl::unexpected<Error> error() const { return fail(ErrorKind::BadInput, detail::invalid_configuration(all_)); }
 
  private:
-  size_t count_ = 0;
-  std::string shown_;
+  std::vector<std::string> all_;
 };
 
 const char* type_name(const nlohmann::json& j) {

@@ -24,8 +24,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
-[ -x "$BUILD/meshcap" ] && [ -x "$BUILD/meshcap-launcher" ] ||
-  { echo "build meshcap first: cmake --build $BUILD --target meshcap" >&2; exit 1; }
+if [ ! -x "$BUILD/meshcap" ] || [ ! -x "$BUILD/meshcap-launcher" ]; then
+  echo "build meshcap first: cmake --build $BUILD --target meshcap" >&2
+  exit 1
+fi
 work=$(mktemp -d /tmp/meshcap-cni-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 

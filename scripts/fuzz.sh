@@ -4,6 +4,7 @@
 # tests/fuzz/corpus/<target>/. Fails on the first crash, leak, sanitizer
 # report or timeout; the reproducer is left in build-fuzz/crashes/.
 #   scripts/fuzz.sh [seconds per target, default 60]
+#   scripts/fuzz.sh --build-only   (compile the targets, run nothing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$build" -DMESHCAP_FUZZ=ON -DMESHCAP_TESTS=OFF -DMESHCAP_HARDEN=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 "${launcher[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target fuzz_targets >/dev/null
+[ "$seconds" = --build-only ] && exit 0
 
 mkdir -p "$build/crashes"
 

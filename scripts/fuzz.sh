@@ -23,14 +23,15 @@ mkdir -p "$build/crashes"
 # True when the reproducer crashes inside libnftnl or libmnl themselves (the
 # first frame outside the sanitizer runtime, libFuzzer's crash handler and
 # libc's abort path, e.g. __stack_chk_fail for a stack overflow the library's
-# stack protector caught, is theirs): the nft_decode target
+# stack protector caught, is theirs: named by the library's file, or, with
+# libnftnl.a linked in, by the nftnl_/mnl_ prefix of the function): the nft_decode target
 # feeds them bytes no kernel sends, and their bugs are reported upstream, not
 # fixed here. Anything else, meshcap's code first of all, fails the run.
 in_library() {
   local out
   out=$("$1" "$2" 2>&1 || true)
   printf '%s\n' "$out" | grep -aE '^ +#[0-9]+ ' | grep -avE '__sanitizer|__interceptor|internal_|__asan|__ubsan|fuzzer::|libc\.so| in (__pthread_kill_implementation|raise|abort|__libc_message|__fortify_fail|__stack_chk_fail) ' |
-    head -1 | grep -qE 'libnftnl|libmnl'
+    head -1 | grep -qE 'libnftnl|libmnl| in (nftnl|mnl)_'
 }
 
 leaks_for() { if [ "$1" = nft_decode ]; then echo 0; else echo 1; fi; }

@@ -178,6 +178,15 @@ TEST(IstioValidation, FailsWith126WithoutRulesAndPassesWithThem) {
   EXPECT_EQ(validate_as_proxy(ns.name(), &out), 126) << out;
 }
 
+// The pod's eth0 (a veth, up) with a global IPv6 address: what Istio's
+// probe looks at to choose its family.
+void add_ipv6_pod_address(const std::string& in) {
+  ASSERT_EQ(sh(in + "ip link add eth0 type veth peer name eth0p 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip link set eth0 up 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip link set eth0p up 2>&1"), "");
+  ASSERT_EQ(sh(in + "ip -6 addr add fd00:248:9::2/64 dev eth0 nodad 2>&1"), "");
+}
+
 // An IPv6-only pod: Istio's first global address is IPv6, so it programs
 // IPv6 and its probe listens on [::1] and dials ::6 (validator.go decides by
 // the pod's address; tools/common/config/config.go finds it).
@@ -186,10 +195,7 @@ TEST(IstioValidation, AnIpv6PodIsProbedOverIpv6) {
   meshcap::test::NamedNetns ns;
   ASSERT_TRUE(ns.ok());
   const std::string in = "ip netns exec " + ns.name() + " ";
-  ASSERT_EQ(sh(in + "ip link add eth0 type veth peer name eth0p 2>&1"), "");
-  ASSERT_EQ(sh(in + "ip link set eth0 up 2>&1"), "");
-  ASSERT_EQ(sh(in + "ip link set eth0p up 2>&1"), "");
-  ASSERT_EQ(sh(in + "ip -6 addr add fd00:248:9::2/64 dev eth0 nodad 2>&1"), "");
+  ASSERT_NO_FATAL_FAILURE(add_ipv6_pod_address(in));
 
   std::string out;
   EXPECT_EQ(validate_as_proxy(ns.name(), &out), 126) << out;
@@ -217,10 +223,7 @@ TEST(IstioValidation, ADualStackPodIsProbedOverIpv4) {
   meshcap::test::NamedNetns ns;
   ASSERT_TRUE(ns.ok());
   const std::string in = "ip netns exec " + ns.name() + " ";
-  ASSERT_EQ(sh(in + "ip link add eth0 type veth peer name eth0p 2>&1"), "");
-  ASSERT_EQ(sh(in + "ip link set eth0 up 2>&1"), "");
-  ASSERT_EQ(sh(in + "ip link set eth0p up 2>&1"), "");
-  ASSERT_EQ(sh(in + "ip -6 addr add fd00:248:9::2/64 dev eth0 nodad 2>&1"), "");
+  ASSERT_NO_FATAL_FAILURE(add_ipv6_pod_address(in));
   ASSERT_EQ(sh(in + "ip addr add 10.248.9.2/24 dev eth0 2>&1"), "");
   std::string out;
   EXPECT_EQ(validate_as_proxy(ns.name(), &out), 126) << out;

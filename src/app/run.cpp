@@ -200,9 +200,10 @@ Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind) {
   std::vector<std::unique_ptr<NetfilterBackend>> others;
   if (kind == BackendKind::Iptables) {
     if (nft) others.push_back(make_nft_backend());
-    return compose(make_iptables_backend(), std::move(others), sys::make_kernel_routing());
+    return compose(make_iptables_backend(XtablesLockHold::ForLifetime), std::move(others),
+                   sys::make_kernel_routing());
   }
-  others.push_back(make_iptables_backend());
+  others.push_back(make_iptables_backend(XtablesLockHold::ForLifetime));
   return compose(make_nft_backend(), std::move(others), sys::make_kernel_routing());
 }
 

@@ -11,6 +11,7 @@ extern "C" {
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -120,24 +121,54 @@ struct Opened {
   std::string what() const { return std::string(lib->tool) + " table " + chain_kind_name(kind); }
 };
 
-// Whether this namespace has instantiated the table. Tables appear on first
-// use, so asking libiptc would create them; this file does not.
-bool table_exists(const Lib& lib, ChainKind kind) {
-  std::ifstream in(lib.names_file);
+// The tables a family has instantiated in this namespace, as its names file
+// lists them. Tables appear on first use, so asking libiptc would create
+// them; the file does not.
+struct Listed {
   // The file is root's alone (0440): a non-root process with NET_ADMIN cannot
   // tell, and opens the table, instantiating it empty if it was not there.
-  if (!in) return true;
-  std::string line;
-  while (std::getline(in, line))
-    if (line == chain_kind_name(kind)) return true;
-  return false;
+  bool readable = false;
+  std::vector<std::string> names;
+};
+
+// The lists, read once per hold of the xtables lock (XtablesLock::hold):
+// programs that change tables take the lock, so a list stays true while it
+// is held, but for the tables meshcap opens itself (mark_opened). A table
+// another program instantiates without the lock meanwhile is new and empty:
+// it holds nothing of meshcap's whether it is listed or not.
+struct TableNames {
+  uint64_t hold = 0;
+  std::optional<Listed> family[2];
+};
+
+Listed& listed(const Lib& lib, const XtablesLock& lock) {
+  static TableNames cache;
+  if (cache.hold != lock.hold()) cache = TableNames{lock.hold(), {}};
+  auto& slot = cache.family[lib.family == Family::V4 ? 0 : 1];
+  if (!slot) {
+    slot.emplace();
+    std::ifstream in(lib.names_file);
+    slot->readable = static_cast<bool>(in);
+    for (std::string line; std::getline(in, line);) slot->names.push_back(std::move(line));
+  }
+  return *slot;
 }
 
-Result<Opened> open_table(const Lib& lib, ChainKind kind) {
+bool table_exists(const Lib& lib, ChainKind kind, const XtablesLock& lock) {
+  const Listed& l = listed(lib, lock);
+  return !l.readable || std::find(l.names.begin(), l.names.end(), chain_kind_name(kind)) != l.names.end();
+}
+
+Result<Opened> open_table(const Lib& lib, ChainKind kind, const XtablesLock& lock) {
   int err = 0;
   for (int attempt = 0; attempt < kInitAttempts; ++attempt) {
     errno = 0;
-    if (xtc_handle* h = lib.init(chain_kind_name(kind))) return Opened{&lib, kind, HandlePtr(h, lib.free)};
+    if (xtc_handle* h = lib.init(chain_kind_name(kind))) {
+      // Opening it instantiated it, if it was not there.
+      Listed& l = listed(lib, lock);
+      if (!table_exists(lib, kind, lock)) l.names.emplace_back(chain_kind_name(kind));
+      return Opened{&lib, kind, HandlePtr(h, lib.free)};
+    }
     err = errno;
     if (err != EAGAIN) break;
   }
@@ -169,6 +200,9 @@ struct ChainCopy {
   std::string name;
   std::vector<EntryBuf> entries;
   std::vector<std::string> targets;  // what libiptc names each entry's target
+  // A chain to write: its rules, encoded one at a time as they are appended
+  // (libiptc copies each entry), instead of `entries`.
+  const IptChain* lowered = nullptr;
 };
 struct Held {
   std::vector<ChainCopy> chains;
@@ -187,7 +221,7 @@ Held read_held(const Opened& t) {
     // Only the chains meshcap creates, by exact name: a user's MESHCAP_CUSTOM
     // and the jumps to it are not meshcap's.
     if (!builtin && !iptables_owned_chain(name)) continue;
-    ChainCopy copy{name, {}, {}};
+    ChainCopy copy{name, {}, {}, nullptr};
     unsigned position = 0;
     for (const void* e = lib.first_rule(name.c_str(), h); e; e = lib.next_rule(e, h), ++position) {
       std::string target = lib.get_target(e, h);
@@ -258,10 +292,19 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
       return tl::unexpected(lib_error(t, "creating chain " + c.name));
   }
   for (const auto& c : want.chains) {
-    spdlog::debug("{}: {} with {} rules", t.what(), c.name, c.entries.size());
-    for (size_t i = 0; i < c.entries.size(); ++i)
-      if (!lib.append(c.name.c_str(), c.entries[i].data(), h))
+    size_t count = c.lowered ? c.lowered->rules.size() : c.entries.size();
+    spdlog::debug("{}: {} with {} rules", t.what(), c.name, count);
+    for (size_t i = 0; i < count; ++i) {
+      // An entry of a lowered chain lives only until libiptc has copied it.
+      std::optional<EntryBuf> encoded;
+      if (c.lowered) {
+        auto e = encode_rule(lib.family, c.lowered->rules[i], c.name, i);
+        if (!e) return tl::unexpected(e.error());
+        encoded = std::move(*e);
+      }
+      if (!lib.append(c.name.c_str(), (encoded ? *encoded : c.entries[i]).data(), h))
         return tl::unexpected(lib_error(t, "appending rule " + std::to_string(i + 1) + " of " + c.name));
+    }
   }
 
   std::vector<const Jump*> add;
@@ -286,20 +329,13 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
   return {};
 }
 
-// The chains of one table as entries; errors name the rule and touch nothing.
-Result<Held> wanted(const IptTable* table) {
+// The chains of one table, to be encoded as converge() appends them: a rule
+// one entry cannot hold fails there, before any commit, so nothing changes
+// (the table may have been instantiated, empty, by opening it).
+Held wanted(const IptTable* table) {
   Held want;
   if (!table) return want;
-  for (const auto& c : table->chains) {
-    ChainCopy copy{c.name, {}, {}};
-    copy.entries.reserve(c.rules.size());
-    for (size_t i = 0; i < c.rules.size(); ++i) {
-      auto e = encode_rule(table->family, c.rules[i], copy.name, i);
-      if (!e) return tl::unexpected(e.error());
-      copy.entries.push_back(std::move(*e));
-    }
-    want.chains.push_back(std::move(copy));
-  }
+  for (const auto& c : table->chains) want.chains.push_back(ChainCopy{c.name, {}, {}, &c});
   for (const auto& j : table->jumps)
     want.jumps.push_back(Jump{j.builtin, j.chain, 0, JumpForm::Marked, encode_jump(table->family, j.chain)});
   return want;
@@ -345,7 +381,7 @@ std::string commit_hint(int err) {
 // meshcap chains and jumps back from the snapshot taken while preparing.
 // A fresh handle is needed for that, because the kernel only takes a
 // replacement built from the table's current entry count.
-Result<void> commit_all(std::vector<Prepared>& tables) {
+Result<void> commit_all(std::vector<Prepared>& tables, const XtablesLock& lock) {
   for (size_t i = 0; i < tables.size(); ++i) {
     auto& t = tables[i].table;
     errno = 0;
@@ -358,7 +394,7 @@ Result<void> commit_all(std::vector<Prepared>& tables) {
     std::string restored;
     for (size_t j = 0; j < i; ++j) {
       const auto& done = tables[j];
-      auto again = open_table(*done.table.lib, done.table.kind);
+      auto again = open_table(*done.table.lib, done.table.kind, lock);
       Result<void> ok = again ? Result<void>{} : tl::unexpected(again.error());
       if (ok) ok = converge(*again, read_held(*again), done.before, true);
       if (ok && !done.table.lib->commit(again->handle.get()))
@@ -377,25 +413,23 @@ Result<void> commit_all(std::vector<Prepared>& tables) {
 }
 
 // Makes both families hold `lowered` (a table it lacks = none of meshcap's
-// chains there).
-Result<void> converge_all(const IptRuleset& lowered) {
-  auto lock = XtablesLock::acquire();
-  if (!lock) return tl::unexpected(lock.error());
+// chains there). Each table's lowered rules are dropped once libiptc holds
+// them, so a big rule set is not held twice until the commit.
+Result<void> converge_all(IptRuleset lowered, const XtablesLock& lock) {
   std::vector<Prepared> tables;
   for (Family family : {Family::V4, Family::V6}) {
     const Lib& lib = lib_for(family);
     for (ChainKind kind : kKinds) {
-      const IptTable* table = nullptr;
-      for (const auto& t : lowered.tables)
+      IptTable* table = nullptr;
+      for (auto& t : lowered.tables)
         if (t.family == family && t.kind == kind) table = &t;
-      if (!table && !table_exists(lib, kind)) continue;
-      auto want = wanted(table);
-      if (!want) return tl::unexpected(want.error());
-      auto opened = open_table(lib, kind);
+      if (!table && !table_exists(lib, kind, lock)) continue;
+      auto opened = open_table(lib, kind, lock);
       if (!opened) return tl::unexpected(opened.error());
       Held before = read_held(*opened);
       if (!table && before.empty()) continue;
-      if (auto ok = converge(*opened, before, *want, false); !ok) return ok;
+      if (auto ok = converge(*opened, before, wanted(table), false); !ok) return ok;
+      if (table) std::vector<IptChain>().swap(table->chains);
       Phase phase = phase_of(before, table);
       tables.push_back(Prepared{std::move(*opened), std::move(before), phase});
     }
@@ -404,26 +438,36 @@ Result<void> converge_all(const IptRuleset& lowered) {
   std::stable_sort(tables.begin(), tables.end(), [](const Prepared& a, const Prepared& b) {
     return std::pair(a.table.lib->family, a.phase) < std::pair(b.table.lib->family, b.phase);
   });
-  return commit_all(tables);
+  return commit_all(tables, lock);
 }
 
 class IptablesBackend final : public NetfilterBackend {
  public:
+  explicit IptablesBackend(XtablesLockHold hold) : hold_(hold) {}
+
   const char* name() const override { return "iptables"; }
 
-  Result<void> apply(const Plan& plan) override { return converge_all(lower_iptables(plan)); }
+  Result<void> apply(const Plan& plan) override {
+    auto lock = take_lock();
+    if (!lock) return tl::unexpected(lock.error());
+    return converge_all(lower_iptables(plan), *lock);
+  }
 
-  Result<void> remove() override { return converge_all(IptRuleset{}); }
+  Result<void> remove() override {
+    auto lock = take_lock();
+    if (!lock) return tl::unexpected(lock.error());
+    return converge_all(IptRuleset{}, *lock);
+  }
 
   Result<Plan> observe() override {
-    auto lock = XtablesLock::acquire();
+    auto lock = take_lock();
     if (!lock) return tl::unexpected(lock.error());
     IptRuleset held;
     for (Family family : {Family::V4, Family::V6}) {
       const Lib& lib = lib_for(family);
       for (ChainKind kind : kKinds) {
-        if (!table_exists(lib, kind)) continue;
-        auto opened = open_table(lib, kind);
+        if (!table_exists(lib, kind, *lock)) continue;
+        auto opened = open_table(lib, kind, *lock);
         if (!opened) return tl::unexpected(opened.error());
         Held copy = read_held(*opened);
         // libiptc's handle holds the whole table twice (the kernel's blob and
@@ -441,6 +485,16 @@ class IptablesBackend final : public NetfilterBackend {
   Plan held_form(const Plan& plan) const override { return iptables_held_form(plan); }
 
  private:
+  Result<XtablesLock> take_lock() {
+    if (held_) return *held_;
+    auto lock = XtablesLock::acquire();
+    if (lock && hold_ == XtablesLockHold::ForLifetime) held_ = *lock;
+    return lock;
+  }
+
+  XtablesLockHold hold_;
+  std::optional<XtablesLock> held_;  // ForLifetime, from the first call on
+
   static Result<IptTable> decode(const Opened& t, const Held& held) {
     Family family = t.lib->family;
     IptTable table{family, t.kind, {}, {}};
@@ -473,6 +527,8 @@ class IptablesBackend final : public NetfilterBackend {
 }  // namespace
 }  // namespace ipt
 
-std::unique_ptr<NetfilterBackend> make_iptables_backend() { return std::make_unique<ipt::IptablesBackend>(); }
+std::unique_ptr<NetfilterBackend> make_iptables_backend(XtablesLockHold hold) {
+  return std::make_unique<ipt::IptablesBackend>(hold);
+}
 
 }  // namespace meshcap

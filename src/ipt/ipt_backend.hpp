@@ -19,7 +19,13 @@ namespace meshcap {
 // meshcap's chains back and lifts them (lift_iptables); remove() deletes them
 // and the jumps to them everywhere, absent or not. meshcap's chains are
 // exactly iptables_owned_chains(): nothing else is read, changed or removed.
-// All three hold /run/xtables.lock.
-std::unique_ptr<NetfilterBackend> make_iptables_backend();
+// All three hold /run/xtables.lock: each call takes and releases it
+// (PerCall), or the first call takes it and the backend keeps it until it is
+// destroyed (ForLifetime: one meshcap command, so the pre-apply observation,
+// the apply, the read-back and any undo see no iptables command in between,
+// and the lock and the list of tables are taken and read once). Backends
+// alive at the same time in one process share one hold of the lock.
+enum class XtablesLockHold { PerCall, ForLifetime };
+std::unique_ptr<NetfilterBackend> make_iptables_backend(XtablesLockHold hold = XtablesLockHold::PerCall);
 
 }  // namespace meshcap

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -35,13 +36,33 @@ sys::UniqueFd open_lock(int& err) {
 
 }  // namespace
 
+struct XtablesLock::Held {
+  sys::UniqueFd fd;
+  uint64_t hold = 0;
+};
+
+namespace {
+// The process's hold, while any XtablesLock has it. meshcap is single
+// threaded; the mutex only keeps a threaded caller (a test) correct.
+std::mutex current_mutex;
+std::weak_ptr<XtablesLock::Held> current;
+uint64_t holds = 0;
+}  // namespace
+
+uint64_t XtablesLock::hold() const { return held_->hold; }
+
 Result<XtablesLock> XtablesLock::acquire(std::chrono::milliseconds wait) {
+  std::lock_guard guard(current_mutex);
+  if (auto held = current.lock()) return XtablesLock(std::move(held));
+  auto held = std::make_shared<Held>();
+  held->hold = ++holds;
   int err = 0;
   sys::UniqueFd fd = open_lock(err);
   if (!fd) {
     if (err == ENOENT || err == EROFS) {
       spdlog::debug("iptables: no {} ({}); going on without the xtables lock", kLockPath, std::strerror(err));
-      return XtablesLock(sys::UniqueFd());
+      current = held;
+      return XtablesLock(std::move(held));
     }
     std::string hint;
     if (err == EACCES || err == EPERM)
@@ -62,7 +83,9 @@ Result<XtablesLock> XtablesLock::acquire(std::chrono::milliseconds wait) {
     std::this_thread::sleep_for(kRetryInterval);
   }
   spdlog::debug("iptables: holding {}", kLockPath);
-  return XtablesLock(std::move(fd));
+  held->fd = std::move(fd);
+  current = held;
+  return XtablesLock(std::move(held));
 }
 
 }  // namespace meshcap::ipt

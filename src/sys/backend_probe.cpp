@@ -168,7 +168,9 @@ bool nf_tables_available() {
   } req{};
   req.nlh.nlmsg_len = sizeof req;
   req.nlh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
-  req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  // No NLM_F_ACK: the generation itself answers yes in one message; a
+  // refusal comes as an error either way.
+  req.nlh.nlmsg_flags = NLM_F_REQUEST;
   req.nlh.nlmsg_seq = 1;
   req.nfg.nfgen_family = AF_UNSPEC;
   req.nfg.version = NFNETLINK_V0;
@@ -183,6 +185,7 @@ bool nf_tables_available() {
     if (got < 0) return true;
     int len = static_cast<int>(got);
     for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
+      if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN)) return true;
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;
       int err = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(nlh))->error;
       return err != EOPNOTSUPP && err != EPROTONOSUPPORT;

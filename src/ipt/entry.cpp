@@ -333,7 +333,10 @@ Header read_header(Family family, const void* entry) {
       h.unknown = "interface wildcard";
   };
   auto check_addr = [&](const void* addr, const void* mask, std::optional<Cidr>& out) {
-    auto c = Cidr::from_mask(family, static_cast<const uint8_t*>(addr), static_cast<const uint8_t*>(mask));
+    // Most entries match no address: a zero mask, read as "any".
+    const auto* m = static_cast<const uint8_t*>(mask);
+    if (std::all_of(m, m + (family == Family::V4 ? 4 : 16), [](uint8_t b) { return b == 0; })) return;
+    auto c = Cidr::from_mask(family, static_cast<const uint8_t*>(addr), m);
     if (!c)
       h.unknown = "non-prefix address mask";
     else if (c->prefix)
@@ -519,9 +522,12 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
 }
 
 EntryBuf reappendable(Family family, const void* entry, const std::string& target) {
-  Header h = read_header(family, entry);
-  EntryBuf copy(entry, h.next_offset);
-  auto* t = reinterpret_cast<xt_entry_target*>(static_cast<unsigned char*>(copy.data()) + h.target_offset);
+  uint16_t target_offset = family == Family::V4 ? static_cast<const ipt_entry*>(entry)->target_offset
+                                                : static_cast<const ip6t_entry*>(entry)->target_offset;
+  uint16_t next_offset = family == Family::V4 ? static_cast<const ipt_entry*>(entry)->next_offset
+                                              : static_cast<const ip6t_entry*>(entry)->next_offset;
+  EntryBuf copy(entry, next_offset);
+  auto* t = reinterpret_cast<xt_entry_target*>(static_cast<unsigned char*>(copy.data()) + target_offset);
   if (t->u.user.name[0] == '\0') {
     std::memset(t->u.user.name, 0, sizeof t->u.user.name);
     std::strncpy(t->u.user.name, target.c_str(), sizeof t->u.user.name - 1);

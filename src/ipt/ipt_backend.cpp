@@ -469,13 +469,11 @@ class IptablesBackend final : public NetfilterBackend {
         if (!table_exists(lib, kind, *lock)) continue;
         auto opened = open_table(lib, kind, *lock);
         if (!opened) return tl::unexpected(opened.error());
-        Held copy = read_held(*opened);
-        // libiptc's handle holds the whole table twice (the kernel's blob and
-        // its own cache): gone before the copy is decoded, so a 10,000-rule
-        // table is not held four times at once.
-        opened->handle.reset();
-        auto table = decode(*opened, copy);
+        auto table = decode(*opened);
         if (!table) return tl::unexpected(table.error());
+        // libiptc's handle holds the whole table twice (the kernel's blob and
+        // its own cache): gone before the next table is read.
+        opened->handle.reset();
         if (!table->chains.empty() || !table->jumps.empty()) held.tables.push_back(std::move(*table));
       }
     }
@@ -495,30 +493,45 @@ class IptablesBackend final : public NetfilterBackend {
   XtablesLockHold hold_;
   std::optional<XtablesLock> held_;  // ForLifetime, from the first call on
 
-  static Result<IptTable> decode(const Opened& t, const Held& held) {
-    Family family = t.lib->family;
+  // meshcap's chains and the jumps to them, decoded straight from libiptc's
+  // entries: nothing here is appended again, so nothing is copied.
+  static Result<IptTable> decode(const Opened& t) {
+    const Lib& lib = *t.lib;
+    xtc_handle* h = t.handle.get();
+    Family family = lib.family;
     IptTable table{family, t.kind, {}, {}};
-    for (const auto& j : held.jumps) {
-      std::string where = t.what() + " " + j.builtin + " rule " + std::to_string(j.position + 1);
-      if (j.form == JumpForm::Other)
-        return fail(ErrorKind::Verify, where + ": the jump to " + j.target +
-                                           " has matches of its own; run `meshcap apply` to converge");
-      if (j.form == JumpForm::Bare)
-        return fail(ErrorKind::Verify, where + ": the jump to " + j.target + " lacks -m comment --comment " +
-                                           kIptablesJumpComment +
-                                           " (left by meshcap 0.1.0); run `meshcap apply` to converge");
-      table.jumps.push_back(IptJump{j.builtin, j.target});
-    }
-    for (const auto& c : held.chains) {
-      IptChain chain{c.name, {}};
-      chain.rules.reserve(c.entries.size());
-      for (size_t i = 0; i < c.entries.size(); ++i) {
-        auto rule = decode_rule(family, c.entries[i].data(), c.targets[i],
-                                t.what() + " " + c.name + " rule " + std::to_string(i + 1));
-        if (!rule) return tl::unexpected(rule.error());
-        chain.rules.push_back(std::move(*rule));
+    std::vector<std::string> names;
+    for (const char* c = lib.first_chain(h); c; c = lib.next_chain(h)) names.emplace_back(c);
+    // Reused for every rule: a 10,000-rule chain allocates them once.
+    std::string target;
+    std::string where;
+    for (const auto& name : names) {
+      bool builtin = lib.builtin(name.c_str(), h);
+      if (!builtin && !iptables_owned_chain(name)) continue;
+      IptChain chain{name, {}};
+      std::string prefix = t.what() + " " + name + " rule ";
+      unsigned position = 0;
+      for (const void* e = lib.first_rule(name.c_str(), h); e; e = lib.next_rule(e, h), ++position) {
+        target.assign(lib.get_target(e, h));
+        if (builtin && !iptables_owned_chain(target)) continue;
+        where.assign(prefix).append(std::to_string(position + 1));
+        if (!builtin) {
+          auto rule = decode_rule(family, e, target, where);
+          if (!rule) return tl::unexpected(rule.error());
+          chain.rules.push_back(std::move(*rule));
+          continue;
+        }
+        JumpForm form = jump_form(family, e);
+        if (form == JumpForm::Other)
+          return fail(ErrorKind::Verify, where + ": the jump to " + target +
+                                             " has matches of its own; run `meshcap apply` to converge");
+        if (form == JumpForm::Bare)
+          return fail(ErrorKind::Verify, where + ": the jump to " + target + " lacks -m comment --comment " +
+                                             kIptablesJumpComment +
+                                             " (left by meshcap 0.1.0); run `meshcap apply` to converge");
+        table.jumps.push_back(IptJump{name, target});
       }
-      table.chains.push_back(std::move(chain));
+      if (!builtin) table.chains.push_back(std::move(chain));
     }
     return table;
   }

@@ -449,6 +449,43 @@ TEST(IptBackend, WaitsForTheXtablesLock) {
   EXPECT_EQ(rc, 0);
 }
 
+// One meshcap command holds the lock from its first iptables call to its
+// end (kernel_backend's ForLifetime); another backend in the same process
+// shares that hold instead of waiting for it, and the lock goes with the last
+// holder. The per-call default releases it after every call.
+TEST(IptBackend, ALifetimeHoldKeepsTheXtablesLockUntilTheBackendGoes) {
+  REQUIRE_NETNS();
+  if (sh("flock --version >/dev/null 2>&1 && echo ok") != "ok\n") MESHCAP_SKIP("no flock(1)");
+  int rc = run_in_new_netns([&] {
+    Checks c;
+    auto free_now = [] { return std::system("flock -n /run/xtables.lock true") == 0; };
+    {
+      auto b = make_iptables_backend(XtablesLockHold::ForLifetime);
+      c.ok(b->apply(make_plan(dual_stack())), "apply");
+      c.expect(!free_now(), "the lock is still held after apply");
+      auto start = std::chrono::steady_clock::now();
+      auto other = make_iptables_backend();
+      auto seen = other->observe();
+      c.ok(seen, "a second backend observes");
+      c.expect(std::chrono::steady_clock::now() - start < std::chrono::seconds(1), "without waiting for the lock");
+      Plan want = b->held_form(make_plan(dual_stack()));
+      want.policy_rules.clear();
+      want.local_routes.clear();
+      want.lo_addresses.clear();
+      if (seen) c.expect_eq("", diff(want, *seen), "it reads what was applied");
+      other.reset();
+      c.expect(!free_now(), "still held while the first backend lives");
+      c.ok(b->observe(), "read back");
+    }
+    c.expect(free_now(), "released with the backend");
+    auto per_call = make_iptables_backend();
+    c.ok(per_call->observe(), "a per-call observe");
+    c.expect(free_now(), "released after the call");
+    return c.rc();
+  });
+  EXPECT_EQ(rc, 0);
+}
+
 TEST(IptBackend, WhatOneEntryCannotHoldIsRefusedBeforeAnythingChanges) {
   REQUIRE_NETNS();
   Plan plan = make_plan(dual_stack());

@@ -6,10 +6,12 @@ extern "C" {
 #include <libiptc/libip6tc.h>
 }
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -19,6 +21,7 @@ extern "C" {
 #include "ipt/entry.hpp"
 #include "ipt/lock.hpp"
 #include "meshcap/lower_iptables.hpp"
+#include "sys/fd.hpp"
 
 namespace meshcap {
 
@@ -159,19 +162,12 @@ bool table_exists(const Lib& lib, ChainKind kind, const XtablesLock& lock) {
   return !l.readable || std::find(l.names.begin(), l.names.end(), chain_kind_name(kind)) != l.names.end();
 }
 
-Result<Opened> open_table(const Lib& lib, ChainKind kind, const XtablesLock& lock) {
-  int err = 0;
-  for (int attempt = 0; attempt < kInitAttempts; ++attempt) {
-    errno = 0;
-    if (xtc_handle* h = lib.init(chain_kind_name(kind))) {
-      // Opening it instantiated it, if it was not there.
-      Listed& l = listed(lib, lock);
-      if (!table_exists(lib, kind, lock)) l.names.emplace_back(chain_kind_name(kind));
-      return Opened{&lib, kind, HandlePtr(h, lib.free)};
-    }
-    err = errno;
-    if (err != EAGAIN) break;
-  }
+// Opening a table instantiates it, if it was not there.
+void mark_opened(const Lib& lib, ChainKind kind, const XtablesLock& lock) {
+  if (!table_exists(lib, kind, lock)) listed(lib, lock).names.emplace_back(chain_kind_name(kind));
+}
+
+Error open_error(const Lib& lib, ChainKind kind, int err) {
   std::string text =
       std::string(lib.tool) + ": cannot open table " + chain_kind_name(kind) + ": " + lib.strerror(err);
   if (err == ENOENT || err == ENOPROTOOPT || err == EAFNOSUPPORT || err == EPFNOSUPPORT) {
@@ -180,7 +176,171 @@ Result<Opened> open_table(const Lib& lib, ChainKind kind, const XtablesLock& loc
             (v6 ? "ip6_tables, ip6table_" : "ip_tables, iptable_") + chain_kind_name(kind) + "): use " +
             (v6 ? "--ipv6 off or " : "") + "--backend nft";
   }
-  return fail(ErrorKind::Kernel, text);
+  return Error{ErrorKind::Kernel, text};
+}
+
+Result<Opened> open_table(const Lib& lib, ChainKind kind, const XtablesLock& lock) {
+  int err = 0;
+  for (int attempt = 0; attempt < kInitAttempts; ++attempt) {
+    errno = 0;
+    if (xtc_handle* h = lib.init(chain_kind_name(kind))) {
+      mark_opened(lib, kind, lock);
+      return Opened{&lib, kind, HandlePtr(h, lib.free)};
+    }
+    err = errno;
+    if (err != EAGAIN) break;
+  }
+  return tl::unexpected(open_error(lib, kind, err));
+}
+
+// The read side, without libiptc: a table as the kernel hands it out
+// (IPT_SO_GET_INFO, then IPT_SO_GET_ENTRIES), held once. libiptc's handle
+// would hold it twice and open a socket of its own for every table; only a
+// table about to be written needs a handle.
+struct Blob {
+  unsigned valid_hooks = 0;
+  unsigned hook_entry[NF_INET_NUMHOOKS] = {};
+  unsigned underflow[NF_INET_NUMHOOKS] = {};
+  std::vector<uint64_t> words;  // the entries; 8-byte words, as they are aligned
+  size_t size = 0;              // bytes of entries
+  const unsigned char* data() const { return reinterpret_cast<const unsigned char*>(words.data()); }
+};
+
+template <class Info, class Entries>
+int read_blob(int fd, int level, int get_info, int get_entries, const char* table, Blob& out) {
+  Info info{};
+  std::strncpy(info.name, table, sizeof info.name - 1);
+  auto len = static_cast<socklen_t>(sizeof info);
+  if (getsockopt(fd, level, get_info, &info, &len) != 0) return errno;
+  std::vector<uint64_t> buf((sizeof(Entries) + info.size + 7) / 8);
+  auto* entries = reinterpret_cast<Entries*>(buf.data());
+  std::strncpy(entries->name, table, sizeof entries->name - 1);
+  entries->size = info.size;
+  len = static_cast<socklen_t>(sizeof(Entries) + info.size);
+  if (getsockopt(fd, level, get_entries, entries, &len) != 0) return errno;
+  out.valid_hooks = info.valid_hooks;
+  std::copy(std::begin(info.hook_entry), std::end(info.hook_entry), out.hook_entry);
+  std::copy(std::begin(info.underflow), std::end(info.underflow), out.underflow);
+  // The entries start 8-byte aligned right after the header (its size is a
+  // multiple of 8), so they move to the front as whole words.
+  static_assert(sizeof(Entries) % 8 == 0);
+  buf.erase(buf.begin(), buf.begin() + sizeof(Entries) / 8);
+  out.words = std::move(buf);
+  out.size = info.size;
+  return 0;
+}
+
+const char* const kHookNames[NF_INET_NUMHOOKS] = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"};
+
+// One entry of a blob: where it is, and what libiptc would name its target.
+struct BlobRule {
+  const void* entry;
+  std::string target;
+};
+struct BlobChain {
+  std::string name;
+  bool builtin = false;
+  std::vector<BlobRule> rules;  // without a built-in chain's policy or a user chain's closing RETURN
+};
+
+// The blob's chains as iptc_first_chain / iptc_first_rule / iptc_get_target
+// walk them: a built-in chain from its hook entry up to its policy, a user
+// chain from the ERROR entry naming it to the RETURN closing it; a standard
+// target is named by its verdict (ACCEPT, DROP, QUEUE, RETURN), by the chain
+// its jump lands in, or "" when it falls through to the next entry.
+Result<std::vector<BlobChain>> chains_of(const Lib& lib, ChainKind kind, const Blob& b) {
+  auto malformed = [&] {
+    return fail(ErrorKind::Kernel, std::string(lib.tool) + " table " + chain_kind_name(kind) +
+                                       ": the kernel handed out a malformed table");
+  };
+  struct At {
+    unsigned offset;
+    const unsigned char* entry;
+    const xt_entry_target* target;
+  };
+  size_t head = lib.family == Family::V4 ? sizeof(ipt_entry) : sizeof(ip6t_entry);
+  std::vector<At> all;
+  for (size_t off = 0; off < b.size;) {
+    const unsigned char* e = b.data() + off;
+    if (off + head > b.size) return malformed();
+    uint16_t target_offset = lib.family == Family::V4 ? reinterpret_cast<const ipt_entry*>(e)->target_offset
+                                                      : reinterpret_cast<const ip6t_entry*>(e)->target_offset;
+    uint16_t next_offset = lib.family == Family::V4 ? reinterpret_cast<const ipt_entry*>(e)->next_offset
+                                                    : reinterpret_cast<const ip6t_entry*>(e)->next_offset;
+    if (target_offset < head || next_offset < target_offset + sizeof(xt_entry_target) ||
+        off + next_offset > b.size)
+      return malformed();
+    all.push_back(At{static_cast<unsigned>(off), e, reinterpret_cast<const xt_entry_target*>(e + target_offset)});
+    off += next_offset;
+  }
+  auto is_error = [](const At& a) { return std::strcmp(a.target->u.user.name, XT_ERROR_TARGET) == 0; };
+  auto error_name = [](const At& a) {
+    const char* n = reinterpret_cast<const xt_error_target*>(a.target)->errorname;
+    return std::string(n, strnlen(n, XT_FUNCTION_MAXNAMELEN));
+  };
+
+  // Every chain's span of offsets, for the jumps.
+  struct Span {
+    unsigned first, last;
+    size_t chain;
+  };
+  std::vector<BlobChain> chains;
+  std::vector<Span> spans;
+  size_t current = SIZE_MAX;
+  std::vector<size_t> chain_of(all.size(), SIZE_MAX);
+  std::vector<bool> rule(all.size(), false);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const At& a = all[i];
+    for (unsigned h = 0; h < NF_INET_NUMHOOKS; ++h)
+      if ((b.valid_hooks & (1u << h)) && b.hook_entry[h] == a.offset) {
+        chains.push_back(BlobChain{kHookNames[h], true, {}});
+        spans.push_back(Span{a.offset, a.offset, chains.size() - 1});
+        current = chains.size() - 1;
+      }
+    if (is_error(a)) {
+      std::string name = error_name(a);
+      if (name == XT_ERROR_TARGET) break;  // the table's end
+      chains.push_back(BlobChain{name, false, {}});
+      spans.push_back(Span{a.offset, a.offset, chains.size() - 1});
+      current = chains.size() - 1;
+      chain_of[i] = current;
+      continue;
+    }
+    if (current == SIZE_MAX) return malformed();
+    chain_of[i] = current;
+    spans.back().last = a.offset;
+    bool policy = false;
+    for (unsigned h = 0; h < NF_INET_NUMHOOKS; ++h)
+      if ((b.valid_hooks & (1u << h)) && b.underflow[h] == a.offset) policy = true;
+    bool closing = !chains[current].builtin && i + 1 < all.size() && is_error(all[i + 1]);
+    rule[i] = !policy && !closing;
+  }
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!rule[i]) continue;
+    const At& a = all[i];
+    std::string target;
+    if (a.target->u.user.name[0] != '\0') {
+      target = a.target->u.user.name;
+    } else {
+      int verdict = reinterpret_cast<const xt_standard_target*>(a.target)->verdict;
+      unsigned next = i + 1 < all.size() ? all[i + 1].offset : static_cast<unsigned>(b.size);
+      if (verdict < 0) {
+        target = verdict == -NF_ACCEPT - 1 ? "ACCEPT"
+                 : verdict == -NF_DROP - 1 ? "DROP"
+                 : verdict == -NF_QUEUE - 1 ? "QUEUE"
+                 : verdict == XT_RETURN ? "RETURN"
+                                        : "UNKNOWN";
+      } else if (static_cast<unsigned>(verdict) != next) {
+        auto to = std::find_if(spans.begin(), spans.end(), [&](const Span& s) {
+          return static_cast<unsigned>(verdict) >= s.first && static_cast<unsigned>(verdict) <= s.last;
+        });
+        if (to == spans.end()) return malformed();
+        target = chains[to->chain].name;
+      }
+    }
+    chains[chain_of[i]].rules.push_back(BlobRule{a.entry, std::move(target)});
+  }
+  return chains;
 }
 
 Error lib_error(const Opened& t, const std::string& step) {
@@ -467,13 +627,8 @@ class IptablesBackend final : public NetfilterBackend {
       const Lib& lib = lib_for(family);
       for (ChainKind kind : kKinds) {
         if (!table_exists(lib, kind, *lock)) continue;
-        auto opened = open_table(lib, kind, *lock);
-        if (!opened) return tl::unexpected(opened.error());
-        auto table = decode(*opened);
+        auto table = read_table(lib, kind, *lock);
         if (!table) return tl::unexpected(table.error());
-        // libiptc's handle holds the whole table twice (the kernel's blob and
-        // its own cache): gone before the next table is read.
-        opened->handle.reset();
         if (!table->chains.empty() || !table->jumps.empty()) held.tables.push_back(std::move(*table));
       }
     }
@@ -493,29 +648,51 @@ class IptablesBackend final : public NetfilterBackend {
   XtablesLockHold hold_;
   std::optional<XtablesLock> held_;  // ForLifetime, from the first call on
 
-  // meshcap's chains and the jumps to them, decoded straight from libiptc's
-  // entries: nothing here is appended again, so nothing is copied.
-  static Result<IptTable> decode(const Opened& t) {
-    const Lib& lib = *t.lib;
-    xtc_handle* h = t.handle.get();
+  // One table, read with the backend's socket for its family (opened on the
+  // first read, in the namespace of that moment, and kept: the observation
+  // before an apply and the read-back after it share it).
+  Result<IptTable> read_table(const Lib& lib, ChainKind kind, const XtablesLock& lock) {
+    bool v4 = lib.family == Family::V4;
+    sys::UniqueFd& fd = read_fd_[v4 ? 0 : 1];
+    if (!fd) {
+      fd = sys::UniqueFd(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+      if (!fd) return tl::unexpected(open_error(lib, kind, errno));
+    }
+    Blob blob;
+    int err = 0;
+    // A table read races a writer that does not take the lock: the size it
+    // announced is stale (EAGAIN).
+    for (int attempt = 0; attempt < kInitAttempts; ++attempt) {
+      err = v4 ? read_blob<ipt_getinfo, ipt_get_entries>(fd.get(), IPPROTO_IP, IPT_SO_GET_INFO,
+                                                          IPT_SO_GET_ENTRIES, chain_kind_name(kind), blob)
+               : read_blob<ip6t_getinfo, ip6t_get_entries>(fd.get(), IPPROTO_IPV6, IP6T_SO_GET_INFO,
+                                                            IP6T_SO_GET_ENTRIES, chain_kind_name(kind), blob);
+      if (err != EAGAIN) break;
+    }
+    if (err) return tl::unexpected(open_error(lib, kind, err));
+    mark_opened(lib, kind, lock);
+    auto chains = chains_of(lib, kind, blob);
+    if (!chains) return tl::unexpected(chains.error());
+    return decode(lib, kind, *chains);
+  }
+
+  // meshcap's chains and the jumps to them, decoded straight from the
+  // kernel's entries.
+  static Result<IptTable> decode(const Lib& lib, ChainKind kind, const std::vector<BlobChain>& chains) {
     Family family = lib.family;
-    IptTable table{family, t.kind, {}, {}};
-    std::vector<std::string> names;
-    for (const char* c = lib.first_chain(h); c; c = lib.next_chain(h)) names.emplace_back(c);
-    // Reused for every rule: a 10,000-rule chain allocates them once.
-    std::string target;
-    std::string where;
-    for (const auto& name : names) {
-      bool builtin = lib.builtin(name.c_str(), h);
-      if (!builtin && !iptables_owned_chain(name)) continue;
-      IptChain chain{name, {}};
-      std::string prefix = t.what() + " " + name + " rule ";
-      unsigned position = 0;
-      for (const void* e = lib.first_rule(name.c_str(), h); e; e = lib.next_rule(e, h), ++position) {
-        target.assign(lib.get_target(e, h));
-        if (builtin && !iptables_owned_chain(target)) continue;
+    IptTable table{family, kind, {}, {}};
+    std::string what = std::string(lib.tool) + " table " + chain_kind_name(kind);
+    std::string where;  // reused for every rule: a 10,000-rule chain allocates it once
+    for (const auto& c : chains) {
+      if (!c.builtin && !iptables_owned_chain(c.name)) continue;
+      IptChain chain{c.name, {}};
+      if (!c.builtin) chain.rules.reserve(c.rules.size());
+      std::string prefix = what + " " + c.name + " rule ";
+      for (size_t position = 0; position < c.rules.size(); ++position) {
+        const auto& [e, target] = c.rules[position];
+        if (c.builtin && !iptables_owned_chain(target)) continue;
         where.assign(prefix).append(std::to_string(position + 1));
-        if (!builtin) {
+        if (!c.builtin) {
           auto rule = decode_rule(family, e, target, where);
           if (!rule) return tl::unexpected(rule.error());
           chain.rules.push_back(std::move(*rule));
@@ -529,12 +706,14 @@ class IptablesBackend final : public NetfilterBackend {
           return fail(ErrorKind::Verify, where + ": the jump to " + target + " lacks -m comment --comment " +
                                              kIptablesJumpComment +
                                              " (left by meshcap 0.1.0); run `meshcap apply` to converge");
-        table.jumps.push_back(IptJump{name, target});
+        table.jumps.push_back(IptJump{c.name, target});
       }
-      if (!builtin) table.chains.push_back(std::move(chain));
+      if (!c.builtin) table.chains.push_back(std::move(chain));
     }
     return table;
   }
+
+  sys::UniqueFd read_fd_[2];  // raw sockets for reading, v4 and v6
 };
 
 }  // namespace

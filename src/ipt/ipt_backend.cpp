@@ -138,7 +138,8 @@ struct Listed {
 // programs that change tables take the lock, so a list stays true while it
 // is held, but for the tables meshcap opens itself (mark_opened). A table
 // another program instantiates without the lock meanwhile is new and empty:
-// it holds nothing of meshcap's whether it is listed or not.
+// it holds nothing of meshcap's whether it is listed or not. A hold is taken
+// in one network namespace and used there (one per meshcap command).
 struct TableNames {
   uint64_t hold = 0;
   std::optional<Listed> family[2];
@@ -270,7 +271,8 @@ Result<std::vector<BlobChain>> chains_of(const Lib& lib, ChainKind kind, const B
     if (target_offset < head || next_offset < target_offset + sizeof(xt_entry_target) ||
         off + next_offset > b.size)
       return malformed();
-    all.push_back(At{static_cast<unsigned>(off), e, reinterpret_cast<const xt_entry_target*>(e + target_offset)});
+    all.push_back(
+        At{static_cast<unsigned>(off), e, reinterpret_cast<const xt_entry_target*>(e + target_offset)});
     off += next_offset;
   }
   auto is_error = [](const At& a) { return std::strcmp(a.target->u.user.name, XT_ERROR_TARGET) == 0; };
@@ -325,11 +327,11 @@ Result<std::vector<BlobChain>> chains_of(const Lib& lib, ChainKind kind, const B
       int verdict = reinterpret_cast<const xt_standard_target*>(a.target)->verdict;
       unsigned next = i + 1 < all.size() ? all[i + 1].offset : static_cast<unsigned>(b.size);
       if (verdict < 0) {
-        target = verdict == -NF_ACCEPT - 1 ? "ACCEPT"
-                 : verdict == -NF_DROP - 1 ? "DROP"
+        target = verdict == -NF_ACCEPT - 1  ? "ACCEPT"
+                 : verdict == -NF_DROP - 1  ? "DROP"
                  : verdict == -NF_QUEUE - 1 ? "QUEUE"
-                 : verdict == XT_RETURN ? "RETURN"
-                                        : "UNKNOWN";
+                 : verdict == XT_RETURN     ? "RETURN"
+                                            : "UNKNOWN";
       } else if (static_cast<unsigned>(verdict) != next) {
         auto to = std::find_if(spans.begin(), spans.end(), [&](const Span& s) {
           return static_cast<unsigned>(verdict) >= s.first && static_cast<unsigned>(verdict) <= s.last;
@@ -664,9 +666,9 @@ class IptablesBackend final : public NetfilterBackend {
     // announced is stale (EAGAIN).
     for (int attempt = 0; attempt < kInitAttempts; ++attempt) {
       err = v4 ? read_blob<ipt_getinfo, ipt_get_entries>(fd.get(), IPPROTO_IP, IPT_SO_GET_INFO,
-                                                          IPT_SO_GET_ENTRIES, chain_kind_name(kind), blob)
+                                                         IPT_SO_GET_ENTRIES, chain_kind_name(kind), blob)
                : read_blob<ip6t_getinfo, ip6t_get_entries>(fd.get(), IPPROTO_IPV6, IP6T_SO_GET_INFO,
-                                                            IP6T_SO_GET_ENTRIES, chain_kind_name(kind), blob);
+                                                           IP6T_SO_GET_ENTRIES, chain_kind_name(kind), blob);
       if (err != EAGAIN) break;
     }
     if (err) return tl::unexpected(open_error(lib, kind, err));

@@ -11,12 +11,14 @@ extern "C" {
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ipt/entry.hpp"
 #include "ipt/lock.hpp"
+#include "ipt/sets.hpp"
 #include "meshcap/lower_iptables.hpp"
 
 namespace meshcap {
@@ -287,14 +289,14 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
 }
 
 // The chains of one table as entries; errors name the rule and touch nothing.
-Result<Held> wanted(const IptTable* table) {
+Result<Held> wanted(const IptTable* table, SetDirectory* sets) {
   Held want;
   if (!table) return want;
   for (const auto& c : table->chains) {
     ChainCopy copy{c.name, {}, {}};
     copy.entries.reserve(c.rules.size());
     for (size_t i = 0; i < c.rules.size(); ++i) {
-      auto e = encode_rule(table->family, c.rules[i], copy.name, i);
+      auto e = encode_rule(table->family, c.rules[i], copy.name, i, sets);
       if (!e) return tl::unexpected(e.error());
       copy.entries.push_back(std::move(*e));
     }
@@ -376,11 +378,8 @@ Result<void> commit_all(std::vector<Prepared>& tables) {
   return {};
 }
 
-// Makes both families hold `lowered` (a table it lacks = none of meshcap's
-// chains there).
-Result<void> converge_all(const IptRuleset& lowered) {
-  auto lock = XtablesLock::acquire();
-  if (!lock) return tl::unexpected(lock.error());
+// The tables' part of converge_all.
+Result<void> converge_tables(const IptRuleset& lowered, SetTransaction& sets) {
   std::vector<Prepared> tables;
   for (Family family : {Family::V4, Family::V6}) {
     const Lib& lib = lib_for(family);
@@ -389,7 +388,7 @@ Result<void> converge_all(const IptRuleset& lowered) {
       for (const auto& t : lowered.tables)
         if (t.family == family && t.kind == kind) table = &t;
       if (!table && !table_exists(lib, kind)) continue;
-      auto want = wanted(table);
+      auto want = wanted(table, &sets);
       if (!want) return tl::unexpected(want.error());
       auto opened = open_table(lib, kind);
       if (!opened) return tl::unexpected(opened.error());
@@ -404,21 +403,50 @@ Result<void> converge_all(const IptRuleset& lowered) {
   std::stable_sort(tables.begin(), tables.end(), [](const Prepared& a, const Prepared& b) {
     return std::pair(a.table.lib->family, a.phase) < std::pair(b.table.lib->family, b.phase);
   });
+  // Old rules on sets: those sets go once the rules are gone.
+  for (const auto& t : tables)
+    for (const auto& c : t.before.chains)
+      for (const auto& e : c.entries)
+        if (!sets.begun() && uses_ipset(t.table.lib->family, e))
+          if (auto ok = sets.begin(lowered); !ok) return ok;
   return commit_all(tables);
+}
+
+// Makes both families hold `lowered` (a table it lacks = none of meshcap's
+// chains there), and the kernel its ipsets (ipt/sets.hpp): touched when
+// `lowered` names sets, the tables' old rules use some, or `removing`.
+Result<void> converge_all(const IptRuleset& lowered, bool removing = false) {
+  auto lock = XtablesLock::acquire();
+  if (!lock) return tl::unexpected(lock.error());
+  SetTransaction sets;
+  if (removing || !iptables_sets(lowered).empty())
+    if (auto ok = sets.begin(lowered); !ok) {
+      sets.abandon();
+      return ok;
+    }
+  auto ok = converge_tables(lowered, sets);
+  if (!ok) {
+    sets.abandon();
+    return ok;
+  }
+  return sets.begun() ? sets.finish() : Result<void>{};
 }
 
 class IptablesBackend final : public NetfilterBackend {
  public:
+  explicit IptablesBackend(bool ipsets) : ipsets_(ipsets) {}
+
   const char* name() const override { return "iptables"; }
 
-  Result<void> apply(const Plan& plan) override { return converge_all(lower_iptables(plan)); }
+  Result<void> apply(const Plan& plan) override { return converge_all(lower_iptables(plan, options())); }
 
-  Result<void> remove() override { return converge_all(IptRuleset{}); }
+  Result<void> remove() override { return converge_all(IptRuleset{}, true); }
 
   Result<Plan> observe() override {
     auto lock = XtablesLock::acquire();
     if (!lock) return tl::unexpected(lock.error());
     IptRuleset held;
+    SetReader sets;
     for (Family family : {Family::V4, Family::V6}) {
       const Lib& lib = lib_for(family);
       for (ChainKind kind : kKinds) {
@@ -430,7 +458,7 @@ class IptablesBackend final : public NetfilterBackend {
         // its own cache): gone before the copy is decoded, so a 10,000-rule
         // table is not held four times at once.
         opened->handle.reset();
-        auto table = decode(*opened, copy);
+        auto table = decode(*opened, copy, sets);
         if (!table) return tl::unexpected(table.error());
         if (!table->chains.empty() || !table->jumps.empty()) held.tables.push_back(std::move(*table));
       }
@@ -438,10 +466,23 @@ class IptablesBackend final : public NetfilterBackend {
     return lift_iptables(held);
   }
 
-  Plan held_form(const Plan& plan) const override { return iptables_held_form(plan); }
+  Plan held_form(const Plan& plan) const override { return iptables_held_form(plan, options()); }
 
  private:
-  static Result<IptTable> decode(const Opened& t, const Held& held) {
+  // Ipsets where usable, probed once per run.
+  IptOptions options() const {
+    if (ipsets_ && !usable_) {
+      auto probe = probe_ipsets();
+      if (!probe) spdlog::info("--ipset auto: large lists stay one rule per element: {}", probe.error().message);
+      usable_ = probe.has_value();
+    }
+    return IptOptions{ipsets_ && *usable_};
+  }
+
+  bool ipsets_;
+  mutable std::optional<bool> usable_;
+
+  static Result<IptTable> decode(const Opened& t, const Held& held, SetDirectory& sets) {
     Family family = t.lib->family;
     IptTable table{family, t.kind, {}, {}};
     for (const auto& j : held.jumps) {
@@ -460,7 +501,7 @@ class IptablesBackend final : public NetfilterBackend {
       chain.rules.reserve(c.entries.size());
       for (size_t i = 0; i < c.entries.size(); ++i) {
         auto rule = decode_rule(family, c.entries[i].data(), c.targets[i],
-                                t.what() + " " + c.name + " rule " + std::to_string(i + 1));
+                                t.what() + " " + c.name + " rule " + std::to_string(i + 1), &sets);
         if (!rule) return tl::unexpected(rule.error());
         chain.rules.push_back(std::move(*rule));
       }
@@ -473,6 +514,8 @@ class IptablesBackend final : public NetfilterBackend {
 }  // namespace
 }  // namespace ipt
 
-std::unique_ptr<NetfilterBackend> make_iptables_backend() { return std::make_unique<ipt::IptablesBackend>(); }
+std::unique_ptr<NetfilterBackend> make_iptables_backend(bool ipsets) {
+  return std::make_unique<ipt::IptablesBackend>(ipsets);
+}
 
 }  // namespace meshcap

@@ -19,7 +19,9 @@ namespace meshcap {
 // meshcap's chains back and lifts them (lift_iptables); remove() deletes them
 // and the jumps to them everywhere, absent or not. meshcap's chains are
 // exactly iptables_owned_chains(): nothing else is read, changed or removed.
-// All three hold /run/xtables.lock.
-std::unique_ptr<NetfilterBackend> make_iptables_backend();
+// All three hold /run/xtables.lock. With `ipsets`, large lists become ipsets
+// where the kernel has them (lower_iptables, ipt/sets.hpp); meshcap's sets
+// are read back, and destroyed with the rules, in any case.
+std::unique_ptr<NetfilterBackend> make_iptables_backend(bool ipsets = true);
 
 }  // namespace meshcap

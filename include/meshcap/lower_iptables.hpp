@@ -5,6 +5,8 @@
 // lift_iptables turns it back into a plan, so the three cannot drift apart.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,6 +110,17 @@ bool ipset_owned(std::string_view name);
 std::string ipset_name(Family family, const std::string& plan_set);
 // The name a set written under either of its names stands for.
 std::string ipset_base_name(std::string_view name);
+
+// What the iptables backend declares when it creates a hash:net of n
+// elements, so the kernel allocates its table once: a bucket per element at
+// most (a bucket holds several before the kernel grows the table), and room
+// for at least the kernel's default number of elements.
+inline uint32_t ipset_hashsize(size_t n) {
+  uint32_t size = 64;
+  while (size < n && size < (1u << 30)) size <<= 1;
+  return size;
+}
+inline uint32_t ipset_maxelem(size_t n) { return n > 65536 ? static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX)) : 65536; }
 
 struct IptOptions {
   bool ipsets = false;  // large lists become ipsets (kIpsetThreshold)

@@ -1,5 +1,7 @@
 #include "ipset/ipset.hpp"
 
+#include "meshcap/lower_iptables.hpp"
+
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/ipset/ip_set.h>
@@ -23,10 +25,6 @@ constexpr uint8_t kNetRevision = 6;
 constexpr uint8_t kPortRevision = 3;
 // The xt_set match revision meshcap writes (struct xt_set_info_match_v4).
 constexpr uint8_t kSetMatchRevision = 4;
-// hash:net starts with at least this many buckets.
-constexpr uint32_t kMinHashsize = 64;
-// The kernel's default maxelem; a larger list gets its own size.
-constexpr uint32_t kDefaultMaxelem = 65536;
 
 uint16_t msg_type(uint8_t cmd) { return static_cast<uint16_t>((NFNL_SUBSYS_IPSET << 8) | cmd); }
 
@@ -48,14 +46,6 @@ void put_be32(nlmsghdr* nlh, uint16_t type, uint32_t v) {
 }
 void put_be16(nlmsghdr* nlh, uint16_t type, uint16_t v) {
   mnl_attr_put_u16(nlh, static_cast<uint16_t>(type | NLA_F_NET_BYTEORDER), htons(v));
-}
-
-uint32_t hashsize_for(size_t n) {
-  // One bucket per element at most: the table never has to grow while it
-  // is filled (a bucket holds several entries before the kernel resizes).
-  uint32_t size = kMinHashsize;
-  while (size < n && size < (1u << 30)) size <<= 1;
-  return size;
 }
 
 size_t element_bytes(const Set& set) {
@@ -208,9 +198,8 @@ void put_create(netlink::Batch& batch, const Set& set) {
   mnl_attr_put_u8(nlh, IPSET_ATTR_FAMILY, nfproto(set.family));
   nlattr* data = mnl_attr_nest_start(nlh, IPSET_ATTR_DATA);
   if (set.kind == Kind::Net) {
-    put_be32(nlh, IPSET_ATTR_HASHSIZE, hashsize_for(set.cidrs.size()));
-    put_be32(nlh, IPSET_ATTR_MAXELEM,
-             std::max(kDefaultMaxelem, static_cast<uint32_t>(std::min<size_t>(set.cidrs.size(), UINT32_MAX))));
+    put_be32(nlh, IPSET_ATTR_HASHSIZE, ipset_hashsize(set.cidrs.size()));
+    put_be32(nlh, IPSET_ATTR_MAXELEM, ipset_maxelem(set.cidrs.size()));
   } else {
     put_be16(nlh, IPSET_ATTR_PORT, 0);
     put_be16(nlh, IPSET_ATTR_PORT_TO, 65535);

@@ -96,14 +96,34 @@ Result<void> SetTransaction::begin(const IptRuleset& lowered) {
   }
   auto in_use = [&](const std::string& n) { return std::find(used.begin(), used.end(), n) != used.end(); };
   for (const auto& w : wanted) {
+    ipset::Set want = to_kernel(w, w.name);
+    // A set in use that already holds exactly these elements stays: a
+    // re-run with the same settings changes no set.
+    bool kept = false;
+    for (const std::string& live : {w.name, w.name + std::string(kIpsetAltSuffix)}) {
+      if (kept || !in_use(live)) continue;
+      auto held = (*s)->read(live);
+      if (!held) return tl::unexpected(held.error());
+      want.name = live;
+      // bitmap:port has no family of its own: the kernel lists it as unspecified.
+      if (*held && want.kind == ipset::Kind::Port) (*held)->family = want.family;
+      if (*held && **held == want) {
+        kept = true;
+        created_.push_back(live);  // not destroyed by finish()
+        written_[w.name] = live;
+      }
+    }
+    if (kept) continue;
     std::string name = in_use(w.name) ? w.name + std::string(kIpsetAltSuffix) : w.name;
     if (in_use(name))
       return fail(ErrorKind::Kernel, "ipsets " + w.name + " and " + name +
                                          " are both in use by rules; run `meshcap cleanup` then apply again");
-    if (auto ok = (*s)->create(to_kernel(w, name)); !ok) {
-      created_.push_back(name);  // perhaps half made
+    want.name = name;
+    if (auto ok = (*s)->create(want); !ok) {
+      made_.push_back(name);  // perhaps half made
       return ok;
     }
+    made_.push_back(name);
     created_.push_back(name);
     written_[w.name] = name;
   }
@@ -116,6 +136,7 @@ Result<void> SetTransaction::finish() {
   if (!headers) return tl::unexpected(headers.error());
   for (const auto& h : *headers) {
     if (!ipset_owned(h.name) || std::find(created_.begin(), created_.end(), h.name) != created_.end()) continue;
+    // In use by someone else's rule: not meshcap's to break (the next run tries again).
     auto gone = session_->destroy(h.name);
     if (!gone) return tl::unexpected(gone.error());
   }
@@ -124,7 +145,7 @@ Result<void> SetTransaction::finish() {
 
 void SetTransaction::abandon() {
   if (!session_) return;
-  for (const auto& name : created_) (void)session_->destroy(name);
+  for (const auto& name : made_) (void)session_->destroy(name);
 }
 
 Result<uint16_t> SetTransaction::index_of(const std::string& name) {

@@ -28,7 +28,8 @@ bool uses_ipset(Family family, const EntryBuf& entry);
 class SetTransaction final : public SetDirectory {
  public:
   // Destroys meshcap's sets that no rule uses, then creates the sets of
-  // `lowered` under the names their rules do not use yet. Without ip_set in
+  // `lowered` under the names their rules do not use yet (a set in use that
+  // holds exactly the wanted elements is kept instead). Without ip_set in
   // the kernel and no sets wanted, there is nothing to do.
   Result<void> begin(const IptRuleset& lowered);
   bool begun() const { return begun_; }
@@ -46,7 +47,8 @@ class SetTransaction final : public SetDirectory {
   bool begun_ = false;
   std::optional<ipset::Session> session_;
   std::map<std::string, std::string> written_;  // a set's name in the plan -> its name in the kernel
-  std::vector<std::string> created_;
+  std::vector<std::string> created_;  // the sets the rules use after the commit
+  std::vector<std::string> made_;     // those of them this run created
 };
 
 // Reads the sets xt_set matches name, for observe().

@@ -144,6 +144,10 @@ struct IptSet {
 // hash:net cannot hold, nor uid, gid or interface lists.
 IptRuleset lower_iptables(const Plan& plan, IptOptions options = {});
 
+// Whether the plan has a list long enough that lowering it with ipsets might
+// make one: the iptables backend asks the kernel about ipsets only then.
+bool ipset_candidates(const Plan& plan);
+
 // The ipsets a lowered ruleset's rules name, once each, in order of use.
 std::vector<IptSet> iptables_sets(const IptRuleset& ruleset);
 

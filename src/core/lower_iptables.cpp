@@ -315,6 +315,19 @@ std::vector<IptSet> iptables_sets(const IptRuleset& ruleset) {
   return out;
 }
 
+bool ipset_candidates(const Plan& plan) {
+  for (const auto& t : plan.tables)
+    for (const auto& c : t.chains)
+      for (const auto& r : c.rules)
+        for (const auto& m : r.matches) {
+          if (const auto* a = std::get_if<AddrMatch>(&m); a && !a->set.empty() && a->cidrs.size() > kIpsetThreshold)
+            return true;
+          if (const auto* p = std::get_if<PortMatch>(&m); p && !p->set.empty() && p->ports.size() > kIpsetThreshold)
+            return true;
+        }
+  return false;
+}
+
 bool ipset_owned(std::string_view name) {
   return name.substr(0, kIpsetPrefix4.size()) == kIpsetPrefix4 ||
          name.substr(0, kIpsetPrefix6.size()) == kIpsetPrefix6;

@@ -438,7 +438,7 @@ class IptablesBackend final : public NetfilterBackend {
 
   const char* name() const override { return "iptables"; }
 
-  Result<void> apply(const Plan& plan) override { return converge_all(lower_iptables(plan, options())); }
+  Result<void> apply(const Plan& plan) override { return converge_all(lower_iptables(plan, options(plan))); }
 
   Result<void> remove() override { return converge_all(IptRuleset{}, true); }
 
@@ -466,17 +466,19 @@ class IptablesBackend final : public NetfilterBackend {
     return lift_iptables(held);
   }
 
-  Plan held_form(const Plan& plan) const override { return iptables_held_form(plan, options()); }
+  Plan held_form(const Plan& plan) const override { return iptables_held_form(plan, options(plan)); }
 
  private:
-  // Ipsets where usable, probed once per run.
-  IptOptions options() const {
-    if (ipsets_ && !usable_) {
+  // Ipsets where usable, probed once per run, and only for a plan with a
+  // list long enough to become one (the others lower the same either way).
+  IptOptions options(const Plan& plan) const {
+    if (!ipsets_ || !ipset_candidates(plan)) return IptOptions{false};
+    if (!usable_) {
       auto probe = probe_ipsets();
       if (!probe) spdlog::info("--ipset auto: large lists stay one rule per element: {}", probe.error().message);
       usable_ = probe.has_value();
     }
-    return IptOptions{ipsets_ && *usable_};
+    return IptOptions{*usable_};
   }
 
   bool ipsets_;

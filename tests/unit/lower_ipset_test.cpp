@@ -84,6 +84,14 @@ TEST(LowerIpset, AboveTheThresholdAListIsOneSetRule) {
   EXPECT_EQ(text.find("-d 10.0.0.0/24"), std::string::npos);
 }
 
+TEST(LowerIpset, OnlyALongListIsACandidate) {
+  EXPECT_FALSE(ipset_candidates(make_plan(Config{})));
+  EXPECT_FALSE(ipset_candidates(make_plan(test::everything_on())));
+  EXPECT_FALSE(ipset_candidates(make_plan(with_lists(nets(kIpsetThreshold), ranges(kIpsetThreshold)))));
+  EXPECT_TRUE(ipset_candidates(make_plan(with_lists(nets(kIpsetThreshold + 1), {}))));
+  EXPECT_TRUE(ipset_candidates(make_plan(with_lists({}, ranges(kIpsetThreshold + 1)))));
+}
+
 TEST(LowerIpset, AdjacentPortRangesMergeBeforeTheyAreCounted) {
   // 100 ranges that touch each other are one range: no set.
   std::vector<PortRange> touching;

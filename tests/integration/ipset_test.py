@@ -12,8 +12,8 @@ with real connections from a pod namespace to a peer namespace.
   - `ipset del` of one element is drift for `check`, and apply repairs it;
   - an apply whose iptables commit fails after its sets were built leaves
     the old rules and the old sets exactly as they were;
-  - `--ipset off` programs the expanded rules and no set; `cleanup` leaves
-    no set and no chain.
+  - `--ipset off` programs the expanded rules and no set; switching to
+    `--backend nft` and `cleanup` leave no set and no chain.
 
 usage: ipset_test.py MESHCAP
 """
@@ -161,8 +161,17 @@ def main():
         expect(p.probe(PROBES, []) == LANDS_B, "--ipset off: connections")
         expect(m.run(p.ns, "check", B + ["--ipset", "off"]).returncode == 0, "check --ipset off")
 
-        # Back to sets, then cleanup: nothing of meshcap's.
+        # Switching to nft removes the iptables backend's rules and sets.
         expect(m.run(p.ns, "apply", B).returncode == 0, "apply B after --ipset off")
+        nft = [a if a != "iptables" else "nft" for a in B]
+        r = m.run(p.ns, "apply", nft)
+        expect(r.returncode == 0, f"apply --backend nft: {r.stderr.strip()}")
+        expect(not [s for s in sets(p) if s.startswith("meshcap")], f"--backend nft leaves ipsets: {list(sets(p))}")
+        expect(p.probe(PROBES, []) == LANDS_B, "--backend nft: connections")
+        expect(m.run(p.ns, "cleanup", []).returncode == 0, "cleanup after nft")
+
+        # Back to sets, then cleanup: nothing of meshcap's.
+        expect(m.run(p.ns, "apply", B).returncode == 0, "apply B after nft")
         expect(set_rules(p) != [], "no -m set rules after going back to sets")
         r = m.run(p.ns, "cleanup", ["--backend", "iptables"])
         expect(r.returncode == 0, f"cleanup: {r.stderr.strip()}")

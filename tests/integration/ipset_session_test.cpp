@@ -1,0 +1,150 @@
+// src/ipset against the kernel, in a fresh network namespace per test, with
+// the `ipset` tool as the oracle: what meshcap creates is what `ipset save`
+// shows, and what `ipset` changes is what meshcap reads back.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "ipset/ipset.hpp"
+#include "support/netns.hpp"
+
+namespace meshcap {
+namespace {
+
+using test::run_in_new_netns;
+using test::sh;
+
+// In the child: prints what went wrong and makes the child fail.
+#define CHILD_CHECK(cond, ...)                 \
+  do {                                         \
+    if (!(cond)) {                             \
+      std::fprintf(stderr, "line %d: ", __LINE__); \
+      std::fprintf(stderr, __VA_ARGS__);       \
+      std::fprintf(stderr, "\n");              \
+      return 1;                                \
+    }                                          \
+  } while (0)
+
+ipset::Set nets(const std::string& name, size_t n, int third = 0) {
+  ipset::Set s;
+  s.name = name;
+  for (size_t i = 0; i < n; ++i)
+    s.cidrs.push_back(*Cidr::parse("10." + std::to_string(third + i / 256) + "." + std::to_string(i % 256) + ".0/24"));
+  ipset::normalize(s);
+  return s;
+}
+
+class IpsetSession : public ::testing::Test {
+ protected:
+  void SetUp() override { MESHCAP_REQUIRE_NETNS_AND("ipset"); }
+};
+
+TEST_F(IpsetSession, CreateFillReadBack) {
+  EXPECT_EQ(run_in_new_netns([] {
+              auto s = ipset::Session::open();
+              CHILD_CHECK(s, "open: %s", s.error().message.c_str());
+              auto probe = s->probe();
+              CHILD_CHECK(probe, "probe: %s", probe.error().message.c_str());
+              auto four = nets("meshcap4-t", 3000);
+              auto ok = s->create(four);
+              CHILD_CHECK(ok, "create: %s", ok.error().message.c_str());
+              ipset::Set six;
+              six.name = "meshcap6-t";
+              six.family = Family::V6;
+              for (int i = 0; i < 100; ++i) six.cidrs.push_back(*Cidr::parse("fd00:" + std::to_string(i) + "::/64"));
+              ipset::normalize(six);
+              ok = s->create(six);
+              CHILD_CHECK(ok, "create v6: %s", ok.error().message.c_str());
+              ipset::Set ports;
+              ports.name = "meshcap4-p";
+              ports.kind = ipset::Kind::Port;
+              ports.ports = {{80, 80}, {8000, 8099}, {65535, 65535}};
+              ok = s->create(ports);
+              CHILD_CHECK(ok, "create ports: %s", ok.error().message.c_str());
+
+              // The oracle sees the declared size and every element.
+              std::string list = sh("ipset list -t meshcap4-t");
+              CHILD_CHECK(list.find("hashsize 4096") != std::string::npos, "%s", list.c_str());
+              CHILD_CHECK(list.find("Number of entries: 3000") != std::string::npos, "%s", list.c_str());
+              CHILD_CHECK(sh("ipset list meshcap4-t | grep -c '^10\\.'") == "3000\n", "not 3000 elements");
+              CHILD_CHECK(sh("ipset test meshcap4-t 10.11.183.7 2>&1 | grep -c 'is in set'") == "1\n", "10.11.183.7");
+              CHILD_CHECK(sh("ipset list meshcap6-t | grep -c '^fd00:'") == "100\n", "v6 elements");
+              CHILD_CHECK(sh("ipset list meshcap4-p | grep -c '^[0-9]'") == "102\n", "ports");
+
+              // Read back, equal; what the tool changes shows.
+              for (const auto* want : {&four, &six, &ports}) {
+                auto got = s->read(want->name);
+                CHILD_CHECK(got && *got, "read %s", want->name.c_str());
+                auto g = **got;
+                if (want->kind == ipset::Kind::Port) g.family = want->family;
+                CHILD_CHECK(g == *want, "%s reads back different", want->name.c_str());
+              }
+              sh("ipset del meshcap4-t 10.0.5.0/24; ipset add meshcap4-p 81");
+              auto got = s->read("meshcap4-t");
+              CHILD_CHECK(got && *got && (*got)->cidrs.size() == 2999, "after ipset del");
+              auto p = s->read("meshcap4-p");
+              CHILD_CHECK(p && *p && (*p)->ports.front() == (PortRange{80, 81}), "after ipset add 81");
+              auto none = s->read("meshcap4-none");
+              CHILD_CHECK(none && !*none, "a missing set reads as none");
+
+              auto headers = s->list();
+              CHILD_CHECK(headers && headers->size() == 3, "list: %zu", headers ? headers->size() : 0);
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(IpsetSession, SwapRenameDestroyAndIndexes) {
+  EXPECT_EQ(run_in_new_netns([] {
+              auto s = ipset::Session::open();
+              CHILD_CHECK(s, "open");
+              CHILD_CHECK(s->create(nets("meshcap4-a", 10)), "create a");
+              CHILD_CHECK(s->create(nets("meshcap4-b", 20, 100)), "create b");
+              auto a = ipset::index_of("meshcap4-a");
+              CHILD_CHECK(a, "index a: %s", a.error().message.c_str());
+              auto name = ipset::name_of(*a);
+              CHILD_CHECK(name && *name == "meshcap4-a", "name of %u", *a);
+              CHILD_CHECK(!ipset::index_of("meshcap4-missing"), "a missing set has an index");
+
+              // A rule by index: after a swap it sees the other contents.
+              CHILD_CHECK(sh("iptables-legacy -t nat -A OUTPUT -m set --match-set meshcap4-a dst -j RETURN && echo ok") ==
+                              "ok\n",
+                          "rule");
+              auto busy = s->destroy("meshcap4-a");
+              CHILD_CHECK(busy && !*busy, "a set a rule uses was destroyed");
+              CHILD_CHECK(s->swap("meshcap4-a", "meshcap4-b"), "swap");
+              auto after = s->read("meshcap4-a");
+              CHILD_CHECK(after && *after && (*after)->cidrs.size() == 20, "swap: meshcap4-a holds b's elements");
+              CHILD_CHECK(ipset::index_of("meshcap4-a").value() == *a, "the name keeps its index");
+              CHILD_CHECK(sh("iptables-legacy-save -t nat | grep -c 'match-set meshcap4-a dst'") == "1\n", "rule names a");
+
+              CHILD_CHECK(s->rename("meshcap4-b", "meshcap4-c"), "rename");
+              CHILD_CHECK(sh("ipset list -n | sort | tr '\\n' ' '") == "meshcap4-a meshcap4-c ", "after rename");
+              auto gone = s->destroy("meshcap4-c");
+              CHILD_CHECK(gone && *gone, "destroy c");
+              auto absent = s->destroy("meshcap4-c");
+              CHILD_CHECK(absent && *absent, "destroying an absent set is success");
+              CHILD_CHECK(!s->create(nets("meshcap4-a", 1)), "creating an existing set succeeded");
+              return 0;
+            }),
+            0);
+}
+
+TEST_F(IpsetSession, RefusalsNameTheSet) {
+  EXPECT_EQ(run_in_new_netns([] {
+              auto s = ipset::Session::open();
+              CHILD_CHECK(s, "open");
+              ipset::Set bad = nets("meshcap4-zero", 1);
+              bad.cidrs = {*Cidr::parse("0.0.0.0/0")};  // hash:net holds no /0
+              auto r = s->create(bad);
+              CHILD_CHECK(!r, "a /0 was taken");
+              CHILD_CHECK(r.error().kind == ErrorKind::Kernel, "kind");
+              CHILD_CHECK(r.error().message.find("meshcap4-zero") != std::string::npos, "%s", r.error().message.c_str());
+              return 0;
+            }),
+            0);
+}
+
+}  // namespace
+}  // namespace meshcap

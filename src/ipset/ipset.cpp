@@ -1,7 +1,5 @@
 #include "ipset/ipset.hpp"
 
-#include "meshcap/lower_iptables.hpp"
-
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/ipset/ip_set.h>
@@ -14,6 +12,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "meshcap/lower_iptables.hpp"
 
 namespace meshcap::ipset {
 
@@ -191,7 +191,8 @@ void normalize(Set& set) {
 }
 
 void put_create(netlink::Batch& batch, const Set& set) {
-  nlmsghdr* nlh = start(batch, IPSET_CMD_CREATE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 256, nfproto(set.family));
+  nlmsghdr* nlh =
+      start(batch, IPSET_CMD_CREATE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 256, nfproto(set.family));
   mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, set.name.c_str());
   mnl_attr_put_strz(nlh, IPSET_ATTR_TYPENAME, type_name(set.kind));
   mnl_attr_put_u8(nlh, IPSET_ATTR_REVISION, set.kind == Kind::Net ? kNetRevision : kPortRevision);
@@ -303,7 +304,8 @@ Result<void> Session::probe() {
   rev.revision = kSetMatchRevision;
   socklen_t len = sizeof rev;
   if (getsockopt(s.fd(), IPPROTO_IP, IPT_SO_GET_REVISION_MATCH, &rev, &len) < 0)
-    return fail(ErrorKind::Kernel, std::string("the kernel has no xt_set match (") + std::strerror(errno) + ")");
+    return fail(ErrorKind::Kernel,
+                std::string("the kernel has no xt_set match (") + std::strerror(errno) + ")");
   auto v = sockopt_version(s);
   if (!v) return tl::unexpected(v.error());
   return {};
@@ -353,8 +355,9 @@ Result<std::optional<Set>> Session::read(const std::string& name) {
   if (!r && r.error().error == ENOENT) return std::optional<Set>();
   if (!r) return tl::unexpected(kernel_error("listing " + name, r.error().error, r.error().message));
   if (bad)
-    return fail(ErrorKind::Verify, "ipset " + name + " is not a hash:net or bitmap:port set meshcap writes; "
-                                   "run `meshcap apply` to converge");
+    return fail(ErrorKind::Verify, "ipset " + name +
+                                       " is not a hash:net or bitmap:port set meshcap writes; "
+                                       "run `meshcap apply` to converge");
   normalize(set);
   return std::optional<Set>(std::move(set));
 }
@@ -365,7 +368,8 @@ Result<void> Session::create(const Set& set) {
   put_adds(batch, set);
   sock_.reserve_seq(static_cast<uint32_t>(batch.size()));
   auto acks = sock_.send(batch);
-  if (!acks) return tl::unexpected(kernel_error("creating " + set.name, acks.error().error, acks.error().message));
+  if (!acks)
+    return tl::unexpected(kernel_error("creating " + set.name, acks.error().error, acks.error().message));
   auto answers = batch.answers(*acks);
   for (size_t i = 0; i < answers.size(); ++i) {
     const auto& a = answers[i];
@@ -385,7 +389,9 @@ Result<void> Session::simple(uint8_t cmd, const std::string& name, const std::st
   busy_ = !r && (r.error().error == IPSET_ERR_BUSY || r.error().error == EBUSY);
   if (r) return {};
   if (cmd == IPSET_CMD_DESTROY && r.error().error == ENOENT) return {};
-  const char* verb = cmd == IPSET_CMD_DESTROY ? "destroying " : cmd == IPSET_CMD_SWAP ? "swapping " : "renaming ";
+  const char* verb = cmd == IPSET_CMD_DESTROY ? "destroying "
+                     : cmd == IPSET_CMD_SWAP  ? "swapping "
+                                              : "renaming ";
   return tl::unexpected(kernel_error(verb + name, r.error().error, r.error().message));
 }
 
@@ -395,7 +401,9 @@ Result<bool> Session::destroy(const std::string& name) {
   if (busy_) return false;
   return tl::unexpected(r.error());
 }
-Result<void> Session::swap(const std::string& a, const std::string& b) { return simple(IPSET_CMD_SWAP, a, &b); }
+Result<void> Session::swap(const std::string& a, const std::string& b) {
+  return simple(IPSET_CMD_SWAP, a, &b);
+}
 Result<void> Session::rename(const std::string& from, const std::string& to) {
   return simple(IPSET_CMD_RENAME, from, &to);
 }

@@ -60,7 +60,8 @@ bool uses_ipset(Family family, const EntryBuf& entry) {
   size_t head = header_size(family);
   uint16_t target_offset = family == Family::V4 ? static_cast<const ipt_entry*>(entry.data())->target_offset
                                                 : static_cast<const ip6t_entry*>(entry.data())->target_offset;
-  for (size_t off = head; off + sizeof(xt_entry_match) <= target_offset && off + sizeof(xt_entry_match) <= entry.size();) {
+  for (size_t off = head;
+       off + sizeof(xt_entry_match) <= target_offset && off + sizeof(xt_entry_match) <= entry.size();) {
     const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
     if (m->u.match_size < sizeof(xt_entry_match)) return false;
     if (strncmp(m->u.user.name, "set", sizeof m->u.user.name) == 0) return true;
@@ -135,7 +136,8 @@ Result<void> SetTransaction::finish() {
   auto headers = session_->list();
   if (!headers) return tl::unexpected(headers.error());
   for (const auto& h : *headers) {
-    if (!ipset_owned(h.name) || std::find(created_.begin(), created_.end(), h.name) != created_.end()) continue;
+    if (!ipset_owned(h.name) || std::find(created_.begin(), created_.end(), h.name) != created_.end())
+      continue;
     // In use by someone else's rule: not meshcap's to break (the next run tries again).
     auto gone = session_->destroy(h.name);
     if (!gone) return tl::unexpected(gone.error());

@@ -47,8 +47,8 @@ class SetTransaction final : public SetDirectory {
   bool begun_ = false;
   std::optional<ipset::Session> session_;
   std::map<std::string, std::string> written_;  // a set's name in the plan -> its name in the kernel
-  std::vector<std::string> created_;  // the sets the rules use after the commit
-  std::vector<std::string> made_;     // those of them this run created
+  std::vector<std::string> created_;            // the sets the rules use after the commit
+  std::vector<std::string> made_;               // those of them this run created
 };
 
 // Reads the sets xt_set matches name, for observe().

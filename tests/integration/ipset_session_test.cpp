@@ -16,21 +16,22 @@ using test::run_in_new_netns;
 using test::sh;
 
 // In the child: prints what went wrong and makes the child fail.
-#define CHILD_CHECK(cond, ...)                 \
-  do {                                         \
-    if (!(cond)) {                             \
+#define CHILD_CHECK(cond, ...)                     \
+  do {                                             \
+    if (!(cond)) {                                 \
       std::fprintf(stderr, "line %d: ", __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);       \
-      std::fprintf(stderr, "\n");              \
-      return 1;                                \
-    }                                          \
+      std::fprintf(stderr, __VA_ARGS__);           \
+      std::fprintf(stderr, "\n");                  \
+      return 1;                                    \
+    }                                              \
   } while (0)
 
 ipset::Set nets(const std::string& name, size_t n, int third = 0) {
   ipset::Set s;
   s.name = name;
   for (size_t i = 0; i < n; ++i)
-    s.cidrs.push_back(*Cidr::parse("10." + std::to_string(third + i / 256) + "." + std::to_string(i % 256) + ".0/24"));
+    s.cidrs.push_back(
+        *Cidr::parse("10." + std::to_string(third + i / 256) + "." + std::to_string(i % 256) + ".0/24"));
   ipset::normalize(s);
   return s;
 }
@@ -52,7 +53,8 @@ TEST_F(IpsetSession, CreateFillReadBack) {
               ipset::Set six;
               six.name = "meshcap6-t";
               six.family = Family::V6;
-              for (int i = 0; i < 100; ++i) six.cidrs.push_back(*Cidr::parse("fd00:" + std::to_string(i) + "::/64"));
+              for (int i = 0; i < 100; ++i)
+                six.cidrs.push_back(*Cidr::parse("fd00:" + std::to_string(i) + "::/64"));
               ipset::normalize(six);
               ok = s->create(six);
               CHILD_CHECK(ok, "create v6: %s", ok.error().message.c_str());
@@ -68,7 +70,8 @@ TEST_F(IpsetSession, CreateFillReadBack) {
               CHILD_CHECK(list.find("hashsize 4096") != std::string::npos, "%s", list.c_str());
               CHILD_CHECK(list.find("Number of entries: 3000") != std::string::npos, "%s", list.c_str());
               CHILD_CHECK(sh("ipset list meshcap4-t | grep -c '^10\\.'") == "3000\n", "not 3000 elements");
-              CHILD_CHECK(sh("ipset test meshcap4-t 10.11.183.7 2>&1 | grep -c 'is in set'") == "1\n", "10.11.183.7");
+              CHILD_CHECK(sh("ipset test meshcap4-t 10.11.183.7 2>&1 | grep -c 'is in set'") == "1\n",
+                          "10.11.183.7");
               CHILD_CHECK(sh("ipset list meshcap6-t | grep -c '^fd00:'") == "100\n", "v6 elements");
               CHILD_CHECK(sh("ipset list meshcap4-p | grep -c '^[0-9]'") == "102\n", "ports");
 
@@ -96,39 +99,42 @@ TEST_F(IpsetSession, CreateFillReadBack) {
 }
 
 TEST_F(IpsetSession, SwapRenameDestroyAndIndexes) {
-  EXPECT_EQ(run_in_new_netns([] {
-              auto s = ipset::Session::open();
-              CHILD_CHECK(s, "open");
-              CHILD_CHECK(s->create(nets("meshcap4-a", 10)), "create a");
-              CHILD_CHECK(s->create(nets("meshcap4-b", 20, 100)), "create b");
-              auto a = ipset::index_of("meshcap4-a");
-              CHILD_CHECK(a, "index a: %s", a.error().message.c_str());
-              auto name = ipset::name_of(*a);
-              CHILD_CHECK(name && *name == "meshcap4-a", "name of %u", *a);
-              CHILD_CHECK(!ipset::index_of("meshcap4-missing"), "a missing set has an index");
+  EXPECT_EQ(
+      run_in_new_netns([] {
+        auto s = ipset::Session::open();
+        CHILD_CHECK(s, "open");
+        CHILD_CHECK(s->create(nets("meshcap4-a", 10)), "create a");
+        CHILD_CHECK(s->create(nets("meshcap4-b", 20, 100)), "create b");
+        auto a = ipset::index_of("meshcap4-a");
+        CHILD_CHECK(a, "index a: %s", a.error().message.c_str());
+        auto name = ipset::name_of(*a);
+        CHILD_CHECK(name && *name == "meshcap4-a", "name of %u", *a);
+        CHILD_CHECK(!ipset::index_of("meshcap4-missing"), "a missing set has an index");
 
-              // A rule by index: after a swap it sees the other contents.
-              CHILD_CHECK(sh("iptables-legacy -t nat -A OUTPUT -m set --match-set meshcap4-a dst -j RETURN && echo ok") ==
-                              "ok\n",
-                          "rule");
-              auto busy = s->destroy("meshcap4-a");
-              CHILD_CHECK(busy && !*busy, "a set a rule uses was destroyed");
-              CHILD_CHECK(s->swap("meshcap4-a", "meshcap4-b"), "swap");
-              auto after = s->read("meshcap4-a");
-              CHILD_CHECK(after && *after && (*after)->cidrs.size() == 20, "swap: meshcap4-a holds b's elements");
-              CHILD_CHECK(ipset::index_of("meshcap4-a").value() == *a, "the name keeps its index");
-              CHILD_CHECK(sh("iptables-legacy-save -t nat | grep -c 'match-set meshcap4-a dst'") == "1\n", "rule names a");
+        // A rule by index: after a swap it sees the other contents.
+        CHILD_CHECK(
+            sh("iptables-legacy -t nat -A OUTPUT -m set --match-set meshcap4-a dst -j RETURN && echo ok") ==
+                "ok\n",
+            "rule");
+        auto busy = s->destroy("meshcap4-a");
+        CHILD_CHECK(busy && !*busy, "a set a rule uses was destroyed");
+        CHILD_CHECK(s->swap("meshcap4-a", "meshcap4-b"), "swap");
+        auto after = s->read("meshcap4-a");
+        CHILD_CHECK(after && *after && (*after)->cidrs.size() == 20, "swap: meshcap4-a holds b's elements");
+        CHILD_CHECK(ipset::index_of("meshcap4-a").value() == *a, "the name keeps its index");
+        CHILD_CHECK(sh("iptables-legacy-save -t nat | grep -c 'match-set meshcap4-a dst'") == "1\n",
+                    "rule names a");
 
-              CHILD_CHECK(s->rename("meshcap4-b", "meshcap4-c"), "rename");
-              CHILD_CHECK(sh("ipset list -n | sort | tr '\\n' ' '") == "meshcap4-a meshcap4-c ", "after rename");
-              auto gone = s->destroy("meshcap4-c");
-              CHILD_CHECK(gone && *gone, "destroy c");
-              auto absent = s->destroy("meshcap4-c");
-              CHILD_CHECK(absent && *absent, "destroying an absent set is success");
-              CHILD_CHECK(!s->create(nets("meshcap4-a", 1)), "creating an existing set succeeded");
-              return 0;
-            }),
-            0);
+        CHILD_CHECK(s->rename("meshcap4-b", "meshcap4-c"), "rename");
+        CHILD_CHECK(sh("ipset list -n | sort | tr '\\n' ' '") == "meshcap4-a meshcap4-c ", "after rename");
+        auto gone = s->destroy("meshcap4-c");
+        CHILD_CHECK(gone && *gone, "destroy c");
+        auto absent = s->destroy("meshcap4-c");
+        CHILD_CHECK(absent && *absent, "destroying an absent set is success");
+        CHILD_CHECK(!s->create(nets("meshcap4-a", 1)), "creating an existing set succeeded");
+        return 0;
+      }),
+      0);
 }
 
 TEST_F(IpsetSession, RefusalsNameTheSet) {
@@ -140,7 +146,8 @@ TEST_F(IpsetSession, RefusalsNameTheSet) {
               auto r = s->create(bad);
               CHILD_CHECK(!r, "a /0 was taken");
               CHILD_CHECK(r.error().kind == ErrorKind::Kernel, "kind");
-              CHILD_CHECK(r.error().message.find("meshcap4-zero") != std::string::npos, "%s", r.error().message.c_str());
+              CHILD_CHECK(r.error().message.find("meshcap4-zero") != std::string::npos, "%s",
+                          r.error().message.c_str());
               return 0;
             }),
             0);

@@ -34,8 +34,9 @@ Set net_set(size_t n, Family f = Family::V4) {
   s.name = f == Family::V4 ? "meshcap4-x_out_cidrs" : "meshcap6-x_out_cidrs";
   s.family = f;
   for (size_t i = 0; i < n; ++i) {
-    std::string text = f == Family::V4 ? "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0/24"
-                                       : "fd00:" + std::to_string(i) + "::/48";
+    std::string text = f == Family::V4
+                           ? "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0/24"
+                           : "fd00:" + std::to_string(i) + "::/48";
     s.cidrs.push_back(*Cidr::parse(text));
   }
   normalize(s);
@@ -50,7 +51,8 @@ Set read_back(const std::vector<const nlmsghdr*>& adds, const Set& like) {
   got.kind = like.kind;
   got.family = like.family;
   for (const auto* nlh : adds) {
-    std::vector<char> copy(reinterpret_cast<const char*>(nlh), reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len);
+    std::vector<char> copy(reinterpret_cast<const char*>(nlh),
+                           reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len);
     auto* relabeled = reinterpret_cast<nlmsghdr*>(copy.data());
     relabeled->nlmsg_type = static_cast<uint16_t>((NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST);
     EXPECT_TRUE(collect(relabeled, got));
@@ -69,7 +71,8 @@ TEST(IpsetMessages, CreateDeclaresTheSizeOfAHashNet) {
   const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(msgs[0]));
   EXPECT_EQ(nfg->nfgen_family, NFPROTO_IPV4);
   auto tb = netlink::parse_attrs<IPSET_ATTR_CMD_MAX>(msgs[0], sizeof(nfgenmsg));
-  ASSERT_TRUE(tb[IPSET_ATTR_PROTOCOL] && tb[IPSET_ATTR_SETNAME] && tb[IPSET_ATTR_TYPENAME] && tb[IPSET_ATTR_DATA]);
+  ASSERT_TRUE(tb[IPSET_ATTR_PROTOCOL] && tb[IPSET_ATTR_SETNAME] && tb[IPSET_ATTR_TYPENAME] &&
+              tb[IPSET_ATTR_DATA]);
   EXPECT_EQ(mnl_attr_get_u8(tb[IPSET_ATTR_PROTOCOL]), IPSET_PROTOCOL);
   EXPECT_STREQ(mnl_attr_get_str(tb[IPSET_ATTR_SETNAME]), "meshcap4-x_out_cidrs");
   EXPECT_STREQ(mnl_attr_get_str(tb[IPSET_ATTR_TYPENAME]), "hash:net");

@@ -19,8 +19,9 @@ constexpr IptOptions kSets{true};
 std::vector<Cidr> nets(size_t n, Family f = Family::V4) {
   std::vector<Cidr> out;
   for (size_t i = 0; i < n; ++i) {
-    std::string text = f == Family::V4 ? "10." + std::to_string(i / 128) + "." + std::to_string(2 * (i % 128)) + ".0/24"
-                                       : "fd00:" + std::to_string(2 * i) + "::/32";
+    std::string text = f == Family::V4
+                           ? "10." + std::to_string(i / 128) + "." + std::to_string(2 * (i % 128)) + ".0/24"
+                           : "fd00:" + std::to_string(2 * i) + "::/32";
     out.push_back(*Cidr::parse(text));
   }
   return out;
@@ -29,7 +30,8 @@ std::vector<Cidr> nets(size_t n, Family f = Family::V4) {
 // n disjoint ranges of 3 ports, with a gap between them.
 std::vector<PortRange> ranges(size_t n) {
   std::vector<PortRange> out;
-  for (size_t i = 0; i < n; ++i) out.push_back({static_cast<uint16_t>(20000 + 10 * i), static_cast<uint16_t>(20002 + 10 * i)});
+  for (size_t i = 0; i < n; ++i)
+    out.push_back({static_cast<uint16_t>(20000 + 10 * i), static_cast<uint16_t>(20002 + 10 * i)});
   return out;
 }
 
@@ -80,7 +82,8 @@ TEST(LowerIpset, AboveTheThresholdAListIsOneSetRule) {
   EXPECT_NE(text.find("-A MESHCAP_OUTPUT -p tcp -m set --match-set meshcap4-x_out_ports dst -j RETURN\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("-A MESHCAP_OUTPUT -m set --match-set meshcap4-x_out_cidrs dst -j RETURN\n"), std::string::npos);
+  EXPECT_NE(text.find("-A MESHCAP_OUTPUT -m set --match-set meshcap4-x_out_cidrs dst -j RETURN\n"),
+            std::string::npos);
   EXPECT_EQ(text.find("-d 10.0.0.0/24"), std::string::npos);
 }
 
@@ -95,7 +98,8 @@ TEST(LowerIpset, OnlyALongListIsACandidate) {
 TEST(LowerIpset, AdjacentPortRangesMergeBeforeTheyAreCounted) {
   // 100 ranges that touch each other are one range: no set.
   std::vector<PortRange> touching;
-  for (uint16_t i = 0; i < 100; ++i) touching.push_back({static_cast<uint16_t>(1000 + 2 * i), static_cast<uint16_t>(1001 + 2 * i)});
+  for (uint16_t i = 0; i < 100; ++i)
+    touching.push_back({static_cast<uint16_t>(1000 + 2 * i), static_cast<uint16_t>(1001 + 2 * i)});
   Plan plan = make_plan(with_lists({}, touching));
   EXPECT_TRUE(iptables_sets(lower_iptables(plan, kSets)).empty());
 }
@@ -105,7 +109,8 @@ TEST(LowerIpset, AWholeFamilyNeverGoesIntoASet) {
   AddrMatch m{false, nets(100), "exclude_outbound_cidrs"};
   m.cidrs.push_back(*Cidr::parse("0.0.0.0/0"));
   Plan p;
-  p.tables.push_back(Table{Family::V4, {Chain{"output", ChainKind::Nat, Hook::Output, {Rule{{m}, ReturnAction{}, ""}}}}});
+  p.tables.push_back(
+      Table{Family::V4, {Chain{"output", ChainKind::Nat, Hook::Output, {Rule{{m}, ReturnAction{}, ""}}}}});
   auto lowered = lower_iptables(p, kSets);
   EXPECT_TRUE(iptables_sets(lowered).empty());
   EXPECT_EQ(rule_count(lowered), 101u);
@@ -183,10 +188,11 @@ TEST(LowerIpset, NamesFitTheKernelAndAreOwned) {
 TEST(LowerIpset, DryRunSetsLoadWithIpsetRestore) {
   Plan plan = make_plan(with_lists(nets(100), ranges(70)));
   std::string text = render_iptables(plan, std::nullopt, true);
-  std::string head = "# === ipsets: ipset -exist restore (before the iptables sections) ===\n"
-                     "create meshcap4-x_out_ports bitmap:port range 0-65535\n"
-                     "flush meshcap4-x_out_ports\n"
-                     "add meshcap4-x_out_ports 20000-20002\n";
+  std::string head =
+      "# === ipsets: ipset -exist restore (before the iptables sections) ===\n"
+      "create meshcap4-x_out_ports bitmap:port range 0-65535\n"
+      "flush meshcap4-x_out_ports\n"
+      "add meshcap4-x_out_ports 20000-20002\n";
   EXPECT_EQ(text.substr(0, head.size()), head);
   EXPECT_NE(text.find("create meshcap4-x_out_cidrs hash:net family inet hashsize 128 maxelem 65536\n"
                       "flush meshcap4-x_out_cidrs\nadd meshcap4-x_out_cidrs 10.0.0.0/24\n"),

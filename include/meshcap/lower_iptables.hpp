@@ -37,9 +37,10 @@ const char* iptables_tool(Family family);        // iptables, ip6tables: for mes
 const char* iptables_builtin_chain(Hook hook);    // PREROUTING, OUTPUT
 
 // A rule as one iptables entry holds it. Every match holds exactly one value
-// and no set (or, with ipsets, names one: see lower_iptables), in entry order (-s, -d, -i, -o, a bare -p, then the extensions
-// in plan order); an address match of a whole family (/0) is left out, because
-// the kernel stores a zero mask as "any" and reads back no address at all.
+// and no set (or, with ipsets, names one ipset: see lower_iptables), in entry
+// order (-s, -d, -i, -o, a bare -p, then the extensions in plan order); an
+// address match of a whole family (/0) is left out, because the kernel
+// stores a zero mask as "any" and reads back no address at all.
 // A JumpAction names the iptables chain ("MESHCAP_INBOUND").
 struct IptRule {
   std::vector<Match> matches;
@@ -120,7 +121,9 @@ inline uint32_t ipset_hashsize(size_t n) {
   while (size < n && size < (1u << 30)) size <<= 1;
   return size;
 }
-inline uint32_t ipset_maxelem(size_t n) { return n > 65536 ? static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX)) : 65536; }
+inline uint32_t ipset_maxelem(size_t n) {
+  return n > 65536 ? static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX)) : 65536;
+}
 
 struct IptOptions {
   bool ipsets = false;  // large lists become ipsets (kIpsetThreshold)

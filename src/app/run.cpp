@@ -200,7 +200,8 @@ Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind, IpsetMode ipse
   std::vector<std::unique_ptr<NetfilterBackend>> others;
   if (kind == BackendKind::Iptables) {
     if (nft) others.push_back(make_nft_backend());
-    return compose(make_iptables_backend(ipset == IpsetMode::Auto), std::move(others), sys::make_kernel_routing());
+    return compose(make_iptables_backend(ipset == IpsetMode::Auto), std::move(others),
+                   sys::make_kernel_routing());
   }
   others.push_back(make_iptables_backend(ipset == IpsetMode::Auto));
   return compose(make_nft_backend(), std::move(others), sys::make_kernel_routing());

@@ -118,9 +118,9 @@ std::optional<Match> as_ipset(const Match& match, Family family, Ipsets& sets) {
   };
   auto [it, fresh] = sets.named.emplace(name, elements(*lookup));
   if (!fresh && it->second != elements(*lookup)) return std::nullopt;
-  std::visit(overloaded{[&](AddrMatch& x) { x.set = name; }, [&](PortMatch& x) { x.set = name; },
-                        [](auto&) {}},
-             *lookup);
+  std::visit(
+      overloaded{[&](AddrMatch& x) { x.set = name; }, [&](PortMatch& x) { x.set = name; }, [](auto&) {}},
+      *lookup);
   return lookup;
 }
 
@@ -176,9 +176,10 @@ void lower_rule(const Rule& rule, Family family, Ipsets& sets, std::vector<IptRu
   std::iota(order.begin(), order.end(), 0);
   // A match's slot is the same in every copy (alternatives are all lookups
   // or all single values), so the first copy's decides.
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return slot(alts[a][0].empty() ? rule.matches[a] : alts[a][0][0]) <
-                                                    slot(alts[b][0].empty() ? rule.matches[b] : alts[b][0][0]); });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return slot(alts[a][0].empty() ? rule.matches[a] : alts[a][0][0]) <
+           slot(alts[b][0].empty() ? rule.matches[b] : alts[b][0][0]);
+  });
   Action action = lowered_action(rule.action);
   bool new_only = std::holds_alternative<TproxyAction>(rule.action);
   std::vector<size_t> pick(alts.size(), 0);
@@ -320,9 +321,11 @@ bool ipset_candidates(const Plan& plan) {
     for (const auto& c : t.chains)
       for (const auto& r : c.rules)
         for (const auto& m : r.matches) {
-          if (const auto* a = std::get_if<AddrMatch>(&m); a && !a->set.empty() && a->cidrs.size() > kIpsetThreshold)
+          if (const auto* a = std::get_if<AddrMatch>(&m);
+              a && !a->set.empty() && a->cidrs.size() > kIpsetThreshold)
             return true;
-          if (const auto* p = std::get_if<PortMatch>(&m); p && !p->set.empty() && p->ports.size() > kIpsetThreshold)
+          if (const auto* p = std::get_if<PortMatch>(&m);
+              p && !p->set.empty() && p->ports.size() > kIpsetThreshold)
             return true;
         }
   return false;
@@ -356,7 +359,8 @@ std::string ipset_name(Family family, const std::string& plan_set) {
 }
 
 std::string ipset_base_name(std::string_view name) {
-  if (name.size() > kIpsetAltSuffix.size() && name.substr(name.size() - kIpsetAltSuffix.size()) == kIpsetAltSuffix)
+  if (name.size() > kIpsetAltSuffix.size() &&
+      name.substr(name.size() - kIpsetAltSuffix.size()) == kIpsetAltSuffix)
     name.remove_suffix(kIpsetAltSuffix.size());
   return std::string(name);
 }

@@ -125,7 +125,8 @@ void render_ipsets(const IptRuleset& lowered, std::optional<Family> only, std::s
               " hashsize " + std::to_string(ipset_hashsize(a->cidrs.size())) + " maxelem " +
               std::to_string(ipset_maxelem(a->cidrs.size())) + "\n";
       body += "flush " + s.name + "\n";
-      for (const auto& c : a->cidrs) body += "add " + s.name + " " + c.addr_string() + "/" + std::to_string(c.prefix) + "\n";
+      for (const auto& c : a->cidrs)
+        body += "add " + s.name + " " + c.addr_string() + "/" + std::to_string(c.prefix) + "\n";
     } else {
       const auto& p = std::get<PortMatch>(s.match);
       body += "create " + s.name + " bitmap:port range 0-65535\n";

@@ -475,7 +475,8 @@ class IptablesBackend final : public NetfilterBackend {
     if (!ipsets_ || !ipset_candidates(plan)) return IptOptions{false};
     if (!usable_) {
       auto probe = probe_ipsets();
-      if (!probe) spdlog::info("--ipset auto: large lists stay one rule per element: {}", probe.error().message);
+      if (!probe)
+        spdlog::info("--ipset auto: large lists stay one rule per element: {}", probe.error().message);
       usable_ = probe.has_value();
     }
     return IptOptions{*usable_};

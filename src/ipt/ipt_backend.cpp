@@ -429,7 +429,12 @@ Result<void> converge_all(const IptRuleset& lowered, bool removing = false) {
     sets.abandon();
     return ok;
   }
-  return sets.begun() ? sets.finish() : Result<void>{};
+  if (!sets.begun()) return {};
+  // Once the tables committed, a set that cannot go yet only waits for the
+  // next run (which destroys what no rule uses); cleanup says so.
+  auto done = sets.finish();
+  if (!done && removing) return done;
+  return {};
 }
 
 class IptablesBackend final : public NetfilterBackend {

@@ -7,6 +7,10 @@
 #include <string>
 
 #include "ipset/ipset.hpp"
+#include "ipt/ipt_backend.hpp"
+#include "meshcap/diff.hpp"
+#include "meshcap/lower_iptables.hpp"
+#include "meshcap/planner.hpp"
 #include "support/netns.hpp"
 
 namespace meshcap {
@@ -151,6 +155,63 @@ TEST_F(IpsetSession, RefusalsNameTheSet) {
               return 0;
             }),
             0);
+}
+
+// The iptables backend's side: what a failed verification's undo does
+// (apply of the plan observed before) puts the old sets back, and observe()
+// compares elements with the held form.
+Plan exclusions(int third, size_t n) {
+  Config c;
+  c.ipv6 = Ipv6Mode::Off;
+  for (size_t i = 0; i < n; ++i)
+    c.exclude_outbound_cidrs.push_back(*Cidr::parse("10." + std::to_string(third + i / 128) + "." +
+                                                    std::to_string(2 * (i % 128)) + ".0/24"));
+  return make_plan(c);
+}
+
+TEST_F(IpsetSession, BackendUndoPutsTheOldSetsBack) {
+  EXPECT_EQ(
+      run_in_new_netns([] {
+        auto b = make_iptables_backend(true);
+        Plan a = exclusions(0, 500), bplan = exclusions(50, 300);
+        CHILD_CHECK(b->apply(a), "apply a");
+        auto held = b->observe();
+        CHILD_CHECK(held, "observe: %s", held.error().message.c_str());
+        CHILD_CHECK(diff(b->held_form(a), *held).empty(), "a reads back different: %s",
+                    diff(b->held_form(a), *held).c_str());
+        std::string sets_a = sh("ipset save | sort");
+        CHILD_CHECK(sets_a.find("create meshcap4-x_out_cidrs hash:net") != std::string::npos, "%s",
+                    sets_a.c_str());
+        CHILD_CHECK(b->apply(bplan), "apply b");
+        auto held_b = b->observe();
+        CHILD_CHECK(held_b && diff(b->held_form(bplan), *held_b).empty(), "b reads back different");
+        CHILD_CHECK(held_b && diff(b->held_form(a), *held_b) != "", "b reads back as a");
+        // Undo: the plan observed before b, applied again.
+        CHILD_CHECK(b->apply(*held), "undo");
+        auto again = b->observe();
+        CHILD_CHECK(again && diff(b->held_form(a), *again).empty(), "after undo: not a");
+        // The same elements; the set may sit under the other name.
+        std::string now = sh("ipset save | sed 's/meshcap4-x_out_cidrs-b/meshcap4-x_out_cidrs/' | sort");
+        CHILD_CHECK(now == sets_a, "after undo the sets differ:\n%s\nwant\n%s", now.c_str(), sets_a.c_str());
+        CHILD_CHECK(sh("ipset list -n | wc -l") == "1\n", "sets no rule uses are left");
+        // A tampered element is a difference; remove() destroys the set.
+        sh("ipset list -n | head -1 | xargs -I{} ipset del {} 10.0.2.0/24");
+        auto tampered = b->observe();
+        CHILD_CHECK(tampered && diff(b->held_form(a), *tampered).find("10.0.2.0/24") != std::string::npos,
+                    "tampering is not a difference");
+        CHILD_CHECK(b->remove(), "remove");
+        CHILD_CHECK(sh("ipset list -n | wc -l") == "0\n", "remove() leaves sets");
+        // Without ipsets the same plan is expanded, and reads back so.
+        auto off = make_iptables_backend(false);
+        CHILD_CHECK(off->apply(a), "apply --ipset off");
+        auto expanded = off->observe();
+        CHILD_CHECK(expanded && diff(off->held_form(a), *expanded).empty(), "expanded reads back different");
+        CHILD_CHECK(sh("ipset list -n | wc -l") == "0\n", "--ipset off made a set");
+        CHILD_CHECK(sh("iptables-legacy-save -t nat | grep -c '^-A MESHCAP_OUTPUT -d 10\\.'") == "500\n",
+                    "not 500 expanded rules");
+        return 0;
+      }),
+      0);
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ namespace {
 // the same); meshcap uses none of their extensions.
 constexpr uint8_t kNetRevision = 6;
 constexpr uint8_t kPortRevision = 3;
+// At most this much in one sendmsg.
+constexpr size_t kMaxSend = 6 * kMaxMessage;
 // The xt_set match revision meshcap writes (struct xt_set_info_match_v4).
 constexpr uint8_t kSetMatchRevision = 4;
 
@@ -363,19 +365,36 @@ Result<std::optional<Set>> Session::read(const std::string& name) {
 }
 
 Result<void> Session::create(const Set& set) {
-  netlink::Batch batch(sock_.reserve_seq(0));
-  put_create(batch, set);
-  put_adds(batch, set);
-  sock_.reserve_seq(static_cast<uint32_t>(batch.size()));
-  auto acks = sock_.send(batch);
-  if (!acks)
-    return tl::unexpected(kernel_error("creating " + set.name, acks.error().error, acks.error().message));
-  auto answers = batch.answers(*acks);
-  for (size_t i = 0; i < answers.size(); ++i) {
-    const auto& a = answers[i];
-    std::string what = i == 0 ? "creating " + set.name : "adding elements to " + set.name;
-    if (!a) return tl::unexpected(kernel_error(what, ETIMEDOUT, "no answer"));
-    if (a->error) return tl::unexpected(kernel_error(what, a->error, a->message));
+  // Several messages per sendmsg, but not more than a socket without
+  // CAP_NET_ADMIN may send at once (its send buffer is capped, ~200 KiB).
+  size_t per_send = std::max<size_t>(1, kMaxSend / element_bytes(set));
+  for (size_t from = 0, round = 0; from < set.size() || round == 0; ++round) {
+    Set part;
+    part.name = set.name;
+    part.family = set.family;
+    part.kind = set.kind;
+    size_t to = std::min(set.size(), from + per_send);
+    if (set.kind == Kind::Net)
+      part.cidrs.assign(set.cidrs.begin() + static_cast<std::ptrdiff_t>(from),
+                        set.cidrs.begin() + static_cast<std::ptrdiff_t>(to));
+    else
+      part.ports.assign(set.ports.begin() + static_cast<std::ptrdiff_t>(from),
+                        set.ports.begin() + static_cast<std::ptrdiff_t>(to));
+    from = to;
+    netlink::Batch batch(sock_.reserve_seq(0));
+    if (round == 0) put_create(batch, set);
+    put_adds(batch, part);
+    sock_.reserve_seq(static_cast<uint32_t>(batch.size()));
+    auto acks = sock_.send(batch);
+    if (!acks)
+      return tl::unexpected(kernel_error("creating " + set.name, acks.error().error, acks.error().message));
+    auto answers = batch.answers(*acks);
+    for (size_t i = 0; i < answers.size(); ++i) {
+      const auto& a = answers[i];
+      std::string what = round == 0 && i == 0 ? "creating " + set.name : "adding elements to " + set.name;
+      if (!a) return tl::unexpected(kernel_error(what, ETIMEDOUT, "no answer"));
+      if (a->error) return tl::unexpected(kernel_error(what, a->error, a->message));
+    }
   }
   return {};
 }

@@ -102,9 +102,14 @@ inline constexpr std::string_view kIpsetPrefix6 = "meshcap6-";
 // The longest name the kernel takes (IPSET_MAXNAMELEN less the NUL).
 inline constexpr size_t kIpsetMaxName = 31;
 // The iptables backend writes each set under its name or under its name plus
-// this suffix, whichever the rules do not use yet, so that one table commit
-// switches from the old set to the new one.
-inline constexpr std::string_view kIpsetAltSuffix = "-b";
+// one of these suffixes, whichever the rules do not use yet, so that one
+// table commit switches from the old set to the new one. Two, because one
+// set can serve two tables (nat and raw: the DNS servers), and a run stopped
+// between their commits leaves both using a different one.
+inline constexpr std::string_view kIpsetAltSuffixes[] = {"-b", "-c"};
+inline constexpr size_t kIpsetSuffixLength = 2;
+// The names a set may be written under: its own first, then the others.
+std::vector<std::string> ipset_written_names(const std::string& name);
 bool ipset_owned(std::string_view name);
 // The ipset for a plan set of a family: "exclude_outbound_cidrs" ->
 // "meshcap4-x_out_cidrs"; at most kIpsetMaxName less the suffix.

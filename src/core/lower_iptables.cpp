@@ -346,7 +346,7 @@ std::string ipset_name(Family family, const std::string& plan_set) {
     for (size_t at; (at = name.find(from)) != std::string::npos;) name.replace(at, from.size(), to);
   }
   std::string_view prefix = family == Family::V4 ? kIpsetPrefix4 : kIpsetPrefix6;
-  size_t room = kIpsetMaxName - prefix.size() - kIpsetAltSuffix.size();
+  size_t room = kIpsetMaxName - prefix.size() - kIpsetSuffixLength;
   if (name.size() > room) {
     // Cut, with a hash of the whole name so that two long names stay apart.
     uint32_t h = 2166136261u;
@@ -359,10 +359,18 @@ std::string ipset_name(Family family, const std::string& plan_set) {
 }
 
 std::string ipset_base_name(std::string_view name) {
-  if (name.size() > kIpsetAltSuffix.size() &&
-      name.substr(name.size() - kIpsetAltSuffix.size()) == kIpsetAltSuffix)
-    name.remove_suffix(kIpsetAltSuffix.size());
+  for (std::string_view suffix : kIpsetAltSuffixes)
+    if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+      name.remove_suffix(suffix.size());
+      break;
+    }
   return std::string(name);
+}
+
+std::vector<std::string> ipset_written_names(const std::string& name) {
+  std::vector<std::string> out{name};
+  for (std::string_view suffix : kIpsetAltSuffixes) out.push_back(name + std::string(suffix));
+  return out;
 }
 
 Plan iptables_held_form(const Plan& plan, IptOptions options) {

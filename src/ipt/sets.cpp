@@ -101,7 +101,8 @@ Result<void> SetTransaction::begin(const IptRuleset& lowered) {
     // A set in use that already holds exactly these elements stays: a
     // re-run with the same settings changes no set.
     bool kept = false;
-    for (const std::string& live : {w.name, w.name + std::string(kIpsetAltSuffix)}) {
+    auto names = ipset_written_names(w.name);
+    for (const std::string& live : names) {
       if (kept || !in_use(live)) continue;
       auto held = (*s)->read(live);
       if (!held) return tl::unexpected(held.error());
@@ -115,18 +116,16 @@ Result<void> SetTransaction::begin(const IptRuleset& lowered) {
       }
     }
     if (kept) continue;
-    std::string name = in_use(w.name) ? w.name + std::string(kIpsetAltSuffix) : w.name;
-    if (in_use(name))
-      return fail(ErrorKind::Kernel, "ipsets " + w.name + " and " + name +
-                                         " are both in use by rules; run `meshcap cleanup` then apply again");
-    want.name = name;
-    if (auto ok = (*s)->create(want); !ok) {
-      made_.push_back(name);  // perhaps half made
-      return ok;
-    }
-    made_.push_back(name);
-    created_.push_back(name);
-    written_[w.name] = name;
+    auto name = std::find_if(names.begin(), names.end(), [&](const std::string& n) { return !in_use(n); });
+    if (name == names.end())
+      return fail(ErrorKind::Kernel, "ipset " + w.name +
+                                         " is in use under each of its names; run `meshcap cleanup` "
+                                         "then apply again");
+    want.name = *name;
+    made_.push_back(*name);  // perhaps half made, if create fails
+    if (auto ok = (*s)->create(want); !ok) return ok;
+    created_.push_back(*name);
+    written_[w.name] = *name;
   }
   return {};
 }

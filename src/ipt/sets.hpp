@@ -2,7 +2,7 @@
 // kernel). A rule names its set by the kernel's index, so the table commit
 // that installs the rules is also the instant the new sets take over: new
 // contents go into sets under names no rule uses yet (a set's name, or that
-// name plus kIpsetAltSuffix), the commit switches the rules to them, and the
+// name plus a suffix: ipset_written_names), the commit switches the rules to them, and the
 // sets no rule uses any more are destroyed afterwards. A run killed at any
 // point leaves the old rules on the old sets or the new rules on the new
 // ones, plus sets no rule uses, which the next run destroys first.

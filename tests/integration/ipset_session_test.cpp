@@ -214,5 +214,38 @@ TEST_F(IpsetSession, BackendUndoPutsTheOldSetsBack) {
       0);
 }
 
+// One set serves two tables (the DNS servers: nat and raw). When both of its
+// other names are taken (here the second by someone else's rule, as a run
+// stopped between the two tables' commits would leave it), the third is used;
+// a set someone else's rule uses is left alone.
+TEST_F(IpsetSession, ASetOfTwoTablesFindsAFreeName) {
+  EXPECT_EQ(run_in_new_netns([] {
+              auto dns = [](int first) {
+                Config c;
+                c.ipv6 = Ipv6Mode::Off;
+                c.capture_dns = true;
+                for (int i = 0; i < 100; ++i)
+                  c.dns_servers.push_back(*Cidr::parse("10.9." + std::to_string(first + i) + ".1"));
+                return make_plan(c);
+              };
+              auto b = make_iptables_backend(true);
+              CHILD_CHECK(b->apply(dns(0)), "apply");
+              CHILD_CHECK(sh("iptables-legacy-save | grep -c 'match-set meshcap4-dns_servers '") == "4\n",
+                          "the set is not used by 4 rules in nat and raw");
+              sh("ipset create meshcap4-dns_servers-b hash:net && "
+                 "iptables-legacy -A INPUT -m set --match-set meshcap4-dns_servers-b src -j ACCEPT");
+              CHILD_CHECK(b->apply(dns(100)), "apply with both other names in use");
+              auto held = b->observe();
+              CHILD_CHECK(held && diff(b->held_form(dns(100)), *held).empty(), "reads back different");
+              CHILD_CHECK(sh("iptables-legacy-save | grep -c 'match-set meshcap4-dns_servers-c '") == "4\n",
+                          "the rules do not use the third name");
+              CHILD_CHECK(sh("ipset list -n | sort | tr '\\n' ' '") ==
+                              "meshcap4-dns_servers-b meshcap4-dns_servers-c ",
+                          "sets: %s", sh("ipset list -n").c_str());
+              return 0;
+            }),
+            0);
+}
+
 }  // namespace
 }  // namespace meshcap

@@ -173,10 +173,13 @@ TEST(LowerIpset, NamesFitTheKernelAndAreOwned) {
                           "a_very_long_plan_set_name_indeed_two"})
     for (Family f : {Family::V4, Family::V6}) {
       std::string name = ipset_name(f, set);
-      EXPECT_LE(name.size() + kIpsetAltSuffix.size(), kIpsetMaxName) << name;
+      for (const auto& written : ipset_written_names(name)) {
+        EXPECT_LE(written.size(), kIpsetMaxName) << written;
+        EXPECT_TRUE(ipset_owned(written));
+        EXPECT_EQ(ipset_base_name(written), name);
+      }
+      EXPECT_EQ(ipset_written_names(name).size(), 3u);
       EXPECT_TRUE(ipset_owned(name)) << name;
-      EXPECT_TRUE(ipset_owned(name + std::string(kIpsetAltSuffix)));
-      EXPECT_EQ(ipset_base_name(name + std::string(kIpsetAltSuffix)), name);
       EXPECT_EQ(ipset_base_name(name), name);
       EXPECT_TRUE(seen.insert(name).second) << name << " twice";
     }

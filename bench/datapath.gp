@@ -15,6 +15,6 @@ set key top left box opaque
 set offsets 0.2, 0.2, 0, 0
 plot datafile using 0:2:xtic(1) with lines dt 2 lw 2 title "no rules", \
      datafile using 0:5 with linespoints lw 2 pt 7 title "istio-style linear chain (legacy iptables)", \
-     datafile using 0:4 with linespoints lw 2 pt 5 title "meshcap --backend iptables (one rule per CIDR, per port range)", \
-     datafile using 0:6 with linespoints lw 2 pt 9 title "ipset (two sets, two rules)", \
+     datafile using 0:4 with linespoints lw 2 pt 5 title "meshcap --backend iptables --ipset off (one rule per CIDR, per port range)", \
+     datafile using 0:6 with linespoints lw 2 pt 9 title "meshcap --backend iptables (ipsets above 64 elements)", \
      datafile using 0:3 with linespoints lw 2 pt 13 title "meshcap (nft interval sets)"

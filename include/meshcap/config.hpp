@@ -21,6 +21,8 @@ namespace meshcap {
 enum class InboundMode { Redirect, Tproxy };
 enum class Ipv6Mode { Auto, On, Off };
 enum class BackendKind { Auto, Nft, Iptables };
+// Large lists as ipsets with the iptables backend (where usable), or never.
+enum class IpsetMode { Auto, Off };
 enum class VerifyMode { Rules, Traffic, None };
 enum class OutputFormat { Nft, Iptables, Json };
 enum class LogFormat { Text, Json };
@@ -71,6 +73,7 @@ struct Config {
 
   // How to run rather than what to capture.
   BackendKind backend{};
+  IpsetMode ipset{};
   std::string netns;  // empty: the current namespace
   VerifyMode verify{};
   bool dry_run{};

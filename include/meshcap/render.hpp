@@ -21,7 +21,10 @@ std::string render_nft(const Plan& plan, std::optional<Family> only = std::nullo
 // Input for iptables-restore / ip6tables-restore (use --noflush to keep other
 // chains): only MESHCAP_* chains plus one jump per hooked built-in chain.
 // Both families, each in its own marked section, unless `only` selects one.
-std::string render_iptables(const Plan& plan, std::optional<Family> only = std::nullopt);
+// With `ipsets`, lists the iptables backend would keep in ipsets (see
+// lower_iptables) are `-m set` matches, and the sets come first, in their own
+// marked section, as input for `ipset -exist restore`.
+std::string render_iptables(const Plan& plan, std::optional<Family> only = std::nullopt, bool ipsets = false);
 
 // The plan as data.
 nlohmann::json render_json(const Plan& plan);

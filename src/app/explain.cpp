@@ -93,7 +93,7 @@ Result<Plan> observe_live(ExplainRequest& request, std::string* rules_from) {
   if (!guard) return tl::unexpected(guard.error());
   if (request.config.ipv6 == Ipv6Mode::Auto)
     request.config.ipv6 = sys::ipv6_enabled() ? Ipv6Mode::On : Ipv6Mode::Off;
-  auto backend = kernel_backend(request.config.backend);  // the backend apply would use
+  auto backend = kernel_backend(request.config.backend, request.config.ipset);  // the backend apply would use
   if (!backend) return tl::unexpected(backend.error());
   auto held = (*backend)->observe();
   if (!held) return held;

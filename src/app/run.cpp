@@ -51,7 +51,7 @@ size_t rule_count(const Plan& plan) {
 std::string print_plan(const Config& config, const Plan& plan) {
   switch (config.format) {
     case OutputFormat::Iptables:
-      return render_iptables(plan, config.family);
+      return render_iptables(plan, config.family, config.ipset == IpsetMode::Auto);
     case OutputFormat::Json:
       return render_json(plan).dump(2) + "\n";
     case OutputFormat::Nft:
@@ -181,7 +181,7 @@ Result<void> cleanup(Backend& backend) {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind) {
+Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind, IpsetMode ipset) {
   bool nft = sys::nf_tables_available();
   if (kind == BackendKind::Auto) {
     auto legacy = sys::legacy_iptables_user();
@@ -200,10 +200,10 @@ Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind) {
   std::vector<std::unique_ptr<NetfilterBackend>> others;
   if (kind == BackendKind::Iptables) {
     if (nft) others.push_back(make_nft_backend());
-    return compose(make_iptables_backend(XtablesLockHold::ForLifetime), std::move(others),
-                   sys::make_kernel_routing());
+    return compose(make_iptables_backend(XtablesLockHold::ForLifetime, ipset == IpsetMode::Auto),
+                   std::move(others), sys::make_kernel_routing());
   }
-  others.push_back(make_iptables_backend(XtablesLockHold::ForLifetime));
+  others.push_back(make_iptables_backend(XtablesLockHold::ForLifetime, ipset == IpsetMode::Auto));
   return compose(make_nft_backend(), std::move(others), sys::make_kernel_routing());
 }
 
@@ -221,7 +221,7 @@ Result<void> execute(const Invocation& inv, Config config, const Environment& en
   if (!lock) return tl::unexpected(lock.error());
   if (config.ipv6 == Ipv6Mode::Auto)
     config.ipv6 = sys::ipv6_enabled() ? Ipv6Mode::On : Ipv6Mode::Off;
-  auto backend = env.make_backend(config.backend);
+  auto backend = env.make_backend(config.backend, config.ipset);
   if (!backend) return tl::unexpected(backend.error());
   Plan plan = make_plan(config);
   switch (inv.command) {

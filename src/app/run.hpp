@@ -18,16 +18,16 @@ int run(int argc, char** argv);
 
 // Makes the Backend a run uses, in the namespace the run has entered;
 // BackendKind::Auto is the factory's to resolve.
-using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(BackendKind)>;
+using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(BackendKind, IpsetMode)>;
 
 // The kernel's backends: nft or iptables with the other as the stray one,
 // and the routing state; auto asks the namespace (src/sys/backend_probe.hpp).
-Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind);
+Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind, IpsetMode ipset = IpsetMode::Auto);
 
 // What execute() runs against; tests substitute a fake namespace and a short
 // wait for the lock.
 struct Environment {
-  BackendFactory make_backend = kernel_backend;
+  BackendFactory make_backend = [](BackendKind k, IpsetMode i) { return kernel_backend(k, i); };
   std::chrono::milliseconds lock_timeout = sys::kLockTimeout;
 };
 

@@ -544,6 +544,12 @@ const std::vector<Setting>& settings() {
                                                        {"nft", BackendKind::Nft},
                                                        {"iptables", BackendKind::Iptables}}));
        }},
+      {"ipset", "MODE", V::Word, S::Run, "auto", "",
+       "With --backend iptables, lists of more than 64 CIDRs or ports as ipsets: auto (where the kernel has "
+       "ip_set) or off",
+       [](Reader& r, Config& c) {
+         r.scalar(c.ipset, enum_parser<IpsetMode>({{"auto", IpsetMode::Auto}, {"off", IpsetMode::Off}}));
+       }},
       {"netns", "PATH", V::Path, S::Run, "", "the current namespace",
        "Network namespace to program (a path)",
        [](Reader& r, Config& c) { r.scalar(c.netns, parse_netns); }},

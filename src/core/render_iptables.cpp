@@ -36,9 +36,17 @@ void append(Options& o, const Match& m) {
                  [&](const PortMatch& x) {
                    std::string p = proto_name(x.proto);
                    o.head += " -p " + p;
+                   if (!x.set.empty()) {
+                     o.tail += " -m set --match-set " + x.set + (x.source ? " src" : " dst");
+                     return;
+                   }
                    o.tail += " -m " + p + (x.source ? " --sport " : " --dport ") + port_text(x.ports.at(0));
                  },
                  [&](const AddrMatch& x) {
+                   if (!x.set.empty()) {
+                     o.tail += " -m set --match-set " + x.set + (x.source ? " src" : " dst");
+                     return;
+                   }
                    const Cidr& c = x.cidrs.at(0);
                    o.head += (x.source ? " -s " : " -d ") + c.addr_string() + "/" + std::to_string(c.prefix);
                  },
@@ -106,11 +114,36 @@ void render_family(const IptRuleset& lowered, Family f, std::string& out) {
   if (!any) out += "# (no rules for this family)\n";
 }
 
+// The sets as `ipset -exist restore` input: each created when missing,
+// emptied, filled.
+void render_ipsets(const IptRuleset& lowered, std::optional<Family> only, std::string& out) {
+  std::string body;
+  for (const auto& s : iptables_sets(lowered)) {
+    if (only && *only != s.family) continue;
+    if (const auto* a = std::get_if<AddrMatch>(&s.match)) {
+      body += "create " + s.name + " hash:net family " + (s.family == Family::V4 ? "inet" : "inet6") +
+              " hashsize " + std::to_string(ipset_hashsize(a->cidrs.size())) + " maxelem " +
+              std::to_string(ipset_maxelem(a->cidrs.size())) + "\n";
+      body += "flush " + s.name + "\n";
+      for (const auto& c : a->cidrs)
+        body += "add " + s.name + " " + c.addr_string() + "/" + std::to_string(c.prefix) + "\n";
+    } else {
+      const auto& p = std::get<PortMatch>(s.match);
+      body += "create " + s.name + " bitmap:port range 0-65535\n";
+      body += "flush " + s.name + "\n";
+      for (const auto& r : p.ports) body += "add " + s.name + " " + to_string(r) + "\n";
+    }
+  }
+  if (body.empty()) return;
+  out += "# === ipsets: ipset -exist restore (before the iptables sections) ===\n" + body;
+}
+
 }  // namespace
 
-std::string render_iptables(const Plan& plan, std::optional<Family> only) {
+std::string render_iptables(const Plan& plan, std::optional<Family> only, bool ipsets) {
   std::string out;
-  IptRuleset lowered = lower_iptables(plan);
+  IptRuleset lowered = lower_iptables(plan, IptOptions{ipsets});
+  render_ipsets(lowered, only, out);
   for (Family f : {Family::V4, Family::V6}) {
     if (only && *only != f) continue;
     if (!out.empty()) out += "\n";

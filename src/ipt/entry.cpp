@@ -9,6 +9,7 @@
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_owner.h>
+#include <linux/netfilter/xt_set.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
@@ -31,6 +32,17 @@ constexpr uint8_t kCtRevision = 2;
 // `-m state --state NEW` is the conntrack match, revision 3, flagged as the
 // state alias so that iptables-save prints it as written.
 constexpr uint8_t kConntrackRevision = 3;
+// `-m set --match-set NAME dst|src`: struct xt_set_info_match_v4, the
+// revision iptables 1.8 writes (its iptables-save prints no other).
+constexpr uint8_t kSetRevision = 4;
+
+xt_set_info_match_v4 set_match(uint16_t index, bool source) {
+  xt_set_info_match_v4 info{};  // no counter conditions, no flags
+  info.match_set.index = index;
+  info.match_set.dim = IPSET_DIM_ONE;
+  info.match_set.flags = source ? IPSET_DIM_ONE_SRC : 0;
+  return info;
+}
 
 // IptRule::new_only, `-m state --state NEW`.
 xt_conntrack_mtinfo3 new_state_guard() {
@@ -205,7 +217,8 @@ void EntryBuf::append(const void* bytes, size_t n) {
 
 size_t header_size(Family family) { return family == Family::V4 ? sizeof(ipt_entry) : sizeof(ip6t_entry); }
 
-Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::string& chain, size_t index) {
+Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::string& chain, size_t index,
+                             SetDirectory* sets) {
   IpPart ip;
   std::vector<unsigned char> matches;
   std::string problem;
@@ -218,7 +231,31 @@ Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::stri
     if (ip.proto && ip.proto != value) problem = "matches both tcp and udp";
     ip.proto = value;
   };
+  // An ipset lookup: -m set --match-set NAME dst|src.
+  auto lookup = [&](const std::string& name, bool source) {
+    if (!sets) {
+      problem = "names ipset " + name + ", which this caller cannot resolve";
+      return;
+    }
+    auto set_index = sets->index_of(name);
+    if (!set_index) {
+      problem = set_index.error().message;
+      return;
+    }
+    append_part(matches, "set", kSetRevision, set_match(*set_index, source), false);
+  };
   for (const auto& match : rule.matches) {
+    if (const auto* p = std::get_if<PortMatch>(&match); p && !p->set.empty()) {
+      set_proto(p->proto);
+      lookup(p->set, p->source);
+      if (!problem.empty()) return fail(ErrorKind::Other, where() + problem);
+      continue;
+    }
+    if (const auto* a = std::get_if<AddrMatch>(&match); a && !a->set.empty()) {
+      lookup(a->set, a->source);
+      if (!problem.empty()) return fail(ErrorKind::Other, where() + problem);
+      continue;
+    }
     std::visit(overloaded{
                    [&](const IifMatch& m) {
                      if (!m.set.empty() || m.names.size() != 1 || !ip.in.empty())
@@ -438,7 +475,7 @@ JumpForm jump_form(Family family, const void* entry) {
 }
 
 Result<IptRule> decode_rule(Family family, const void* entry, const std::string& target,
-                            const std::string& where) {
+                            const std::string& where, SetDirectory* sets) {
   auto unknown = [&](const std::string& what) {
     return fail(ErrorKind::Verify,
                 where + ": meshcap does not write " + what + "; run `meshcap apply` to converge");
@@ -504,6 +541,15 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
         extensions.emplace_back(CtStateMatch{CtState::Invalid});
       else
         return unknown("a conntrack match other than -m state --state NEW or INVALID");
+    } else if (name == "set" && m->u.user.revision == kSetRevision && sets) {
+      const auto* info = part_data<xt_set_info_match_v4>(m, size);
+      if (!info || info->match_set.dim != IPSET_DIM_ONE || info->flags || info->packets.op ||
+          info->bytes.op || (info->match_set.flags != 0 && info->match_set.flags != IPSET_DIM_ONE_SRC))
+        return unknown("a set match other than one --match-set NAME dst or src");
+      auto lookup = sets->match_of(info->match_set.index, info->match_set.flags != 0, h.ip.proto);
+      if (!lookup) return fail(lookup.error().kind, where + ": " + lookup.error().message);
+      if (std::holds_alternative<PortMatch>(*lookup)) ports = true;
+      extensions.push_back(std::move(*lookup));
     } else {
       return unknown("match '" + name + "' (revision " + std::to_string(m->u.user.revision) + ")");
     }

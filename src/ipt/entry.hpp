@@ -32,10 +32,25 @@ class EntryBuf {
 // Size of the fixed part (struct ipt_entry or struct ip6t_entry).
 size_t header_size(Family family);
 
+// How xt_set matches (`-m set --match-set NAME dst|src`) name an ipset: by
+// the kernel's index, which only the kernel knows. The backend answers.
+class SetDirectory {
+ public:
+  virtual ~SetDirectory() = default;
+  // The index of the set named by a lowered match.
+  virtual Result<uint16_t> index_of(const std::string& name) = 0;
+  // The lowered match an xt_set match stands for: the set's elements as an
+  // AddrMatch, or as a PortMatch of `proto` (the entry's -p), with `set` the
+  // set's name as lower_iptables gives it.
+  virtual Result<Match> match_of(uint16_t index, bool source, uint16_t proto) = 0;
+};
+
 // A lowered rule as one entry; `chain` and `index` only name the rule in
 // errors. Fails (ErrorKind::Other) on what one entry cannot hold: two source
-// addresses, a set, an address of the other family.
-Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::string& chain, size_t index);
+// addresses, a plan set, an address of the other family, and an ipset
+// lookup without `sets`.
+Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::string& chain, size_t index,
+                             SetDirectory* sets = nullptr);
 
 // `-m comment --comment meshcap -j TARGET`: the jump from a built-in chain.
 EntryBuf encode_jump(Family family, const std::string& target);
@@ -48,9 +63,10 @@ JumpForm jump_form(Family family, const void* entry);
 
 // The entry back as a lowered rule; `target` is what iptc_get_target says
 // (it resolves standard verdicts and jumps). Unknown matches, targets, flags
-// or inversions are ErrorKind::Verify naming `where`.
+// or inversions are ErrorKind::Verify naming `where`; so is an xt_set match
+// without `sets`.
 Result<IptRule> decode_rule(Family family, const void* entry, const std::string& target,
-                            const std::string& where);
+                            const std::string& where, SetDirectory* sets = nullptr);
 
 // A copy of a dumped entry that can be appended again: libiptc hands out
 // standard targets with an empty name, and takes them back only by name.

@@ -20,6 +20,7 @@ extern "C" {
 
 #include "ipt/entry.hpp"
 #include "ipt/lock.hpp"
+#include "ipt/sets.hpp"
 #include "meshcap/lower_iptables.hpp"
 #include "sys/fd.hpp"
 
@@ -365,6 +366,7 @@ struct ChainCopy {
   // A chain to write: its rules, encoded one at a time as they are appended
   // (libiptc copies each entry), instead of `entries`.
   const IptChain* lowered = nullptr;
+  SetDirectory* sets = nullptr;  // the kernel index of each ipset `lowered` names
 };
 struct Held {
   std::vector<ChainCopy> chains;
@@ -460,7 +462,7 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
       // An entry of a lowered chain lives only until libiptc has copied it.
       std::optional<EntryBuf> encoded;
       if (c.lowered) {
-        auto e = encode_rule(lib.family, c.lowered->rules[i], c.name, i);
+        auto e = encode_rule(lib.family, c.lowered->rules[i], c.name, i, c.sets);
         if (!e) return tl::unexpected(e.error());
         encoded = std::move(*e);
       }
@@ -493,11 +495,12 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
 
 // The chains of one table, to be encoded as converge() appends them: a rule
 // one entry cannot hold fails there, before any commit, so nothing changes
-// (the table may have been instantiated, empty, by opening it).
-Held wanted(const IptTable* table) {
+// (the table may have been instantiated, empty, by opening it). `sets` gives
+// the kernel index of each ipset a rule names.
+Held wanted(const IptTable* table, SetDirectory* sets) {
   Held want;
   if (!table) return want;
-  for (const auto& c : table->chains) want.chains.push_back(ChainCopy{c.name, {}, {}, &c});
+  for (const auto& c : table->chains) want.chains.push_back(ChainCopy{c.name, {}, {}, &c, sets});
   for (const auto& j : table->jumps)
     want.jumps.push_back(Jump{j.builtin, j.chain, 0, JumpForm::Marked, encode_jump(table->family, j.chain)});
   return want;
@@ -574,10 +577,10 @@ Result<void> commit_all(std::vector<Prepared>& tables, const XtablesLock& lock) 
   return {};
 }
 
-// Makes both families hold `lowered` (a table it lacks = none of meshcap's
-// chains there). Each table's lowered rules are dropped once libiptc holds
-// them, so a big rule set is not held twice until the commit.
-Result<void> converge_all(IptRuleset lowered, const XtablesLock& lock) {
+// The tables' part of converge_all. Each table's lowered rules are dropped
+// once libiptc holds them, so a big rule set is not held twice until the
+// commit.
+Result<void> converge_tables(IptRuleset& lowered, SetTransaction& sets, const XtablesLock& lock) {
   std::vector<Prepared> tables;
   for (Family family : {Family::V4, Family::V6}) {
     const Lib& lib = lib_for(family);
@@ -590,7 +593,7 @@ Result<void> converge_all(IptRuleset lowered, const XtablesLock& lock) {
       if (!opened) return tl::unexpected(opened.error());
       Held before = read_held(*opened);
       if (!table && before.empty()) continue;
-      if (auto ok = converge(*opened, before, wanted(table), false); !ok) return ok;
+      if (auto ok = converge(*opened, before, wanted(table, &sets), false); !ok) return ok;
       if (table) std::vector<IptChain>().swap(table->chains);
       Phase phase = phase_of(before, table);
       tables.push_back(Prepared{std::move(*opened), std::move(before), phase});
@@ -600,36 +603,66 @@ Result<void> converge_all(IptRuleset lowered, const XtablesLock& lock) {
   std::stable_sort(tables.begin(), tables.end(), [](const Prepared& a, const Prepared& b) {
     return std::pair(a.table.lib->family, a.phase) < std::pair(b.table.lib->family, b.phase);
   });
+  // Old rules on sets: those sets go once the rules are gone.
+  for (const auto& t : tables)
+    for (const auto& c : t.before.chains)
+      for (const auto& e : c.entries)
+        if (!sets.begun() && uses_ipset(t.table.lib->family, e))
+          if (auto ok = sets.begin(lowered); !ok) return ok;
   return commit_all(tables, lock);
+}
+
+// Makes both families hold `lowered` (a table it lacks = none of meshcap's
+// chains there), and the kernel its ipsets (ipt/sets.hpp): touched when
+// `lowered` names sets, the tables' old rules use some, or `removing`.
+Result<void> converge_all(IptRuleset lowered, const XtablesLock& lock, bool removing = false) {
+  SetTransaction sets;
+  if (removing || !iptables_sets(lowered).empty())
+    if (auto ok = sets.begin(lowered); !ok) {
+      sets.abandon();
+      return ok;
+    }
+  auto ok = converge_tables(lowered, sets, lock);
+  if (!ok) {
+    sets.abandon();
+    return ok;
+  }
+  if (!sets.begun()) return {};
+  // Once the tables committed, a set that cannot go yet only waits for the
+  // next run (which destroys what no rule uses); cleanup says so.
+  auto done = sets.finish();
+  if (!done && removing) return done;
+  return {};
 }
 
 class IptablesBackend final : public NetfilterBackend {
  public:
-  explicit IptablesBackend(XtablesLockHold hold) : hold_(hold) {}
+  IptablesBackend(XtablesLockHold hold, bool ipsets) : hold_(hold), ipsets_(ipsets) {}
 
   const char* name() const override { return "iptables"; }
 
   Result<void> apply(const Plan& plan) override {
     auto lock = take_lock();
     if (!lock) return tl::unexpected(lock.error());
-    return converge_all(lower_iptables(plan), *lock);
+    return converge_all(lower_iptables(plan, options(plan)), *lock);
   }
 
   Result<void> remove() override {
     auto lock = take_lock();
     if (!lock) return tl::unexpected(lock.error());
-    return converge_all(IptRuleset{}, *lock);
+    return converge_all(IptRuleset{}, *lock, true);
   }
 
   Result<Plan> observe() override {
     auto lock = take_lock();
     if (!lock) return tl::unexpected(lock.error());
     IptRuleset held;
+    SetReader sets;
     for (Family family : {Family::V4, Family::V6}) {
       const Lib& lib = lib_for(family);
       for (ChainKind kind : kKinds) {
         if (!table_exists(lib, kind, *lock)) continue;
-        auto table = read_table(lib, kind, *lock);
+        auto table = read_table(lib, kind, *lock, sets);
         if (!table) return tl::unexpected(table.error());
         if (!table->chains.empty() || !table->jumps.empty()) held.tables.push_back(std::move(*table));
       }
@@ -637,7 +670,7 @@ class IptablesBackend final : public NetfilterBackend {
     return lift_iptables(held);
   }
 
-  Plan held_form(const Plan& plan) const override { return iptables_held_form(plan); }
+  Plan held_form(const Plan& plan) const override { return iptables_held_form(plan, options(plan)); }
 
  private:
   Result<XtablesLock> take_lock() {
@@ -647,13 +680,28 @@ class IptablesBackend final : public NetfilterBackend {
     return lock;
   }
 
+  // Ipsets where usable, probed once per run, and only for a plan with a
+  // list long enough to become one (the others lower the same either way).
+  IptOptions options(const Plan& plan) const {
+    if (!ipsets_ || !ipset_candidates(plan)) return IptOptions{false};
+    if (!usable_) {
+      auto probe = probe_ipsets();
+      if (!probe)
+        spdlog::info("--ipset auto: large lists stay one rule per element: {}", probe.error().message);
+      usable_ = probe.has_value();
+    }
+    return IptOptions{*usable_};
+  }
+
   XtablesLockHold hold_;
   std::optional<XtablesLock> held_;  // ForLifetime, from the first call on
+  bool ipsets_;
+  mutable std::optional<bool> usable_;
 
   // One table, read with the backend's socket for its family (opened on the
   // first read, in the namespace of that moment, and kept: the observation
   // before an apply and the read-back after it share it).
-  Result<IptTable> read_table(const Lib& lib, ChainKind kind, const XtablesLock& lock) {
+  Result<IptTable> read_table(const Lib& lib, ChainKind kind, const XtablesLock& lock, SetDirectory& sets) {
     bool v4 = lib.family == Family::V4;
     sys::UniqueFd& fd = read_fd_[v4 ? 0 : 1];
     if (!fd) {
@@ -675,12 +723,13 @@ class IptablesBackend final : public NetfilterBackend {
     mark_opened(lib, kind, lock);
     auto chains = chains_of(lib, kind, blob);
     if (!chains) return tl::unexpected(chains.error());
-    return decode(lib, kind, *chains);
+    return decode(lib, kind, *chains, sets);
   }
 
   // meshcap's chains and the jumps to them, decoded straight from the
   // kernel's entries.
-  static Result<IptTable> decode(const Lib& lib, ChainKind kind, const std::vector<BlobChain>& chains) {
+  static Result<IptTable> decode(const Lib& lib, ChainKind kind, const std::vector<BlobChain>& chains,
+                                 SetDirectory& sets) {
     Family family = lib.family;
     IptTable table{family, kind, {}, {}};
     std::string what = std::string(lib.tool) + " table " + chain_kind_name(kind);
@@ -695,7 +744,7 @@ class IptablesBackend final : public NetfilterBackend {
         if (c.builtin && !iptables_owned_chain(target)) continue;
         where.assign(prefix).append(std::to_string(position + 1));
         if (!c.builtin) {
-          auto rule = decode_rule(family, e, target, where);
+          auto rule = decode_rule(family, e, target, where, &sets);
           if (!rule) return tl::unexpected(rule.error());
           chain.rules.push_back(std::move(*rule));
           continue;
@@ -721,8 +770,8 @@ class IptablesBackend final : public NetfilterBackend {
 }  // namespace
 }  // namespace ipt
 
-std::unique_ptr<NetfilterBackend> make_iptables_backend(XtablesLockHold hold) {
-  return std::make_unique<ipt::IptablesBackend>(hold);
+std::unique_ptr<NetfilterBackend> make_iptables_backend(XtablesLockHold hold, bool ipsets) {
+  return std::make_unique<ipt::IptablesBackend>(hold, ipsets);
 }
 
 }  // namespace meshcap

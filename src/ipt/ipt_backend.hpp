@@ -24,8 +24,12 @@ namespace meshcap {
 // destroyed (ForLifetime: one meshcap command, so the pre-apply observation,
 // the apply, the read-back and any undo see no iptables command in between,
 // and the lock and the list of tables are taken and read once). Backends
-// alive at the same time in one process share one hold of the lock.
+// alive at the same time in one process share one hold of the lock. With
+// `ipsets`, large lists become ipsets where the kernel has them
+// (lower_iptables, ipt/sets.hpp); meshcap's sets are read back, and destroyed
+// with the rules, in any case.
 enum class XtablesLockHold { PerCall, ForLifetime };
-std::unique_ptr<NetfilterBackend> make_iptables_backend(XtablesLockHold hold = XtablesLockHold::PerCall);
+std::unique_ptr<NetfilterBackend> make_iptables_backend(XtablesLockHold hold = XtablesLockHold::PerCall,
+                                                        bool ipsets = true);
 
 }  // namespace meshcap

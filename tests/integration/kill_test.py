@@ -31,6 +31,9 @@ TPROXY = ["--ipv6", "on", "--inbound-mode", "tproxy", "--outbound-port", "16001"
 # peer's address last: the outbound probes to it are excluded only under NEW.
 BIG_HOSTS = [f"9.{i // 250}.{i % 250}.1" for i in range(9998)] + [mcap.PEER4 + "/32", mcap.PEER6 + "/128"]
 BIG = REDIRECT + ["--exclude-outbound-cidrs", ",".join(BIG_HOSTS)]
+# Another 10,000 (with --backend iptables: another ipset's contents), the
+# peer not among them.
+BIG2 = REDIRECT + ["--exclude-outbound-cidrs", ",".join(f"9.{i // 250}.{i % 250}.2" for i in range(10000))]
 
 OUTBOUND = [f"tcp,{mcap.PEER4},8080", f"tcp,{mcap.PEER6},8080", f"udp,{mcap.PEER4},53", f"udp,{mcap.PEER6},53"]
 INBOUND = [f"tcp,{mcap.POD4},8080", f"tcp,{mcap.POD6},8080"]
@@ -39,12 +42,14 @@ LANDS = {
     "redirect": ["pod:15001", "pod:15001", "peer:53", "peer:53", "pod:15006", "pod:15006"],
     "tproxy": ["pod:16001", "pod:16001", "pod:16053", "pod:16053", "pod:16006", "pod:16006"],
     "big": ["peer:8080", "peer:8080", "peer:53", "peer:53", "pod:15006", "pod:15006"],
+    "big2": ["pod:15001", "pod:15001", "peer:53", "peer:53", "pod:15006", "pod:15006"],
 }
-SETTINGS = {"redirect": REDIRECT, "tproxy": TPROXY, "big": BIG}
+SETTINGS = {"redirect": REDIRECT, "tproxy": TPROXY, "big": BIG, "big2": BIG2}
 SCENARIOS = {
     "redirect-to-tproxy": ("redirect", "tproxy"),
     "tproxy-to-redirect": ("tproxy", "redirect"),
     "redirect-to-big": ("redirect", "big"),
+    "big-to-big2": ("big", "big2"),
 }
 SYSCALLS = ["sendto", "sendmsg", "setsockopt"]
 # LeakSanitizer cannot run under ptrace: a sanitized build traced by strace
@@ -64,6 +69,16 @@ def per_connection(backend):
     NEW at every step: never dropped, never captured to a port of neither.
     nft commits both families in one transaction and is held to the whole."""
     return backend == "iptables"
+
+
+def stray_sets(pod):
+    """meshcap's ipsets that no rule names (none once a run converged)."""
+    if pod.ns.run(["sh", "-c", "command -v ipset"]).returncode != 0:
+        return []
+    saved = pod.ns.run(["sh", "-c", "iptables-legacy-save; ip6tables-legacy-save"]).stdout
+    named = {line.split("--match-set ")[1].split()[0] for line in saved.splitlines() if "--match-set " in line}
+    have = pod.ns.run(["ipset", "list", "-n"]).stdout.split()
+    return sorted(n for n in have if n.startswith("meshcap") and n not in named)
 
 
 def new_pod():
@@ -150,6 +165,8 @@ def main():
                                     f"({r.stderr.strip()[:300]}), check exit {c.returncode}")
                 elif landings(pod) != LANDS[new]:
                     failures.append(f"{where}: after converging, connections land as {landings(pod)}")
+                elif backend == "iptables" and stray_sets(pod):
+                    failures.append(f"{where}: after converging, ipsets no rule uses: {stray_sets(pod)}")
     print(f"{runs} kills in {time.time() - started:.1f} s, {len(failures)} failures", flush=True)
     for f in failures:
         print("FAIL " + f)

@@ -102,7 +102,7 @@ TEST(ConfigTest, SettingsAreUniqueAndDescribed) {
     EXPECT_TRUE(seen.insert(std::string(s.flag)).second) << s.flag;
     EXPECT_NE(std::string(s.help), "") << s.flag;
   }
-  EXPECT_EQ(seen.size(), 34u);  // 33 and --config
+  EXPECT_EQ(seen.size(), 35u);  // 34 and --config
   for (const char* sw : {"capture-dns", "dry-run"}) {
     auto it = std::find_if(settings().begin(), settings().end(),
                            [&](const auto& s) { return std::string(s.flag) == sw; });
@@ -167,6 +167,15 @@ TEST(ConfigTest, Ipv6AcceptsBooleans) {
   EXPECT_EQ(parse_ok(flags({{"ipv6", "on"}})).ipv6, Ipv6Mode::On);
   EXPECT_EQ(parse_ok(flags({{"ipv6", "false"}})).ipv6, Ipv6Mode::Off);
   EXPECT_EQ(parse_ok(flags({{"ipv6", "auto"}})).ipv6, Ipv6Mode::Auto);
+}
+
+TEST(ConfigTest, IpsetModes) {
+  EXPECT_EQ(parse_ok({}).ipset, IpsetMode::Auto);
+  EXPECT_EQ(parse_ok(flags({{"ipset", "off"}})).ipset, IpsetMode::Off);
+  EXPECT_EQ(parse_ok(flags({{"ipset", "auto"}})).ipset, IpsetMode::Auto);
+  EXPECT_EQ(env_name("ipset"), "MESHCAP_IPSET");
+  EXPECT_EQ(json_key("ipset"), "ipset");
+  EXPECT_EQ(parse_bad(flags({{"ipset", "on"}})), "invalid configuration: --ipset \"on\" is not one of auto, off");
 }
 
 TEST(ConfigTest, ListForms) {
@@ -420,6 +429,7 @@ INSTANTIATE_TEST_SUITE_P(Config, BadInputTest, ::testing::Values(
   BadCase{flags({{"inbound-mode", ""}}), "--inbound-mode \"\" is not one of redirect, tproxy"},
   BadCase{flags({{"ipv6", "maybe"}}), "--ipv6 \"maybe\" is not one of auto, on, off, true, false"},
   BadCase{flags({{"backend", "ebpf"}}), "--backend \"ebpf\" is not one of auto, nft, iptables"},
+  BadCase{env("ipset", "yes"), "MESHCAP_IPSET \"yes\" is not one of auto, off"},
   BadCase{flags({{"verify", "all"}}), "--verify \"all\" is not one of rules, traffic, none"},
   BadCase{flags({{"format", "yaml"}}), "--format \"yaml\" is not one of nft, iptables, json"},
   BadCase{flags({{"family", "4,6"}}), "--family \"4,6\" is not one of 4, 6"},

@@ -36,7 +36,7 @@ class Execute : public ::testing::Test {
     inv.command = command;
     c.backend = kind;
     Environment env;
-    env.make_backend = [this](BackendKind k) -> Result<std::unique_ptr<Backend>> { return ns_.backend(k); };
+    env.make_backend = [this](BackendKind k, IpsetMode) -> Result<std::unique_ptr<Backend>> { return ns_.backend(k); };
     env.lock_timeout = lock_timeout;
     return app::execute(inv, c, env);
   }
@@ -192,7 +192,7 @@ TEST_F(Execute, DryRunNeedsNeitherLockNorBackend) {
   c.dry_run = true;
   Environment env;
   bool made = false;
-  env.make_backend = [&](BackendKind) -> Result<std::unique_ptr<Backend>> {
+  env.make_backend = [&](BackendKind, IpsetMode) -> Result<std::unique_ptr<Backend>> {
     made = true;
     return fail(ErrorKind::Other, "no backend in a dry run");
   };

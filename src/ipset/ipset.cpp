@@ -7,6 +7,7 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -287,6 +288,18 @@ Result<Session> Session::open() {
   return Session(std::move(*sock));
 }
 
+Result<std::optional<Session>> Session::open_if_present() {
+  // ip_set has a module parameter, so sysfs lists it when built in as well
+  // as when loaded. Without /sys/module, sysfs does not tell.
+  struct stat st {};
+  if (::stat("/sys/module/ip_set", &st) != 0 && errno == ENOENT && ::stat("/sys/module", &st) == 0)
+    return std::optional<Session>();
+  auto sock = netlink::Socket::open(NETLINK_NETFILTER);
+  if (!sock && sock.error().error == EPROTONOSUPPORT) return std::optional<Session>();  // no nfnetlink
+  if (!sock) return tl::unexpected(kernel_error("netlink socket", sock.error().error, sock.error().message));
+  return std::optional<Session>(Session(std::move(*sock)));
+}
+
 Result<void> Session::probe() {
   netlink::Batch one(sock_.reserve_seq());
   start(one, IPSET_CMD_PROTOCOL, 0, 64, NFPROTO_UNSPEC);
@@ -333,6 +346,9 @@ Result<std::vector<Header>> Session::list() {
         out.push_back(std::move(h));
         return 0;
       });
+  // nfnetlink answers EINVAL for a subsystem it does not have; an ip_set of
+  // another protocol version is one meshcap never made a set in (probe()).
+  if (!r && (r.error().error == EINVAL || r.error().error == IPSET_ERR_PROTOCOL)) return std::vector<Header>();
   if (!r) return tl::unexpected(kernel_error("listing sets", r.error().error, r.error().message));
   return out;
 }

@@ -64,10 +64,16 @@ void normalize(Set& set);
 class Session {
  public:
   static Result<Session> open();
+  // open(), or nullopt when this kernel has no ip_set, in which case no set
+  // can exist: ip_set is neither built in nor loaded (/sys/module says so;
+  // asking over netlink would load the module), or there is no nfnetlink.
+  static Result<std::optional<Session>> open_if_present();
   // Whether this kernel speaks the protocol and has the xt_set match; the
   // error says what is missing.
   Result<void> probe();
-  // Every set of the namespace, headers only.
+  // Every set of the namespace, headers only, in one dump; none when no
+  // ip_set subsystem answers (nfnetlink without ip_set) or it speaks another
+  // protocol version (probe() fails there, so meshcap made no set).
   Result<std::vector<Header>> list();
   // A set with its elements; nullopt when there is no such set.
   Result<std::optional<Set>> read(const std::string& name);

@@ -603,31 +603,26 @@ Result<void> converge_tables(IptRuleset& lowered, SetTransaction& sets, const Xt
   std::stable_sort(tables.begin(), tables.end(), [](const Prepared& a, const Prepared& b) {
     return std::pair(a.table.lib->family, a.phase) < std::pair(b.table.lib->family, b.phase);
   });
-  // Old rules on sets: those sets go once the rules are gone.
-  for (const auto& t : tables)
-    for (const auto& c : t.before.chains)
-      for (const auto& e : c.entries)
-        if (!sets.begun() && uses_ipset(t.table.lib->family, e))
-          if (auto ok = sets.begin(lowered); !ok) return ok;
   return commit_all(tables, lock);
 }
 
 // Makes both families hold `lowered` (a table it lacks = none of meshcap's
-// chains there), and the kernel its ipsets (ipt/sets.hpp): touched when
-// `lowered` names sets, the tables' old rules use some, or `removing`.
-Result<void> converge_all(IptRuleset lowered, const XtablesLock& lock, bool removing = false) {
-  SetTransaction sets;
-  if (removing || !iptables_sets(lowered).empty())
-    if (auto ok = sets.begin(lowered); !ok) {
-      sets.abandon();
-      return ok;
-    }
+// chains there), and the kernel its ipsets (ipt/sets.hpp). Every run
+// converges meshcap's sets, whatever `lowered` holds: the ones no rule uses
+// (left by a run that was stopped) go first, the ones the old rules used go
+// after the commit.
+Result<void> converge_all(IptRuleset lowered, KernelSets& kernel, const XtablesLock& lock,
+                          bool removing = false) {
+  SetTransaction sets(kernel);
+  if (auto ok = sets.begin(lowered); !ok) {
+    sets.abandon();
+    return ok;
+  }
   auto ok = converge_tables(lowered, sets, lock);
   if (!ok) {
     sets.abandon();
     return ok;
   }
-  if (!sets.begun()) return {};
   // Once the tables committed, a set that cannot go yet only waits for the
   // next run (which destroys what no rule uses); cleanup says so.
   auto done = sets.finish();
@@ -644,20 +639,28 @@ class IptablesBackend final : public NetfilterBackend {
   Result<void> apply(const Plan& plan) override {
     auto lock = take_lock();
     if (!lock) return tl::unexpected(lock.error());
-    return converge_all(lower_iptables(plan, options(plan)), *lock);
+    // A plan observed earlier (put back by undo) shows unused sets as chains.
+    bool shows_unused = std::any_of(plan.tables.begin(), plan.tables.end(), [](const Table& t) {
+      return std::any_of(t.chains.begin(), t.chains.end(), is_unused_set_chain);
+    });
+    if (!shows_unused) return converge_all(lower_iptables(plan, options(plan)), kernel_sets_, *lock);
+    Plan without = plan;
+    for (auto& t : without.tables) std::erase_if(t.chains, is_unused_set_chain);
+    std::erase_if(without.tables, [](const Table& t) { return t.chains.empty(); });
+    return converge_all(lower_iptables(without, options(without)), kernel_sets_, *lock);
   }
 
   Result<void> remove() override {
     auto lock = take_lock();
     if (!lock) return tl::unexpected(lock.error());
-    return converge_all(IptRuleset{}, *lock, true);
+    return converge_all(IptRuleset{}, kernel_sets_, *lock, true);
   }
 
   Result<Plan> observe() override {
     auto lock = take_lock();
     if (!lock) return tl::unexpected(lock.error());
     IptRuleset held;
-    SetReader sets;
+    SetReader sets(kernel_sets_);
     for (Family family : {Family::V4, Family::V6}) {
       const Lib& lib = lib_for(family);
       for (ChainKind kind : kKinds) {
@@ -667,7 +670,14 @@ class IptablesBackend final : public NetfilterBackend {
         if (!table->chains.empty() || !table->jumps.empty()) held.tables.push_back(std::move(*table));
       }
     }
-    return lift_iptables(held);
+    auto plan = lift_iptables(held);
+    if (!plan) return plan;
+    // meshcap's sets no rule uses are meshcap's state too: the observation
+    // shows them, so that it equals no plan until a run has destroyed them.
+    auto unused = unused_sets(kernel_sets_);
+    if (!unused) return tl::unexpected(unused.error());
+    show_unused_sets(*plan, *unused);
+    return plan;
   }
 
   Plan held_form(const Plan& plan) const override { return iptables_held_form(plan, options(plan)); }
@@ -685,7 +695,7 @@ class IptablesBackend final : public NetfilterBackend {
   IptOptions options(const Plan& plan) const {
     if (!ipsets_ || !ipset_candidates(plan)) return IptOptions{false};
     if (!usable_) {
-      auto probe = probe_ipsets();
+      auto probe = probe_ipsets(kernel_sets_);
       if (!probe)
         spdlog::info("--ipset auto: large lists stay one rule per element: {}", probe.error().message);
       usable_ = probe.has_value();
@@ -697,6 +707,9 @@ class IptablesBackend final : public NetfilterBackend {
   std::optional<XtablesLock> held_;  // ForLifetime, from the first call on
   bool ipsets_;
   mutable std::optional<bool> usable_;
+  // One ip_set socket for the backend's life, opened in the namespace of
+  // its first use (as read_fd_ below).
+  mutable KernelSets kernel_sets_;
 
   // One table, read with the backend's socket for its family (opened on the
   // first read, in the namespace of that moment, and kept: the observation

@@ -1,12 +1,9 @@
 #include "ipt/sets.hpp"
 
-#include <arpa/inet.h>  // before the netfilter headers, as in entry.cpp
-#include <linux/netfilter/x_tables.h>
-#include <linux/netfilter_ipv4/ip_tables.h>
-#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <netinet/in.h>
 
 #include <algorithm>
-#include <cstring>
+#include <string_view>
 
 namespace meshcap::ipt {
 
@@ -27,15 +24,6 @@ ipset::Set to_kernel(const IptSet& s, const std::string& name) {
   return set;
 }
 
-Result<ipset::Session*> session(std::optional<ipset::Session>& s) {
-  if (!s) {
-    auto opened = ipset::Session::open();
-    if (!opened) return tl::unexpected(opened.error());
-    s.emplace(std::move(*opened));
-  }
-  return &*s;
-}
-
 // The match an xt_set match stands for, from the set it names.
 Result<Match> lookup(const ipset::Set& set, bool source, uint16_t proto) {
   std::string base = ipset_base_name(set.name);
@@ -47,55 +35,99 @@ Result<Match> lookup(const ipset::Set& set, bool source, uint16_t proto) {
   return Match{PortMatch{static_cast<Proto>(proto), source, set.ports, base}};
 }
 
+// The name of the chain that stands for an unused set: a space never occurs
+// in a planned chain's name.
+constexpr std::string_view kUnusedPrefix = "ipset ";
+constexpr std::string_view kUnusedSuffix = " (no rule uses it)";
+
 }  // namespace
 
-Result<void> probe_ipsets() {
-  auto s = ipset::Session::open();
-  if (!s) return tl::unexpected(s.error());
-  return s->probe();
+// ---- KernelSets ----------------------------------------------------------------
+
+Result<ipset::Session*> KernelSets::session() {
+  if (session_) return &*session_;
+  if (absent_) return nullptr;
+  auto opened = ipset::Session::open_if_present();
+  if (!opened) return tl::unexpected(opened.error());
+  if (!*opened) {
+    absent_ = true;
+    return nullptr;
+  }
+  session_.emplace(std::move(**opened));
+  return &*session_;
 }
 
-bool uses_ipset(Family family, const EntryBuf& entry) {
-  const auto* base = static_cast<const unsigned char*>(entry.data());
-  size_t head = header_size(family);
-  uint16_t target_offset = family == Family::V4 ? static_cast<const ipt_entry*>(entry.data())->target_offset
-                                                : static_cast<const ip6t_entry*>(entry.data())->target_offset;
-  for (size_t off = head;
-       off + sizeof(xt_entry_match) <= target_offset && off + sizeof(xt_entry_match) <= entry.size();) {
-    const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
-    if (m->u.match_size < sizeof(xt_entry_match)) return false;
-    if (strncmp(m->u.user.name, "set", sizeof m->u.user.name) == 0) return true;
-    off += m->u.match_size;
+Result<std::vector<ipset::Header>> KernelSets::owned() {
+  auto s = session();
+  if (!s) return tl::unexpected(s.error());
+  if (!*s) return std::vector<ipset::Header>();
+  auto headers = (*s)->list();
+  if (!headers) return headers;
+  std::erase_if(*headers, [](const ipset::Header& h) { return !ipset_owned(h.name); });
+  return headers;
+}
+
+Result<void> probe_ipsets(KernelSets& kernel) {
+  auto s = kernel.session();
+  if (!s) return tl::unexpected(s.error());
+  if (!*s) return fail(ErrorKind::Kernel, "the kernel has no ip_set");
+  return (*s)->probe();
+}
+
+Result<std::vector<std::string>> unused_sets(KernelSets& kernel) {
+  auto owned = kernel.owned();
+  if (!owned) return tl::unexpected(owned.error());
+  std::vector<std::string> unused;
+  for (const auto& h : *owned)
+    if (h.references == 0) unused.push_back(h.name);
+  std::sort(unused.begin(), unused.end());
+  return unused;
+}
+
+Chain unused_set_chain(const std::string& set) {
+  return Chain{std::string(kUnusedPrefix) + set + std::string(kUnusedSuffix), ChainKind::Nat, std::nullopt, {}};
+}
+
+bool is_unused_set_chain(const Chain& chain) {
+  return chain.name.starts_with(kUnusedPrefix) && chain.name.ends_with(kUnusedSuffix);
+}
+
+void show_unused_sets(Plan& observed, const std::vector<std::string>& sets) {
+  for (const auto& name : sets) {
+    Family family = name.starts_with(kIpsetPrefix6) ? Family::V6 : Family::V4;
+    auto table = std::find_if(observed.tables.begin(), observed.tables.end(),
+                              [&](const Table& t) { return t.family == family; });
+    if (table == observed.tables.end())
+      table = observed.tables.insert(family == Family::V4 ? observed.tables.begin() : observed.tables.end(),
+                                     Table{family, {}});
+    table->chains.push_back(unused_set_chain(name));
   }
-  return false;
 }
 
 // ---- SetTransaction ------------------------------------------------------------
 
 Result<void> SetTransaction::begin(const IptRuleset& lowered) {
-  begun_ = true;
-  auto wanted = iptables_sets(lowered);
-  auto s = session(session_);
-  if (!s) return tl::unexpected(s.error());
-  auto headers = (*s)->list();
-  if (!headers) {
-    if (wanted.empty()) {
-      // No ip_set in this kernel: no set of meshcap's can exist.
-      session_.reset();
-      return {};
+  auto owned = kernel_.owned();
+  if (!owned) return tl::unexpected(owned.error());
+  // A set of meshcap's that no rule uses was left by a run that was stopped,
+  // whatever lists that run or this one has: it goes. One in use holds the
+  // old contents (or is named by someone else's rule).
+  for (const auto& h : *owned) {
+    bool gone = false;
+    if (h.references == 0) {
+      auto destroyed = (*kernel_.session())->destroy(h.name);
+      if (!destroyed) return tl::unexpected(destroyed.error());
+      gone = *destroyed;  // false: a rule took it meanwhile
     }
-    return tl::unexpected(headers.error());
+    if (!gone) used_.push_back(h.name);
   }
-  // A set meshcap owns that the kernel will not destroy is in use by a rule
-  // (the old contents); the others are left by a run that was stopped.
-  std::vector<std::string> used;
-  for (const auto& h : *headers) {
-    if (!ipset_owned(h.name)) continue;
-    auto gone = (*s)->destroy(h.name);
-    if (!gone) return tl::unexpected(gone.error());
-    if (!*gone) used.push_back(h.name);
-  }
-  auto in_use = [&](const std::string& n) { return std::find(used.begin(), used.end(), n) != used.end(); };
+  auto wanted = iptables_sets(lowered);
+  if (wanted.empty()) return {};
+  auto session = kernel_.session();
+  if (!session) return tl::unexpected(session.error());
+  if (!*session) return fail(ErrorKind::Kernel, "the kernel has no ip_set for the sets of these lists");
+  ipset::Session& s = **session;
+  auto in_use = [&](const std::string& n) { return std::find(used_.begin(), used_.end(), n) != used_.end(); };
   for (const auto& w : wanted) {
     ipset::Set want = to_kernel(w, w.name);
     // A set in use that already holds exactly these elements stays: a
@@ -104,7 +136,7 @@ Result<void> SetTransaction::begin(const IptRuleset& lowered) {
     auto names = ipset_written_names(w.name);
     for (const std::string& live : names) {
       if (kept || !in_use(live)) continue;
-      auto held = (*s)->read(live);
+      auto held = s.read(live);
       if (!held) return tl::unexpected(held.error());
       want.name = live;
       // bitmap:port has no family of its own: the kernel lists it as unspecified.
@@ -123,7 +155,7 @@ Result<void> SetTransaction::begin(const IptRuleset& lowered) {
                                          "then apply again");
     want.name = *name;
     made_.push_back(*name);  // perhaps half made, if create fails
-    if (auto ok = (*s)->create(want); !ok) return ok;
+    if (auto ok = s.create(want); !ok) return ok;
     created_.push_back(*name);
     written_[w.name] = *name;
   }
@@ -131,22 +163,17 @@ Result<void> SetTransaction::begin(const IptRuleset& lowered) {
 }
 
 Result<void> SetTransaction::finish() {
-  if (!session_) return {};
-  auto headers = session_->list();
-  if (!headers) return tl::unexpected(headers.error());
-  for (const auto& h : *headers) {
-    if (!ipset_owned(h.name) || std::find(created_.begin(), created_.end(), h.name) != created_.end())
-      continue;
+  for (const auto& name : used_) {
+    if (std::find(created_.begin(), created_.end(), name) != created_.end()) continue;
     // In use by someone else's rule: not meshcap's to break (the next run tries again).
-    auto gone = session_->destroy(h.name);
+    auto gone = (*kernel_.session())->destroy(name);
     if (!gone) return tl::unexpected(gone.error());
   }
   return {};
 }
 
 void SetTransaction::abandon() {
-  if (!session_) return;
-  for (const auto& name : made_) (void)session_->destroy(name);
+  for (const auto& name : made_) (void)(*kernel_.session())->destroy(name);
 }
 
 Result<uint16_t> SetTransaction::index_of(const std::string& name) {
@@ -170,8 +197,9 @@ Result<Match> SetReader::match_of(uint16_t index, bool source, uint16_t proto) {
   if (!ipset_owned(*name))
     return fail(ErrorKind::Verify, "-m set --match-set " + *name +
                                        ": a set that is not meshcap's; run `meshcap apply` to converge");
-  auto s = session(session_);
+  auto s = kernel_.session();
   if (!s) return tl::unexpected(s.error());
+  if (!*s) return fail(ErrorKind::Kernel, "ipset " + *name + ": the kernel has no ip_set to read it from");
   auto set = (*s)->read(*name);
   if (!set) return tl::unexpected(set.error());
   if (!*set) return fail(ErrorKind::Verify, "ipset " + *name + " is gone; run `meshcap apply` to converge");

@@ -13,7 +13,11 @@ with real connections from a pod namespace to a peer namespace.
   - an apply whose iptables commit fails after its sets were built leaves
     the old rules and the old sets exactly as they were;
   - `--ipset off` programs the expanded rules and no set; switching to
-    `--backend nft` and `cleanup` leave no set and no chain.
+    `--backend nft` and `cleanup` leave no set and no chain;
+  - a `meshcap4-`/`meshcap6-` set no rule uses (a killed run's leftover)
+    beside the rules of small lists: `check` exits 4 naming it, `apply`
+    (also with `--ipset off`, also with `--backend nft`) and `cleanup`
+    remove it, and a set of another prefix stays untouched.
 
 usage: ipset_test.py MESHCAP
 """
@@ -177,6 +181,43 @@ def main():
         expect(r.returncode == 0, f"cleanup: {r.stderr.strip()}")
         expect(not [s for s in sets(p) if s.startswith("meshcap")], f"cleanup leaves sets: {list(sets(p))}")
         expect("MESHCAP" not in "".join(saved(p)), "cleanup leaves chains")
+
+    # A set of meshcap's that no rule uses (what a killed run leaves) beside
+    # the rules of small lists: check names it, every apply removes it (with
+    # --ipset off too), a set of another prefix is never touched.
+    small = ["--backend", "iptables", "--ipv6", "on", "--exclude-outbound-cidrs", "9.1.0.0/16"]
+    with pod() as p:
+        p.ns.run(["ipset", "create", "other-x", "hash:net"], check=True)
+        p.ns.run(["ipset", "add", "other-x", "9.9.9.0/24"], check=True)
+        for extra in ([], ["--ipset", "off"]):
+            r = m.run(p.ns, "apply", small + extra)
+            expect(r.returncode == 0, f"apply small{extra}: {r.stderr.strip()}")
+            expect(m.run(p.ns, "check", small + extra).returncode == 0, f"check small{extra} before the stray")
+            rules = saved(p)
+            p.ns.run(["ipset", "create", "meshcap4-x_out_cidrs-b", "hash:net"], check=True)
+            p.ns.run(["ipset", "create", "meshcap6-stray", "hash:net", "family", "inet6"], check=True)
+            r = m.run(p.ns, "check", small + extra)
+            expect(r.returncode == 4 and "meshcap4-x_out_cidrs-b" in r.stderr and "meshcap6-stray" in r.stderr,
+                   f"check{extra} with stray sets: exit {r.returncode}: {r.stderr.strip()[-400:]}")
+            r = m.run(p.ns, "apply", small + extra)
+            expect(r.returncode == 0, f"apply small{extra} over stray sets: {r.stderr.strip()}")
+            left = sorted(sets(p))
+            expect(left == ["other-x"], f"apply small{extra} leaves sets: {left}")
+            expect(sets(p).get("other-x", ("", []))[1] == ["9.9.9.0/24"], "other-x was changed")
+            expect(saved(p) == rules, f"apply small{extra}: the rules changed")
+            r = m.run(p.ns, "check", small + extra)
+            expect(r.returncode == 0, f"check small{extra} after apply: exit {r.returncode}: {r.stderr.strip()[-300:]}")
+        # With nft in use, check still sees one, apply removes it; cleanup too.
+        nft = ["--backend", "nft", "--ipv6", "on"]
+        expect(m.run(p.ns, "apply", nft).returncode == 0, "apply nft")
+        p.ns.run(["ipset", "create", "meshcap4-stray", "hash:net"], check=True)
+        r = m.run(p.ns, "check", nft)
+        expect(r.returncode == 4, f"check nft with a stray set: exit {r.returncode}: {r.stderr.strip()[-300:]}")
+        expect(m.run(p.ns, "apply", nft).returncode == 0 and sorted(sets(p)) == ["other-x"],
+               f"apply nft leaves sets: {sorted(sets(p))}")
+        p.ns.run(["ipset", "create", "meshcap4-stray", "hash:net"], check=True)
+        expect(m.run(p.ns, "cleanup", []).returncode == 0 and sorted(sets(p)) == ["other-x"],
+               f"cleanup leaves sets: {sorted(sets(p))}")
 
     # The dry run loads: ipset -exist restore, then iptables-restore, and
     # check agrees with what was loaded.

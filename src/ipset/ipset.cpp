@@ -348,7 +348,8 @@ Result<std::vector<Header>> Session::list() {
       });
   // nfnetlink answers EINVAL for a subsystem it does not have; an ip_set of
   // another protocol version is one meshcap never made a set in (probe()).
-  if (!r && (r.error().error == EINVAL || r.error().error == IPSET_ERR_PROTOCOL)) return std::vector<Header>();
+  if (!r && (r.error().error == EINVAL || r.error().error == IPSET_ERR_PROTOCOL))
+    return std::vector<Header>();
   if (!r) return tl::unexpected(kernel_error("listing sets", r.error().error, r.error().message));
   return out;
 }

@@ -85,7 +85,8 @@ Result<std::vector<std::string>> unused_sets(KernelSets& kernel) {
 }
 
 Chain unused_set_chain(const std::string& set) {
-  return Chain{std::string(kUnusedPrefix) + set + std::string(kUnusedSuffix), ChainKind::Nat, std::nullopt, {}};
+  return Chain{
+      std::string(kUnusedPrefix) + set + std::string(kUnusedSuffix), ChainKind::Nat, std::nullopt, {}};
 }
 
 bool is_unused_set_chain(const Chain& chain) {

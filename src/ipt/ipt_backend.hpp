@@ -27,7 +27,10 @@ namespace meshcap {
 // alive at the same time in one process share one hold of the lock. With
 // `ipsets`, large lists become ipsets where the kernel has them
 // (lower_iptables, ipt/sets.hpp); meshcap's sets are read back, and destroyed
-// with the rules, in any case.
+// with the rules, in any case. Every apply() and remove() destroys meshcap's
+// sets that no rule uses (a stopped run's), whatever the plan's lists, and
+// observe() shows each as a chain "ipset NAME (no rule uses it)", which no
+// plan holds.
 enum class XtablesLockHold { PerCall, ForLifetime };
 std::unique_ptr<NetfilterBackend> make_iptables_backend(XtablesLockHold hold = XtablesLockHold::PerCall,
                                                         bool ipsets = true);

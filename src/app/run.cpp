@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <spdlog/spdlog.h>
@@ -181,12 +182,38 @@ Result<void> cleanup(Backend& backend) {
 
 }  // namespace
 
+namespace {
+
+// nft as the other backend of an iptables run, whose read (the stray check)
+// is also the probe: its first message asks nf_tables for its generation. So
+// the kernel is asked on its own whether it has nf_tables only when that read
+// fails, and one without it holds nothing of meshcap's there. One netfilter
+// socket per run instead of the probe's and the read's.
+class NftUnlessAbsent final : public NetfilterBackend {
+ public:
+  const char* name() const override { return nft_->name(); }
+  Result<void> apply(const Plan& plan) override { return nft_->apply(plan); }
+  Result<Plan> observe() override {
+    auto held = nft_->observe();
+    if (!held && !sys::nf_tables_available()) return Plan{};
+    return held;
+  }
+  Result<void> remove() override { return nft_->remove(); }
+  Plan held_form(const Plan& plan) const override { return nft_->held_form(plan); }
+
+ private:
+  std::unique_ptr<NetfilterBackend> nft_ = make_nft_backend();
+};
+
+}  // namespace
+
 Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind, IpsetMode ipset) {
-  bool nft = sys::nf_tables_available();
+  std::optional<bool> nft;  // whether the kernel has nf_tables, where it decides the backend
   if (kind == BackendKind::Auto) {
+    nft = sys::nf_tables_available();
     auto legacy = sys::legacy_iptables_user();
     if (!legacy) return tl::unexpected(legacy.error());
-    if (!nft) {
+    if (!*nft) {
       kind = BackendKind::Iptables;
       spdlog::info("--backend auto: iptables, this kernel has no nf_tables");
     } else if (*legacy) {
@@ -199,7 +226,10 @@ Result<std::unique_ptr<Backend>> kernel_backend(BackendKind kind, IpsetMode ipse
   }
   std::vector<std::unique_ptr<NetfilterBackend>> others;
   if (kind == BackendKind::Iptables) {
-    if (nft) others.push_back(make_nft_backend());
+    if (!nft)
+      others.push_back(std::make_unique<NftUnlessAbsent>());
+    else if (*nft)
+      others.push_back(make_nft_backend());
     return compose(make_iptables_backend(XtablesLockHold::ForLifetime, ipset == IpsetMode::Auto),
                    std::move(others), sys::make_kernel_routing());
   }

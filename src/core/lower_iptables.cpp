@@ -2,10 +2,8 @@
 #include "meshcap/overloaded.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <map>
-#include <numeric>
 #include <utility>
 
 namespace meshcap {
@@ -26,9 +24,9 @@ bool names_ipset(const Match& m) {
   return false;
 }
 
-// Where a match sits in an iptables entry; extensions keep plan order.
-int slot(const Match& m) {
-  if (names_ipset(m)) return 5;
+// Where a match of its type sits in an iptables entry when it holds a
+// single value; extensions keep plan order.
+int value_slot(const Match& m) {
   return std::visit(overloaded{
                         [](const AddrMatch& x) { return x.source ? 0 : 1; },
                         [](const IifMatch&) { return 2; },
@@ -41,28 +39,11 @@ int slot(const Match& m) {
                     m);
 }
 
-// One single-valued match per value of `m`: each is a copy of `m` whose value
-// list holds just that value. The list is emptied before the copies are
-// made, so each copy costs its own value only (copying `m` whole per value
-// made the expansion quadratic).
-template <class M, class V>
-std::vector<Match> each(const M& m, std::vector<V> M::*field) {
-  M base = m;
-  base.set.clear();
-  (base.*field) = {};
-  std::vector<Match> out;
-  out.reserve((m.*field).size());
-  for (const auto& v : m.*field) {
-    M one = base;
-    (one.*field).push_back(v);
-    out.emplace_back(std::move(one));
-  }
-  return out;
-}
+// Where a match sits in an iptables entry; an ipset lookup is an extension.
+int slot(const Match& m) { return names_ipset(m) ? 5 : value_slot(m); }
 
-bool whole_family(const AddrMatch& m, Family family) {
-  return m.cidrs.size() == 1 && m.cidrs[0].prefix == 0 && m.cidrs[0].family == family;
-}
+// An address of the whole family: the kernel holds it as no match at all.
+bool whole_family(const Cidr& c, Family family) { return c.prefix == 0 && c.family == family; }
 
 // The ipsets one lowering has named, so that two lists of one plan set that
 // differ (which the planner never makes) do not share a set: the second is
@@ -124,75 +105,124 @@ std::optional<Match> as_ipset(const Match& match, Family family, Ipsets& sets) {
   return lookup;
 }
 
-// The single-valued matches a match stands for; an empty vector inside means
-// "no match needed" (an address match of the whole family).
-std::vector<std::vector<Match>> alternatives(const Match& match, Family family, Ipsets& sets) {
-  auto wrap = [](std::vector<Match> ms) {
-    std::vector<std::vector<Match>> out;
-    out.reserve(ms.size());
-    for (auto& m : ms) out.push_back({std::move(m)});
-    return out;
-  };
-  if (auto lookup = as_ipset(match, family, sets)) return {{std::move(*lookup)}};
+// How many single-valued matches a list stands for (a match without a list:
+// itself, one).
+size_t value_count(const Match& m) {
   return std::visit(overloaded{
-                        [&](const IifMatch& x) { return wrap(each(x, &IifMatch::names)); },
-                        [&](const OifMatch& x) { return wrap(each(x, &OifMatch::names)); },
-                        [&](const ProtoMatch&) { return std::vector<std::vector<Match>>{{match}}; },
-                        [&](const CtStateMatch&) { return std::vector<std::vector<Match>>{{match}}; },
-                        [&](const PortMatch& x) { return wrap(each(x, &PortMatch::ports)); },
-                        [&](const AddrMatch& x) {
-                          auto out = wrap(each(x, &AddrMatch::cidrs));
-                          for (auto& alt : out)
-                            if (whole_family(std::get<AddrMatch>(alt[0]), family)) alt.clear();
-                          return out;
-                        },
-                        [&](const OwnerMatch& x) { return wrap(each(x, &OwnerMatch::ids)); },
+                        [](const IifMatch& x) { return x.names.size(); },
+                        [](const OifMatch& x) { return x.names.size(); },
+                        [](const ProtoMatch&) { return size_t{1}; },
+                        [](const CtStateMatch&) { return size_t{1}; },
+                        [](const PortMatch& x) { return x.ports.size(); },
+                        [](const AddrMatch& x) { return x.cidrs.size(); },
+                        [](const OwnerMatch& x) { return x.ids.size(); },
                     },
-                    match);
+                    m);
 }
 
-std::string upper(std::string_view s) {
-  std::string out;
-  for (char c : s) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
+// Appends the single-valued match for value `k` of `m`: a copy of `m` whose
+// list holds just that value and that names no set, made directly (each
+// copy costs its own value only); nothing for an address of the whole
+// family.
+void append_value(const Match& m, size_t k, Family family, std::vector<Match>& out) {
+  std::visit(overloaded{
+                 [&](const IifMatch& x) {
+                   out.emplace_back(IifMatch{{x.names[k]}, {}});
+                 },
+                 [&](const OifMatch& x) {
+                   out.emplace_back(OifMatch{{x.names[k]}, {}});
+                 },
+                 [&](const ProtoMatch& x) { out.emplace_back(x); },
+                 [&](const CtStateMatch& x) { out.emplace_back(x); },
+                 [&](const PortMatch& x) {
+                   out.emplace_back(PortMatch{x.proto, x.source, {x.ports[k]}, {}});
+                 },
+                 [&](const AddrMatch& x) {
+                   if (!whole_family(x.cidrs[k], family))
+                     out.emplace_back(AddrMatch{x.source, {x.cidrs[k]}, {}});
+                 },
+                 [&](const OwnerMatch& x) {
+                   out.emplace_back(OwnerMatch{x.gid, {x.ids[k]}, {}});
+                 },
+             },
+             m);
 }
 
-Action lowered_action(const Action& a) {
-  if (const auto* j = std::get_if<JumpAction>(&a)) return JumpAction{iptables_chain_name(j->chain)};
-  return a;
-}
+// One match of a plan rule as its copies take it: an ipset lookup, or value
+// by value.
+struct Alternatives {
+  const Match* match;
+  std::optional<Match> lookup;
+  size_t count = 1;
+  int slot = 0;  // where the first copy's match sits (all copies' alike)
+};
 
 // The rule's copies, one per combination of its matches' values, the first
-// match's values varying slowest.
-void lower_rule(const Rule& rule, Family family, Ipsets& sets, std::vector<IptRule>& out) {
-  std::vector<std::vector<std::vector<Match>>> alts;
+// match's values varying slowest; `emit(matches, first)` takes each.
+template <class Emit>
+void expand_rule(const Rule& rule, Family family, Ipsets& sets, const Emit& emit) {
+  std::vector<Alternatives> alts;
   alts.reserve(rule.matches.size());
   for (const auto& m : rule.matches) {
-    alts.push_back(alternatives(m, family, sets));
-    if (alts.back().empty()) return;  // an empty set matches nothing
+    Alternatives a{&m, as_ipset(m, family, sets)};
+    if (a.lookup) {
+      a.slot = slot(*a.lookup);
+    } else {
+      a.count = value_count(m);
+      if (a.count == 0) return;  // an empty set matches nothing
+      // A whole-family first address is no match; its place is the plan match's.
+      const auto* addr = std::get_if<AddrMatch>(&m);
+      a.slot = addr && whole_family(addr->cidrs[0], family) ? slot(m) : value_slot(m);
+    }
+    alts.push_back(std::move(a));
   }
-  // The entry order of the matches, the same for every copy.
-  std::vector<size_t> order(rule.matches.size());
-  std::iota(order.begin(), order.end(), 0);
-  // A match's slot is the same in every copy (alternatives are all lookups
-  // or all single values), so the first copy's decides.
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return slot(alts[a][0].empty() ? rule.matches[a] : alts[a][0][0]) <
-           slot(alts[b][0].empty() ? rule.matches[b] : alts[b][0][0]);
-  });
-  Action action = lowered_action(rule.action);
-  bool new_only = std::holds_alternative<TproxyAction>(rule.action);
+  // The entry order of the matches, the same for every copy: a stable
+  // insertion sort of the few matches by slot.
+  std::vector<size_t> order(alts.size());
+  for (size_t i = 0; i < alts.size(); ++i) {
+    size_t j = i;
+    for (; j > 0 && alts[order[j - 1]].slot > alts[i].slot; --j) order[j] = order[j - 1];
+    order[j] = i;
+  }
   std::vector<size_t> pick(alts.size(), 0);
   for (bool first = true;; first = false) {
-    IptRule r{{}, new_only, action, first ? rule.note : std::string()};
-    r.matches.reserve(order.size());
-    for (size_t i : order)
-      for (const auto& m : alts[i][pick[i]]) r.matches.push_back(m);
-    out.push_back(std::move(r));
+    std::vector<Match> matches;
+    matches.reserve(order.size());
+    for (size_t i : order) {
+      if (alts[i].lookup)
+        matches.push_back(*alts[i].lookup);
+      else
+        append_value(*alts[i].match, pick[i], family, matches);
+    }
+    emit(std::move(matches), first);
     size_t i = alts.size();
-    while (i > 0 && ++pick[i - 1] == alts[i - 1].size()) pick[--i] = 0;
+    while (i > 0 && ++pick[i - 1] == alts[i - 1].count) pick[--i] = 0;
     if (i == 0) break;
   }
+}
+
+char ascii_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
+// The plan chain of kPlanChains whose iptables name `name` has (the same
+// letters in any case); null for none.
+const char* plan_chain_for(std::string_view name) {
+  for (const char* c : kPlanChains) {
+    std::string_view plan = c;
+    if (plan.size() != name.size()) continue;
+    bool same = true;
+    for (size_t i = 0; same && i < plan.size(); ++i) same = ascii_upper(plan[i]) == ascii_upper(name[i]);
+    if (same) return c;
+  }
+  return nullptr;
+}
+
+void lower_rule(const Rule& rule, Family family, Ipsets& sets, std::vector<IptRule>& out) {
+  const auto* jump = std::get_if<JumpAction>(&rule.action);
+  const Action action = jump ? Action{JumpAction{iptables_chain_name(jump->chain)}} : rule.action;
+  const bool new_only = std::holds_alternative<TproxyAction>(rule.action);
+  expand_rule(rule, family, sets, [&](std::vector<Match> matches, bool first) {
+    out.push_back(IptRule{std::move(matches), new_only, action, first ? rule.note : std::string()});
+  });
 }
 
 Error unexpected(const IptTable& t, const std::string& what) {
@@ -208,7 +238,13 @@ size_t rank(const std::string& plan_chain) {
 
 }  // namespace
 
-std::string iptables_chain_name(const std::string& chain) { return std::string(kPrefix) + upper(chain); }
+std::string iptables_chain_name(const std::string& chain) {
+  std::string out;
+  out.reserve(kPrefix.size() + chain.size());
+  out.append(kPrefix);
+  for (char c : chain) out.push_back(ascii_upper(c));
+  return out;
+}
 
 const std::vector<std::string>& iptables_owned_chains() {
   static const std::vector<std::string> names = [] {
@@ -225,8 +261,16 @@ bool iptables_owned_chain(std::string_view name) {
 }
 
 std::optional<std::string> plan_chain_name(std::string_view iptables_name) {
-  for (const char* c : kPlanChains)
-    if (iptables_chain_name(c) == iptables_name) return std::string(c);
+  // iptables_chain_name(c) == iptables_name, without making the names.
+  if (iptables_name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  iptables_name.remove_prefix(kPrefix.size());
+  for (const char* c : kPlanChains) {
+    std::string_view plan = c;
+    if (plan.size() != iptables_name.size()) continue;
+    bool same = true;
+    for (size_t i = 0; same && i < plan.size(); ++i) same = ascii_upper(plan[i]) == iptables_name[i];
+    if (same) return std::string(c);
+  }
   return std::nullopt;
 }
 
@@ -276,19 +320,20 @@ Result<Plan> lift_iptables(const IptRuleset& ruleset) {
         chain.rules.reserve(c.rules.size());
         for (size_t i = 0; i < c.rules.size(); ++i) {
           const IptRule& r = c.rules[i];
-          std::string where = c.name + " rule " + std::to_string(i + 1) + ": ";
+          auto where = [&] { return c.name + " rule " + std::to_string(i + 1) + ": "; };
           bool tproxy = std::holds_alternative<TproxyAction>(r.action);
           if (tproxy && !r.new_only)
-            return tl::unexpected(unexpected(t, where + "TPROXY without -m state --state NEW"));
+            return tl::unexpected(unexpected(t, where() + "TPROXY without -m state --state NEW"));
           if (!tproxy && r.new_only)
-            return tl::unexpected(unexpected(t, where + "-m state --state NEW on a rule that is not TPROXY"));
-          Action action = r.action;
+            return tl::unexpected(
+                unexpected(t, where() + "-m state --state NEW on a rule that is not TPROXY"));
           if (const auto* j = std::get_if<JumpAction>(&r.action)) {
             auto target = plan_chain_name(j->chain);
-            if (!target) return tl::unexpected(unexpected(t, where + "a jump to " + j->chain));
-            action = JumpAction{*target};
+            if (!target) return tl::unexpected(unexpected(t, where() + "a jump to " + j->chain));
+            chain.rules.push_back(Rule{r.matches, JumpAction{std::move(*target)}, r.note});
+          } else {
+            chain.rules.push_back(Rule{r.matches, r.action, r.note});
           }
-          chain.rules.push_back(Rule{r.matches, std::move(action), r.note});
         }
         table.chains.push_back(std::move(chain));
       }
@@ -373,9 +418,59 @@ std::vector<std::string> ipset_written_names(const std::string& name) {
   return out;
 }
 
+namespace {
+
+// lift_iptables(lower_iptables(plan, options)) made in one step, without the
+// lowered ruleset; nullopt for a plan whose chain names or jumps the slow way
+// would refuse or rename (only hand-made plans), left to the slow way.
+std::optional<Plan> held_tables(const Plan& plan, IptOptions options) {
+  Plan held;
+  for (Family family : {Family::V4, Family::V6}) {
+    Table table{family, {}};
+    for (const auto& t : plan.tables) {
+      if (t.family != family) continue;
+      Ipsets sets{options.ipsets, {}};
+      for (ChainKind kind : {ChainKind::Nat, ChainKind::Mangle, ChainKind::Raw}) {
+        const size_t first_chain = table.chains.size();
+        for (const auto& c : t.chains) {
+          if (c.kind != kind) continue;
+          const char* name = plan_chain_for(c.name);
+          if (!name) return std::nullopt;
+          // One table's chains are found by name: the same name twice makes
+          // two jumps to one chain, or one chain's jump serving two.
+          for (size_t i = first_chain; i < table.chains.size(); ++i)
+            if (table.chains[i].name == name) return std::nullopt;
+          Chain chain{name, kind, c.hook, {}};
+          chain.rules.reserve(c.rules.size());
+          for (const auto& r : c.rules) {
+            Action action = r.action;
+            if (const auto* j = std::get_if<JumpAction>(&r.action)) {
+              const char* target = plan_chain_for(j->chain);
+              if (!target) return std::nullopt;
+              action = JumpAction{target};
+            }
+            expand_rule(r, family, sets, [&](std::vector<Match> matches, bool first) {
+              chain.rules.push_back(Rule{std::move(matches), action, first ? r.note : std::string()});
+            });
+          }
+          table.chains.push_back(std::move(chain));
+        }
+      }
+    }
+    if (table.chains.empty()) continue;
+    std::stable_sort(table.chains.begin(), table.chains.end(),
+                     [](const Chain& a, const Chain& b) { return rank(a.name) < rank(b.name); });
+    held.tables.push_back(std::move(table));
+  }
+  return held;
+}
+
+}  // namespace
+
 Plan iptables_held_form(const Plan& plan, IptOptions options) {
+  auto made = held_tables(plan, options);
   // Every ruleset lower_iptables makes lifts.
-  Plan held = lift_iptables(lower_iptables(plan, options)).value();
+  Plan held = made ? std::move(*made) : lift_iptables(lower_iptables(plan, options)).value();
   held.policy_rules = plan.policy_rules;
   held.local_routes = plan.local_routes;
   held.lo_addresses = plan.lo_addresses;

@@ -12,7 +12,7 @@ class KernelRouting final : public RoutingState {
  public:
   Result<void> apply(const Plan& plan) override {
     last_ = std::nullopt;
-    auto undo = apply_sys(plan);
+    auto undo = session_.apply(plan);
     if (!undo) return tl::unexpected(undo.error());
     last_ = std::move(*undo);
     return {};
@@ -22,14 +22,15 @@ class KernelRouting final : public RoutingState {
     if (!last_) return {};
     SysUndo undo = std::move(*last_);
     last_ = std::nullopt;
-    return rollback(undo);
+    return session_.rollback(undo);
   }
 
-  Result<Plan> observe() override { return observe_sys(); }
+  Result<Plan> observe() override { return session_.observe(); }
 
-  Result<void> remove() override { return remove_sys(); }
+  Result<void> remove() override { return session_.remove(); }
 
  private:
+  RoutingSession session_;  // one rtnetlink socket for the run
   std::optional<SysUndo> last_;
 };
 

@@ -8,7 +8,8 @@
 
 namespace meshcap::sys {
 
-// Works in the caller's current network namespace.
+// Works in the network namespace the calling thread is in at its first call,
+// on one rtnetlink socket kept until it is destroyed (sys::RoutingSession).
 std::unique_ptr<RoutingState> make_kernel_routing();
 
 }  // namespace meshcap::sys

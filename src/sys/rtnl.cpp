@@ -3,7 +3,6 @@
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
-#include <net/if.h>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -21,6 +20,11 @@
 
 namespace meshcap::sys {
 
+struct RoutingSession::Link {
+  netlink::Socket sock;
+  unsigned lo = 0;  // lo's ifindex, once asked
+};
+
 bool SysUndo::empty() const {
   return added_rules.empty() && added_routes.empty() && added_addresses.empty() && removed_rules.empty() &&
          removed_routes.empty();
@@ -30,6 +34,7 @@ namespace {
 
 using netlink::Failure;
 using netlink::Socket;
+using Link = RoutingSession::Link;
 
 // Our requests carry a header and a handful of fixed-size attributes.
 constexpr size_t kSendSize = 512;
@@ -121,7 +126,8 @@ struct KernelRoute {
 };
 
 // ip route add|del local DEFAULT dev lo table TABLE proto meshcap.
-nlmsghdr* route_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, const KernelRoute& r) {
+nlmsghdr* route_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, const KernelRoute& r,
+                    unsigned lo) {
   nlmsghdr* nlh = netlink::put_request(buf.data.data(), type, NLM_F_ACK | flags, seq);
   auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
   rtm->rtm_family = af(r.route.family);
@@ -134,18 +140,19 @@ nlmsghdr* route_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, co
   mnl_attr_put_u32(nlh, RTA_TABLE, r.route.table);
   if (r.dst_len != 0) mnl_attr_put(nlh, RTA_DST, r.route.family == Family::V4 ? 4 : 16, r.dst.data());
   if (r.metric != 0) mnl_attr_put_u32(nlh, RTA_PRIORITY, r.metric);
-  if (type == RTM_NEWROUTE) mnl_attr_put_u32(nlh, RTA_OIF, if_nametoindex("lo"));
+  if (type == RTM_NEWROUTE) mnl_attr_put_u32(nlh, RTA_OIF, lo);
   return nlh;
 }
 
 // ip address add|del ADDR/PREFIX dev lo nodad.
-nlmsghdr* addr_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, const LoAddress& a) {
+nlmsghdr* addr_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, const LoAddress& a,
+                   unsigned lo) {
   nlmsghdr* nlh = netlink::put_request(buf.data.data(), type, NLM_F_ACK | flags, seq);
   auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
   ifa->ifa_family = af(a.address.family);
   ifa->ifa_prefixlen = a.address.prefix;
   ifa->ifa_flags = IFA_F_NODAD;  // lo never runs DAD; say so for the v6 code path anyway
-  ifa->ifa_index = if_nametoindex("lo");
+  ifa->ifa_index = lo;
   auto len = static_cast<uint16_t>(a.address.addr_len());
   mnl_attr_put(nlh, IFA_LOCAL, len, a.address.addr.data());
   mnl_attr_put(nlh, IFA_ADDRESS, len, a.address.addr.data());
@@ -156,29 +163,33 @@ nlmsghdr* addr_msg(Buffer& buf, uint32_t seq, uint16_t type, uint16_t flags, con
   return nlh;
 }
 
-// A dump of every object of one family; `family_field` names the header's
-// family member (each rtnetlink header spells it differently). The socket
-// gives it its sequence number.
+// A dump of every object of one family, or of every family (AF_UNSPEC);
+// `family_field` names the header's family member (each rtnetlink header
+// spells it differently). The socket gives it its sequence number.
 template <class Header>
-nlmsghdr* dump_msg(Buffer& buf, uint16_t type, uint8_t Header::*family_field, Family family) {
+nlmsghdr* dump_msg(Buffer& buf, uint16_t type, uint8_t Header::*family_field, uint8_t family) {
   nlmsghdr* nlh = netlink::put_request(buf.data.data(), type, NLM_F_DUMP, 0);
   auto* header = static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
-  header->*family_field = af(family);
+  header->*family_field = family;
   return nlh;
 }
 
 // ---- reading state -------------------------------------------------------------
 
-constexpr Family kFamilies[] = {Family::V4, Family::V6};
+std::optional<Family> family_of(uint8_t af) {
+  if (af == AF_INET) return Family::V4;
+  if (af == AF_INET6) return Family::V6;
+  return std::nullopt;  // e.g. the multicast routing families of an AF_UNSPEC dump
+}
 
-// One family's objects, as `parse` reads each reply (nullopt: not ours). A
+// The objects of a dump, as `parse` reads each reply (nullopt: not ours). A
 // listing torn by a concurrent change is read again rather than acted on. A
 // family the kernel was built or booted without (EAFNOSUPPORT) holds nothing.
 template <class Item>
-Result<std::vector<Item>> list(Socket& nl, nlmsghdr* request, const std::string& what, Family family,
+Result<std::vector<Item>> list(Link& nl, nlmsghdr* request, const char* what, Family family,
                                const std::function<std::optional<Item>(const nlmsghdr*)>& parse) {
   std::vector<Item> items;
-  auto r = nl.dump(
+  auto r = nl.sock.dump(
       request, [&] { items.clear(); },
       [&](const nlmsghdr* msg) {
         if (auto item = parse(msg)) items.push_back(std::move(*item));
@@ -189,53 +200,76 @@ Result<std::vector<Item>> list(Socket& nl, nlmsghdr* request, const std::string&
   return tl::unexpected(kernel_error(what, family, r.error()));
 }
 
-Result<std::vector<PolicyRule>> tagged_rules(Socket& nl) {
-  std::vector<PolicyRule> out;
-  for (Family family : kFamilies) {
-    Buffer buf;
-    auto rules = list<PolicyRule>(
-        nl, dump_msg(buf, RTM_GETRULE, &fib_rule_hdr::family, family),
-        fmt::format("listing ip {} rules", ip_flag(family)), family,
-        [&](const nlmsghdr* nlh) -> std::optional<PolicyRule> {
-          if (nlh->nlmsg_type != RTM_NEWRULE) return std::nullopt;
-          const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
-          auto tb = netlink::parse_attrs<FRA_MAX>(nlh, sizeof(fib_rule_hdr));
-          if (attr_u8(tb[FRA_PROTOCOL], 0) != kRtProtoMeshcap) return std::nullopt;
-          return PolicyRule{family, attr_u32(tb[FRA_FWMARK], 0), attr_u32(tb[FRA_TABLE], frh->table),
-                            attr_u32(tb[FRA_PRIORITY], 0)};
-        });
-    if (!rules) return tl::unexpected(rules.error());
-    out.insert(out.end(), rules->begin(), rules->end());
-  }
-  return out;
+// Rules and routes are listed for both families in one dump each, and put
+// in the order two dumps gave them: IPv4 first, each family in the kernel's
+// order.
+template <class Item, class FamilyOf>
+void v4_first(std::vector<Item>& items, const FamilyOf& family_of_item) {
+  std::stable_partition(items.begin(), items.end(),
+                        [&](const Item& item) { return family_of_item(item) == Family::V4; });
 }
 
-Result<std::vector<KernelRoute>> tagged_routes(Socket& nl) {
-  std::vector<KernelRoute> out;
-  for (Family family : kFamilies) {
-    Buffer buf;
-    auto routes =
-        list<KernelRoute>(nl, dump_msg(buf, RTM_GETROUTE, &rtmsg::rtm_family, family),
-                          fmt::format("listing ip {} routes", ip_flag(family)), family,
-                          [&](const nlmsghdr* nlh) -> std::optional<KernelRoute> {
-                            if (nlh->nlmsg_type != RTM_NEWROUTE) return std::nullopt;
-                            const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
-                            if (rtm->rtm_protocol != kRtProtoMeshcap) return std::nullopt;
-                            auto tb = netlink::parse_attrs<RTA_MAX>(nlh, sizeof(rtmsg));
-                            KernelRoute route{LocalRoute{family, attr_u32(tb[RTA_TABLE], rtm->rtm_table)},
-                                              rtm->rtm_type,
-                                              rtm->rtm_dst_len,
-                                              {},
-                                              attr_u32(tb[RTA_PRIORITY], 0)};
-                            if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) <= route.dst.size())
-                              std::memcpy(route.dst.data(), mnl_attr_get_payload(tb[RTA_DST]),
-                                          mnl_attr_get_payload_len(tb[RTA_DST]));
-                            return route;
-                          });
-    if (!routes) return tl::unexpected(routes.error());
-    out.insert(out.end(), routes->begin(), routes->end());
-  }
-  return out;
+Result<std::vector<PolicyRule>> tagged_rules(Link& nl) {
+  Buffer buf;
+  auto rules = list<PolicyRule>(
+      nl, dump_msg(buf, RTM_GETRULE, &fib_rule_hdr::family, AF_UNSPEC), "listing ip rules", Family::V4,
+      [&](const nlmsghdr* nlh) -> std::optional<PolicyRule> {
+        if (nlh->nlmsg_type != RTM_NEWRULE) return std::nullopt;
+        const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
+        auto family = family_of(frh->family);
+        if (!family) return std::nullopt;
+        auto tb = netlink::parse_attrs<FRA_MAX>(nlh, sizeof(fib_rule_hdr));
+        if (attr_u8(tb[FRA_PROTOCOL], 0) != kRtProtoMeshcap) return std::nullopt;
+        return PolicyRule{*family, attr_u32(tb[FRA_FWMARK], 0), attr_u32(tb[FRA_TABLE], frh->table),
+                          attr_u32(tb[FRA_PRIORITY], 0)};
+      });
+  if (rules) v4_first(*rules, [](const PolicyRule& r) { return r.family; });
+  return rules;
+}
+
+Result<std::vector<KernelRoute>> tagged_routes(Link& nl) {
+  Buffer buf;
+  auto routes =
+      list<KernelRoute>(nl, dump_msg(buf, RTM_GETROUTE, &rtmsg::rtm_family, AF_UNSPEC), "listing ip routes",
+                        Family::V4, [&](const nlmsghdr* nlh) -> std::optional<KernelRoute> {
+                          if (nlh->nlmsg_type != RTM_NEWROUTE) return std::nullopt;
+                          const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+                          if (rtm->rtm_protocol != kRtProtoMeshcap) return std::nullopt;
+                          auto family = family_of(rtm->rtm_family);
+                          if (!family) return std::nullopt;
+                          auto tb = netlink::parse_attrs<RTA_MAX>(nlh, sizeof(rtmsg));
+                          KernelRoute route{LocalRoute{*family, attr_u32(tb[RTA_TABLE], rtm->rtm_table)},
+                                            rtm->rtm_type,
+                                            rtm->rtm_dst_len,
+                                            {},
+                                            attr_u32(tb[RTA_PRIORITY], 0)};
+                          if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) <= route.dst.size())
+                            std::memcpy(route.dst.data(), mnl_attr_get_payload(tb[RTA_DST]),
+                                        mnl_attr_get_payload_len(tb[RTA_DST]));
+                          return route;
+                        });
+  if (routes) v4_first(*routes, [](const KernelRoute& k) { return k.route.family; });
+  return routes;
+}
+
+// lo's interface index, asked of the kernel by name once per socket (lo
+// stays in its namespace for the namespace's life, under one index).
+Result<unsigned> lo_index(Link& nl) {
+  if (nl.lo != 0) return nl.lo;
+  Buffer buf;
+  nlmsghdr* nlh = netlink::put_request(buf.data.data(), RTM_GETLINK, 0, nl.sock.reserve_seq());
+  static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, "lo");
+  unsigned index = 0;
+  auto r = nl.sock.request(nlh, [&](const nlmsghdr* reply) {
+    if (reply->nlmsg_type == RTM_NEWLINK && mnl_nlmsg_get_payload_len(reply) >= sizeof(ifinfomsg))
+      index = static_cast<unsigned>(static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(reply))->ifi_index);
+    return 0;
+  });
+  if (!r) return tl::unexpected(kernel_error("looking up lo", Family::V4, r.error()));
+  if (index == 0) return fail(ErrorKind::Kernel, "looking up lo: the kernel named no interface");
+  nl.lo = index;
+  return index;
 }
 
 // lo's copy of the address, with any prefix length: the kernel allows an
@@ -245,16 +279,17 @@ struct HeldAddress {
   bool tagged = false;  // carries IFA_PROTO 154: meshcap added it
 };
 
-Result<std::optional<HeldAddress>> lo_address(Socket& nl, const Cidr& address) {
+Result<std::optional<HeldAddress>> lo_address(Link& nl, const Cidr& address) {
+  auto lo = lo_index(nl);
+  if (!lo) return tl::unexpected(lo.error());
   Buffer buf;
-  const unsigned lo = if_nametoindex("lo");
   auto matches = list<HeldAddress>(
-      nl, dump_msg(buf, RTM_GETADDR, &ifaddrmsg::ifa_family, address.family),
-      fmt::format("listing ip {} addresses", ip_flag(address.family)), address.family,
+      nl, dump_msg(buf, RTM_GETADDR, &ifaddrmsg::ifa_family, af(address.family)),
+      address.family == Family::V4 ? "listing ip -4 addresses" : "listing ip -6 addresses", address.family,
       [&](const nlmsghdr* nlh) -> std::optional<HeldAddress> {
         if (nlh->nlmsg_type != RTM_NEWADDR) return std::nullopt;
         const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-        if (ifa->ifa_index != lo) return std::nullopt;
+        if (ifa->ifa_index != *lo) return std::nullopt;
         auto tb = netlink::parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
         // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer when one is set.
         const nlattr* attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
@@ -286,28 +321,28 @@ std::string kernel_words(const Failure& f) {
 // True when the kernel made the change; false when it answered `tolerated`,
 // the errno that means "already so", so that rollback and cleanup can run
 // again after one of them stopped half way.
-Result<bool> change(Socket& nl, const nlmsghdr* nlh, const std::string& doing, Family family,
-                    int tolerated = 0, const Explain& explain = {}) {
+Result<bool> change(Link& nl, const nlmsghdr* nlh, const std::string& doing, Family family, int tolerated = 0,
+                    const Explain& explain = {}) {
   spdlog::debug("{}", doing);
-  auto r = nl.request(nlh);
+  auto r = nl.sock.request(nlh);
   if (r) return true;
   if (r.error().error == tolerated) return false;
   return tl::unexpected(kernel_error(doing, family, r.error(), explain ? explain(r.error()) : std::string()));
 }
 
-Result<bool> add_rule(Socket& nl, const PolicyRule& r, int tolerated = 0) {
+Result<bool> add_rule(Link& nl, const PolicyRule& r, int tolerated = 0) {
   Buffer buf;
-  return change(nl, rule_msg(buf, nl.reserve_seq(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r),
+  return change(nl, rule_msg(buf, nl.sock.reserve_seq(), RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r),
                 "adding " + describe(r), r.family, tolerated);
 }
 
-Result<bool> del_rule(Socket& nl, const PolicyRule& r, int tolerated = 0) {
+Result<bool> del_rule(Link& nl, const PolicyRule& r, int tolerated = 0) {
   Buffer buf;
-  return change(nl, rule_msg(buf, nl.reserve_seq(), RTM_DELRULE, 0, r), "deleting " + describe(r), r.family,
-                tolerated);
+  return change(nl, rule_msg(buf, nl.sock.reserve_seq(), RTM_DELRULE, 0, r), "deleting " + describe(r),
+                r.family, tolerated);
 }
 
-Result<bool> add_route(Socket& nl, const LocalRoute& r, int tolerated = 0) {
+Result<bool> add_route(Link& nl, const LocalRoute& r, int tolerated = 0) {
   Buffer buf;
   // The kernel refuses a route through a device that is down (IPv6 always),
   // and a runtime may hand over a namespace whose lo nobody brought up.
@@ -316,28 +351,35 @@ Result<bool> add_route(Socket& nl, const LocalRoute& r, int tolerated = 0) {
     return "lo is down in the pod's network namespace (kernel: " + kernel_words(f) +
            "): bring it up (`ip link set lo up`) and run meshcap again";
   };
-  return change(nl, route_msg(buf, nl.reserve_seq(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, {r}),
+  auto lo = lo_index(nl);
+  if (!lo) return tl::unexpected(lo.error());
+  return change(nl, route_msg(buf, nl.sock.reserve_seq(), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, {r}, *lo),
                 "adding " + describe(r), r.family, tolerated, explain);
 }
 
-Result<bool> del_route(Socket& nl, const KernelRoute& r, int tolerated = 0) {
+Result<bool> del_route(Link& nl, const KernelRoute& r, int tolerated = 0) {
   Buffer buf;
-  return change(nl, route_msg(buf, nl.reserve_seq(), RTM_DELROUTE, 0, r), "deleting " + describe(r.route),
-                r.route.family, tolerated);
+  // A delete names no device: it matches ours on any.
+  return change(nl, route_msg(buf, nl.sock.reserve_seq(), RTM_DELROUTE, 0, r, 0),
+                "deleting " + describe(r.route), r.route.family, tolerated);
 }
 
 // The same answers for the lo address (EEXIST: it appeared between our look
 // and our add, from another meshcap or the proxy's own setup: as wanted, and
 // not ours to undo).
-Result<bool> add_address(Socket& nl, const LoAddress& a) {
+Result<bool> add_address(Link& nl, const LoAddress& a) {
+  auto lo = lo_index(nl);
+  if (!lo) return tl::unexpected(lo.error());
   Buffer buf;
-  return change(nl, addr_msg(buf, nl.reserve_seq(), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, a),
+  return change(nl, addr_msg(buf, nl.sock.reserve_seq(), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, a, *lo),
                 "adding " + describe(a), a.address.family, EEXIST);
 }
 
-Result<bool> del_address(Socket& nl, const LoAddress& a, int tolerated = 0) {
+Result<bool> del_address(Link& nl, const LoAddress& a, int tolerated = 0) {
+  auto lo = lo_index(nl);
+  if (!lo) return tl::unexpected(lo.error());
   Buffer buf;
-  return change(nl, addr_msg(buf, nl.reserve_seq(), RTM_DELADDR, 0, a), "deleting " + describe(a),
+  return change(nl, addr_msg(buf, nl.sock.reserve_seq(), RTM_DELADDR, 0, a, *lo), "deleting " + describe(a),
                 a.address.family, tolerated);
 }
 
@@ -346,7 +388,7 @@ Result<bool> del_address(Socket& nl, const LoAddress& a, int tolerated = 0) {
 // and not ours to undo), or someone else's blocks it. Routes are keyed
 // without their protocol, so an admin's untagged local default route in our
 // table blocks ours; rules are too on kernels older than 4.17.
-Result<void> explain_exists(Socket& nl, const LocalRoute& want) {
+Result<void> explain_exists(Link& nl, const LocalRoute& want) {
   auto routes = tagged_routes(nl);
   if (!routes) return tl::unexpected(routes.error());
   if (std::any_of(routes->begin(), routes->end(), [&](const KernelRoute& k) { return k.route == want; }))
@@ -358,7 +400,7 @@ Result<void> explain_exists(Socket& nl, const LocalRoute& want) {
                   want.table, std::strerror(EEXIST), ip_flag(want.family), want.table)));
 }
 
-Result<void> explain_exists(Socket& nl, const PolicyRule& want) {
+Result<void> explain_exists(Link& nl, const PolicyRule& want) {
   auto rules = tagged_rules(nl);
   if (!rules) return tl::unexpected(rules.error());
   if (std::find(rules->begin(), rules->end(), want) != rules->end()) return {};
@@ -389,7 +431,7 @@ std::vector<T> unique(const std::vector<T>& items) {
   return out;
 }
 
-Result<void> converge(Socket& nl, const Plan& plan, SysUndo& undo) {
+Result<void> converge(Link& nl, const Plan& plan, SysUndo& undo) {
   auto rules = tagged_rules(nl);
   if (!rules) return tl::unexpected(rules.error());
   auto routes = tagged_routes(nl);
@@ -437,7 +479,7 @@ Result<void> converge(Socket& nl, const Plan& plan, SysUndo& undo) {
 
 // Undoes in the reverse order of converge(); keeps going past a failure so
 // that as much as possible is restored, and reports the first one.
-Result<void> undo_changes(Socket& nl, const SysUndo& undo) {
+Result<void> undo_changes(Link& nl, const SysUndo& undo) {
   Result<void> first;
   auto note = [&](const Result<bool>& r) {
     if (!r && first) first = tl::unexpected(r.error());
@@ -451,12 +493,10 @@ Result<void> undo_changes(Socket& nl, const SysUndo& undo) {
 }
 
 // The tagged rules and routes, and those of `lo_addresses` that lo holds.
-Result<Plan> observe(const std::vector<LoAddress>& lo_addresses) {
-  auto nl = open_rtnl();
-  if (!nl) return tl::unexpected(nl.error());
-  auto rules = tagged_rules(*nl);
+Result<Plan> observe(Link& nl, const std::vector<LoAddress>& lo_addresses) {
+  auto rules = tagged_rules(nl);
   if (!rules) return tl::unexpected(rules.error());
-  auto routes = tagged_routes(*nl);
+  auto routes = tagged_routes(nl);
   if (!routes) return tl::unexpected(routes.error());
 
   Plan plan;
@@ -472,21 +512,38 @@ Result<Plan> observe(const std::vector<LoAddress>& lo_addresses) {
   });
 
   for (const auto& a : unique(lo_addresses)) {
-    auto present = lo_address(*nl, a.address);
+    auto present = lo_address(nl, a.address);
     if (!present) return tl::unexpected(present.error());
     if (*present) plan.lo_addresses.push_back(a);
   }
   return plan;
 }
 
+// The addresses meshcap may add to lo (the planner's lo_addresses).
+const LoAddress kPassthrough{Cidr::host(Family::V6, "::6")};
+
 }  // namespace
 
-Result<SysUndo> apply_sys(const Plan& plan) {
-  auto nl = open_rtnl();
+RoutingSession::RoutingSession() = default;
+RoutingSession::~RoutingSession() = default;
+RoutingSession::RoutingSession(RoutingSession&&) noexcept = default;
+RoutingSession& RoutingSession::operator=(RoutingSession&&) noexcept = default;
+
+Result<RoutingSession::Link*> RoutingSession::link() {
+  if (!link_) {
+    auto sock = open_rtnl();
+    if (!sock) return tl::unexpected(sock.error());
+    link_ = std::make_unique<Link>(Link{std::move(*sock)});
+  }
+  return link_.get();
+}
+
+Result<SysUndo> RoutingSession::apply(const Plan& plan) {
+  auto nl = link();
   if (!nl) return tl::unexpected(nl.error());
   SysUndo undo;
-  if (auto r = converge(*nl, plan, undo); !r) {
-    if (auto back = undo_changes(*nl, undo); !back) {
+  if (auto r = converge(**nl, plan, undo); !r) {
+    if (auto back = undo_changes(**nl, undo); !back) {
       // The caller must not believe the kernel is untouched.
       return fail(ErrorKind::Kernel,
                   r.error().message + "; undoing the partial change also failed: " + back.error().message);
@@ -496,40 +553,48 @@ Result<SysUndo> apply_sys(const Plan& plan) {
   return undo;
 }
 
-Result<void> rollback(const SysUndo& undo) {
+Result<void> RoutingSession::rollback(const SysUndo& undo) {
   if (undo.empty()) return {};
-  auto nl = open_rtnl();
+  auto nl = link();
   if (!nl) return tl::unexpected(nl.error());
-  return undo_changes(*nl, undo);
+  return undo_changes(**nl, undo);
 }
 
-namespace {
-// The addresses meshcap may add to lo (the planner's lo_addresses).
-const LoAddress kPassthrough{Cidr::host(Family::V6, "::6")};
-}  // namespace
-
-Result<Plan> observe_sys() { return observe({kPassthrough}); }
-
-Result<void> remove_sys() {
-  auto nl = open_rtnl();
+Result<Plan> RoutingSession::observe() {
+  auto nl = link();
   if (!nl) return tl::unexpected(nl.error());
-  auto rules = tagged_rules(*nl);
+  return sys::observe(**nl, {kPassthrough});
+}
+
+Result<void> RoutingSession::remove() {
+  auto link = this->link();
+  if (!link) return tl::unexpected(link.error());
+  Link& nl = **link;
+  auto rules = tagged_rules(nl);
   if (!rules) return tl::unexpected(rules.error());
   for (const auto& r : *rules)
-    if (auto d = del_rule(*nl, r, ENOENT); !d) return tl::unexpected(d.error());
-  auto routes = tagged_routes(*nl);
+    if (auto d = del_rule(nl, r, ENOENT); !d) return tl::unexpected(d.error());
+  auto routes = tagged_routes(nl);
   if (!routes) return tl::unexpected(routes.error());
   for (const auto& r : *routes)
-    if (auto d = del_route(*nl, r, ESRCH); !d) return tl::unexpected(d.error());
+    if (auto d = del_route(nl, r, ESRCH); !d) return tl::unexpected(d.error());
   // Last, like the rules' routes: an address nothing routes to is inert.
   // Only a ::6 meshcap tagged: an untagged one (an admin's, the proxy's, or
   // added by meshcap 0.1.0 or on a kernel without IFA_PROTO) cannot be told
   // from one that predates meshcap, so it stays.
-  auto held = lo_address(*nl, kPassthrough.address);
+  auto held = lo_address(nl, kPassthrough.address);
   if (!held) return tl::unexpected(held.error());
   if (*held && (*held)->tagged)
-    if (auto d = del_address(*nl, (*held)->address, EADDRNOTAVAIL); !d) return tl::unexpected(d.error());
+    if (auto d = del_address(nl, (*held)->address, EADDRNOTAVAIL); !d) return tl::unexpected(d.error());
   return {};
 }
+
+Result<SysUndo> apply_sys(const Plan& plan) { return RoutingSession().apply(plan); }
+
+Result<void> rollback(const SysUndo& undo) { return RoutingSession().rollback(undo); }
+
+Result<Plan> observe_sys() { return RoutingSession().observe(); }
+
+Result<void> remove_sys() { return RoutingSession().remove(); }
 
 }  // namespace meshcap::sys

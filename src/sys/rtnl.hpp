@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "meshcap/plan.hpp"
@@ -28,6 +29,30 @@ struct SysUndo {
   std::vector<PolicyRule> removed_rules;
   std::vector<LocalRoute> removed_routes;
   bool empty() const;
+};
+
+// The functions below, on one rtnetlink socket: opened on first use in the
+// network namespace of the calling thread and kept until the session ends,
+// with lo's interface index asked of the kernel once. A run's apply, undo and
+// read-back share one session (sys::make_kernel_routing()); each free
+// function below is a session of its own.
+class RoutingSession {
+ public:
+  RoutingSession();
+  ~RoutingSession();
+  RoutingSession(RoutingSession&&) noexcept;
+  RoutingSession& operator=(RoutingSession&&) noexcept;
+
+  Result<SysUndo> apply(const Plan& plan);     // apply_sys()
+  Result<void> rollback(const SysUndo& undo);  // rollback()
+  Result<Plan> observe();                      // observe_sys()
+  Result<void> remove();                       // remove_sys()
+
+  struct Link;  // the socket and what it learnt (src/sys/rtnl.cpp)
+
+ private:
+  Result<Link*> link();
+  std::unique_ptr<Link> link_;
 };
 
 // Converges meshcap's rules and routes on plan.policy_rules and

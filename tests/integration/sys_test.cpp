@@ -222,6 +222,32 @@ TEST_F(SysTest, RollbackRestoresTheStateBefore) {
             0);
 }
 
+// What make_kernel_routing() does in a run: apply, read back, undo and
+// remove on one socket, lo's index looked up once.
+TEST_F(SysTest, OneSessionAppliesObservesUndoesAndRemoves) {
+  require_ipv6();
+  EXPECT_EQ(run_in_new_netns([] {
+              const auto pristine = snapshot();
+              sys::RoutingSession session;
+              auto empty = session.observe();
+              CHECK(empty && *empty == Plan{});
+              auto undo = session.apply(tproxy_plan());
+              CHECK(undo, "%s", undo.error().message.c_str());
+              if (int rc = check_programmed(133); rc != 0) return rc;
+              auto seen = session.observe();
+              CHECK(seen && *seen == tproxy_plan());
+              CHECK(session.rollback(*undo));
+              CHECK(snapshot() == pristine, "%s\n---\n%s", pristine.c_str(), snapshot().c_str());
+              CHECK(session.apply(tproxy_plan(134)));
+              if (int rc = check_programmed(134); rc != 0) return rc;
+              CHECK(session.remove());
+              seen = session.observe();
+              CHECK(seen && *seen == Plan{}, "the tagged ::6 goes too");
+              return 0;
+            }),
+            0);
+}
+
 TEST_F(SysTest, RemoveTwiceLeavesForeignRulesAndRoutes) {
   require_ipv6();
   EXPECT_EQ(run_in_new_netns([] {

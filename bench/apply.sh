@@ -111,8 +111,11 @@ make_inputs() {
   local name=$1 args
   settings_args "$2" "$3" args
   "$MESHCAP" apply --dry-run --format nft "${args[@]}" >"$TMP/$name.nft"
-  "$MESHCAP" apply --dry-run --format iptables --family 4 "${args[@]}" >"$TMP/$name.v4"
-  "$MESHCAP" apply --dry-run --format iptables --family 6 "${args[@]}" >"$TMP/$name.v6"
+  # The peers load one rule per CIDR and port range, as istio-iptables does:
+  # the expanded rules (meshcap's own iptables apply keeps a list of more
+  # than 64 in an ipset; meshcap-ipt-off is meshcap with the peers' rules).
+  "$MESHCAP" apply --dry-run --format iptables --ipset off --family 4 "${args[@]}" >"$TMP/$name.v4"
+  "$MESHCAP" apply --dry-run --format iptables --ipset off --family 6 "${args[@]}" >"$TMP/$name.v6"
   printf '%s\n' "${args[*]}" >"$TMP/$name.args"  # space separated, for the spec
 }
 
@@ -132,6 +135,9 @@ run $MESHCAP apply ${args}
 case meshcap-ipt${label}
 prepare ip link set lo up
 run $MESHCAP apply --backend iptables ${args}
+case meshcap-ipt-off${label}
+prepare ip link set lo up
+run $MESHCAP apply --backend iptables --ipset off ${args}
 case nft-f${label}
 prepare ip link set lo up
 run nft -f $TMP/$name.nft
@@ -277,13 +283,14 @@ if [[ -z $ONLY || $ONLY == sweep ]]; then
   run_part sweep "$N_SWEEP"
   # Columns: cidrs, then the median ms of meshcap, nft -f, iptables (all 6
   # commands), iptables-restore (only the two restores), the floor, meshcap
-  # --backend iptables, and the 6 commands on iptables-nft.
+  # --backend iptables, the 6 commands on iptables-nft, and meshcap --backend
+  # iptables --ipset off.
   awk 'index($1, "@") {
          split($1, a, "@"); v[a[2], a[1]] = $3; ks[a[2]] = 1
        }
        END {
          for (k in ks)
-           print k, v[k, "meshcap"], v[k, "nft-f"], v[k, "iptables"], v[k, "restore"], v[k, "floor"], v[k, "meshcap-ipt"], v[k, "iptables-nft"]
+           print k, v[k, "meshcap"], v[k, "nft-f"], v[k, "iptables"], v[k, "restore"], v[k, "floor"], v[k, "meshcap-ipt"], v[k, "iptables-nft"], v[k, "meshcap-ipt-off"]
        }' \
     "$OUT/sweep.txt" | sort -n >"$OUT/sweep.dat"
   gnuplot -e "datafile='$OUT/sweep.dat'; outfile='$PLOT'" "$ROOT/bench/exclusions.gp"

@@ -3,7 +3,7 @@
 # ctest tier (unit, integration and adversarial in throwaway network
 # namespaces, image), the image itself built from the Dockerfile and run
 # with podman, then the unit, integration and adversarial tiers again under
-# ASan+UBSan, then every fuzz target for 30 s. With CI set, a skipped test (or
+# ASan+UBSan, then every fuzz target for 20 s. With CI set, a skipped test (or
 # a missing tool) fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,7 +84,7 @@ cmake --build build-asan -j"$jobs"
 fuzz_build_log=$(mktemp)
 scripts/fuzz.sh --build-only >"$fuzz_build_log" 2>&1 &
 fuzz_build=$!
-MCADV_REPETITIONS=5 ctest --test-dir build-asan -LE image \
+MCADV_REPETITIONS=3 ctest --test-dir build-asan -LE image \
   -E 'adversarial\.(property|kill)\.|ApplyCli\.NeverRunsAnotherProgram|^cni\.install$|^Spec2/(Capture|RenderingsAgree)\.' \
   --output-on-failure -j"$jobs" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -98,5 +98,5 @@ check_no_skips "$log"
 rm -f "$log"
 [ "$status" -eq 0 ] || exit "$status"
 
-echo "== fuzz (30 s per target)"
-scripts/fuzz.sh 30
+echo "== fuzz (20 s per target)"
+scripts/fuzz.sh 20

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -282,6 +283,12 @@ bool collect(const nlmsghdr* nlh, Set& set) {
 
 // ---- Session -----------------------------------------------------------------
 
+namespace {
+std::atomic<uint64_t> changes_sent{0};
+}  // namespace
+
+uint64_t Session::changes() { return changes_sent; }
+
 Result<Session> Session::open() {
   auto sock = netlink::Socket::shared(NETLINK_NETFILTER);
   if (!sock) return tl::unexpected(kernel_error("netlink socket", sock.error().error, sock.error().message));
@@ -382,6 +389,7 @@ Result<std::optional<Set>> Session::read(const std::string& name) {
 }
 
 Result<void> Session::create(const Set& set) {
+  ++changes_sent;
   // Several messages per sendmsg, but not more than a socket without
   // CAP_NET_ADMIN may send at once (its send buffer is capped, ~200 KiB).
   size_t per_send = std::max<size_t>(1, kMaxSend / element_bytes(set));
@@ -417,6 +425,7 @@ Result<void> Session::create(const Set& set) {
 }
 
 Result<void> Session::simple(uint8_t cmd, const std::string& name, const std::string* name2) {
+  ++changes_sent;
   netlink::Batch one(sock_->reserve_seq());
   nlmsghdr* nlh = start(one, cmd, NLM_F_ACK, 128, NFPROTO_UNSPEC);
   mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name.c_str());

@@ -86,6 +86,11 @@ class Session {
   Result<void> swap(const std::string& a, const std::string& b);
   Result<void> rename(const std::string& from, const std::string& to);
 
+  // How many changes (create, destroy, swap, rename; refused or not) the
+  // sessions of this process have sent: a list made when it was lower may
+  // be out of date.
+  static uint64_t changes();
+
  private:
   explicit Session(std::shared_ptr<netlink::Socket> sock) : sock_(std::move(sock)) {}
   Result<void> simple(uint8_t cmd, const std::string& name, const std::string* name2);

@@ -299,11 +299,13 @@ IptRuleset lower_iptables(const Plan& plan, IptOptions options) {
   return out;
 }
 
-Result<Plan> lift_iptables(const IptRuleset& ruleset) {
+// By value: the matches, actions and notes move into the plan instead of
+// being copied (the backend's read-back hands over what it decoded).
+Result<Plan> lift_iptables(IptRuleset ruleset) {
   Plan plan;
   for (Family family : {Family::V4, Family::V6}) {
     Table table{family, {}};
-    for (const auto& t : ruleset.tables) {
+    for (auto& t : ruleset.tables) {
       if (t.family != family) continue;
       std::map<std::string, Hook> hooks;
       for (const auto& j : t.jumps) {
@@ -312,14 +314,14 @@ Result<Plan> lift_iptables(const IptRuleset& ruleset) {
         if (!hooks.emplace(j.chain, j.builtin == "PREROUTING" ? Hook::Prerouting : Hook::Output).second)
           return tl::unexpected(unexpected(t, j.builtin + ": a second jump to " + j.chain));
       }
-      for (const auto& c : t.chains) {
+      for (auto& c : t.chains) {
         auto name = plan_chain_name(c.name);
         if (!name) return tl::unexpected(unexpected(t, "meshcap never creates chain " + c.name));
         Chain chain{*name, t.kind, std::nullopt, {}};
         if (auto it = hooks.find(c.name); it != hooks.end()) chain.hook = it->second;
         chain.rules.reserve(c.rules.size());
         for (size_t i = 0; i < c.rules.size(); ++i) {
-          const IptRule& r = c.rules[i];
+          IptRule& r = c.rules[i];
           auto where = [&] { return c.name + " rule " + std::to_string(i + 1) + ": "; };
           bool tproxy = std::holds_alternative<TproxyAction>(r.action);
           if (tproxy && !r.new_only)
@@ -330,9 +332,10 @@ Result<Plan> lift_iptables(const IptRuleset& ruleset) {
           if (const auto* j = std::get_if<JumpAction>(&r.action)) {
             auto target = plan_chain_name(j->chain);
             if (!target) return tl::unexpected(unexpected(t, where() + "a jump to " + j->chain));
-            chain.rules.push_back(Rule{r.matches, JumpAction{std::move(*target)}, r.note});
+            chain.rules.push_back(
+                Rule{std::move(r.matches), JumpAction{std::move(*target)}, std::move(r.note)});
           } else {
-            chain.rules.push_back(Rule{r.matches, r.action, r.note});
+            chain.rules.push_back(Rule{std::move(r.matches), std::move(r.action), std::move(r.note)});
           }
         }
         table.chains.push_back(std::move(chain));

@@ -670,7 +670,7 @@ class IptablesBackend final : public NetfilterBackend {
         if (!table->chains.empty() || !table->jumps.empty()) held.tables.push_back(std::move(*table));
       }
     }
-    auto plan = lift_iptables(held);
+    auto plan = lift_iptables(std::move(held));
     if (!plan) return plan;
     // meshcap's sets no rule uses are meshcap's state too: the observation
     // shows them, so that it equals no plan until a run has destroyed them.

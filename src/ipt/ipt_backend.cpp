@@ -203,9 +203,12 @@ struct Blob {
   unsigned valid_hooks = 0;
   unsigned hook_entry[NF_INET_NUMHOOKS] = {};
   unsigned underflow[NF_INET_NUMHOOKS] = {};
-  std::vector<uint64_t> words;  // the entries; 8-byte words, as they are aligned
-  size_t size = 0;              // bytes of entries
-  const unsigned char* data() const { return reinterpret_cast<const unsigned char*>(words.data()); }
+  // The kernel's reply: a header, then the entries, 8-byte aligned (the
+  // header's size is a multiple of 8), so held as words.
+  std::unique_ptr<uint64_t[]> words;
+  size_t header = 0;  // bytes before the entries
+  size_t size = 0;    // bytes of entries
+  const unsigned char* data() const { return reinterpret_cast<const unsigned char*>(words.get()) + header; }
 };
 
 template <class Info, class Entries>
@@ -214,8 +217,12 @@ int read_blob(int fd, int level, int get_info, int get_entries, const char* tabl
   std::strncpy(info.name, table, sizeof info.name - 1);
   auto len = static_cast<socklen_t>(sizeof info);
   if (getsockopt(fd, level, get_info, &info, &len) != 0) return errno;
-  std::vector<uint64_t> buf((sizeof(Entries) + info.size + 7) / 8);
-  auto* entries = reinterpret_cast<Entries*>(buf.data());
+  static_assert(sizeof(Entries) % 8 == 0);
+  // Not zeroed beyond the header: the kernel writes every byte of the
+  // entries, or fails (EAGAIN) when their size changed meanwhile.
+  auto buf = std::make_unique_for_overwrite<uint64_t[]>((sizeof(Entries) + info.size + 7) / 8);
+  std::memset(buf.get(), 0, sizeof(Entries));
+  auto* entries = reinterpret_cast<Entries*>(buf.get());
   std::strncpy(entries->name, table, sizeof entries->name - 1);
   entries->size = info.size;
   len = static_cast<socklen_t>(sizeof(Entries) + info.size);
@@ -223,11 +230,8 @@ int read_blob(int fd, int level, int get_info, int get_entries, const char* tabl
   out.valid_hooks = info.valid_hooks;
   std::copy(std::begin(info.hook_entry), std::end(info.hook_entry), out.hook_entry);
   std::copy(std::begin(info.underflow), std::end(info.underflow), out.underflow);
-  // The entries start 8-byte aligned right after the header (its size is a
-  // multiple of 8), so they move to the front as whole words.
-  static_assert(sizeof(Entries) % 8 == 0);
-  buf.erase(buf.begin(), buf.begin() + sizeof(Entries) / 8);
   out.words = std::move(buf);
+  out.header = sizeof(Entries);
   out.size = info.size;
   return 0;
 }

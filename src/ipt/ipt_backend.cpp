@@ -122,6 +122,8 @@ struct Opened {
   const Lib* lib;
   ChainKind kind;
   HandlePtr handle;
+  // For errors; debug lines take the two names as arguments instead, so
+  // that a line not logged builds no string.
   std::string what() const { return std::string(lib->tool) + " table " + chain_kind_name(kind); }
 };
 
@@ -435,7 +437,8 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
     return a->builtin != b->builtin ? a->builtin < b->builtin : a->position > b->position;
   });
   for (const Jump* j : doomed) {
-    spdlog::debug("{}: -D {} {} (-j {})", t.what(), j->builtin, j->position + 1, j->target);
+    spdlog::debug("{} table {}: -D {} {} (-j {})", t.lib->tool, chain_kind_name(t.kind), j->builtin,
+                  j->position + 1, j->target);
     if (!lib.delete_num(j->builtin.c_str(), j->position, h))
       return tl::unexpected(lib_error(t, "deleting the jump from " + j->builtin + " to " + j->target));
   }
@@ -449,7 +452,7 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
     if (!lib.flush(c.name.c_str(), h)) return tl::unexpected(lib_error(t, "flushing " + c.name));
   for (const auto& c : now.chains)
     if (!wanted_chain(c.name)) {
-      spdlog::debug("{}: -X {}", t.what(), c.name);
+      spdlog::debug("{} table {}: -X {}", t.lib->tool, chain_kind_name(t.kind), c.name);
       if (!lib.remove_chain(c.name.c_str(), h))
         return tl::unexpected(lib_error(t, "deleting chain " + c.name));
     }
@@ -461,7 +464,7 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
   }
   for (const auto& c : want.chains) {
     size_t count = c.lowered ? c.lowered->rules.size() : c.entries.size();
-    spdlog::debug("{}: {} with {} rules", t.what(), c.name, count);
+    spdlog::debug("{} table {}: {} with {} rules", t.lib->tool, chain_kind_name(t.kind), c.name, count);
     for (size_t i = 0; i < count; ++i) {
       // An entry of a lowered chain lives only until libiptc has copied it.
       std::optional<EntryBuf> encoded;
@@ -491,7 +494,8 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
     } else {
       ok = lib.append(j->builtin.c_str(), j->entry.data(), h);
     }
-    spdlog::debug("{}: {} {} -j {}", t.what(), exact ? "-I" : "-A", j->builtin, j->target);
+    spdlog::debug("{} table {}: {} {} -j {}", t.lib->tool, chain_kind_name(t.kind), exact ? "-I" : "-A",
+                  j->builtin, j->target);
     if (!ok) return tl::unexpected(lib_error(t, "adding the jump from " + j->builtin + " to " + j->target));
   }
   return {};
@@ -555,7 +559,7 @@ Result<void> commit_all(std::vector<Prepared>& tables, const XtablesLock& lock) 
     auto& t = tables[i].table;
     errno = 0;
     if (t.lib->commit(t.handle.get())) {
-      spdlog::debug("{}: committed", t.what());
+      spdlog::debug("{} table {}: committed", t.lib->tool, chain_kind_name(t.kind));
       continue;
     }
     int err = errno;

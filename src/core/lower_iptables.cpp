@@ -157,12 +157,19 @@ struct Alternatives {
   int slot = 0;  // where the first copy's match sits (all copies' alike)
 };
 
+// What expand_rule works in, kept across the rules of one lowering so that
+// a rule allocates only its copies' matches.
+struct Scratch {
+  std::vector<Alternatives> alts;
+  std::vector<size_t> order, pick;
+};
+
 // The rule's copies, one per combination of its matches' values, the first
 // match's values varying slowest; `emit(matches, first)` takes each.
 template <class Emit>
-void expand_rule(const Rule& rule, Family family, Ipsets& sets, const Emit& emit) {
-  std::vector<Alternatives> alts;
-  alts.reserve(rule.matches.size());
+void expand_rule(const Rule& rule, Family family, Ipsets& sets, Scratch& scratch, const Emit& emit) {
+  auto& alts = scratch.alts;
+  alts.clear();
   for (const auto& m : rule.matches) {
     Alternatives a{&m, as_ipset(m, family, sets)};
     if (a.lookup) {
@@ -178,13 +185,15 @@ void expand_rule(const Rule& rule, Family family, Ipsets& sets, const Emit& emit
   }
   // The entry order of the matches, the same for every copy: a stable
   // insertion sort of the few matches by slot.
-  std::vector<size_t> order(alts.size());
+  auto& order = scratch.order;
+  order.resize(alts.size());
   for (size_t i = 0; i < alts.size(); ++i) {
     size_t j = i;
     for (; j > 0 && alts[order[j - 1]].slot > alts[i].slot; --j) order[j] = order[j - 1];
     order[j] = i;
   }
-  std::vector<size_t> pick(alts.size(), 0);
+  auto& pick = scratch.pick;
+  pick.assign(alts.size(), 0);
   for (bool first = true;; first = false) {
     std::vector<Match> matches;
     matches.reserve(order.size());
@@ -216,11 +225,11 @@ const char* plan_chain_for(std::string_view name) {
   return nullptr;
 }
 
-void lower_rule(const Rule& rule, Family family, Ipsets& sets, std::vector<IptRule>& out) {
+void lower_rule(const Rule& rule, Family family, Ipsets& sets, Scratch& scratch, std::vector<IptRule>& out) {
   const auto* jump = std::get_if<JumpAction>(&rule.action);
   const Action action = jump ? Action{JumpAction{iptables_chain_name(jump->chain)}} : rule.action;
   const bool new_only = std::holds_alternative<TproxyAction>(rule.action);
-  expand_rule(rule, family, sets, [&](std::vector<Match> matches, bool first) {
+  expand_rule(rule, family, sets, scratch, [&](std::vector<Match> matches, bool first) {
     out.push_back(IptRule{std::move(matches), new_only, action, first ? rule.note : std::string()});
   });
 }
@@ -280,6 +289,7 @@ const char* iptables_builtin_chain(Hook hook) { return hook == Hook::Prerouting 
 
 IptRuleset lower_iptables(const Plan& plan, IptOptions options) {
   IptRuleset out;
+  Scratch scratch;
   for (Family family : {Family::V4, Family::V6})
     for (const auto& table : plan.tables) {
       if (table.family != family) continue;
@@ -289,7 +299,7 @@ IptRuleset lower_iptables(const Plan& plan, IptOptions options) {
         for (const auto& c : table.chains) {
           if (c.kind != kind) continue;
           IptChain chain{iptables_chain_name(c.name), {}};
-          for (const auto& r : c.rules) lower_rule(r, family, sets, chain.rules);
+          for (const auto& r : c.rules) lower_rule(r, family, sets, scratch, chain.rules);
           if (c.hook) t.jumps.push_back(IptJump{iptables_builtin_chain(*c.hook), chain.name});
           t.chains.push_back(std::move(chain));
         }
@@ -428,6 +438,7 @@ namespace {
 // would refuse or rename (only hand-made plans), left to the slow way.
 std::optional<Plan> held_tables(const Plan& plan, IptOptions options) {
   Plan held;
+  Scratch scratch;
   for (Family family : {Family::V4, Family::V6}) {
     Table table{family, {}};
     for (const auto& t : plan.tables) {
@@ -452,7 +463,7 @@ std::optional<Plan> held_tables(const Plan& plan, IptOptions options) {
               if (!target) return std::nullopt;
               action = JumpAction{target};
             }
-            expand_rule(r, family, sets, [&](std::vector<Match> matches, bool first) {
+            expand_rule(r, family, sets, scratch, [&](std::vector<Match> matches, bool first) {
               chain.rules.push_back(Rule{std::move(matches), action, first ? r.note : std::string()});
             });
           }

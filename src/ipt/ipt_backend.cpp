@@ -759,23 +759,29 @@ class IptablesBackend final : public NetfilterBackend {
       if (!c.builtin && !iptables_owned_chain(c.name)) continue;
       IptChain chain{c.name, {}};
       if (!c.builtin) chain.rules.reserve(c.rules.size());
-      std::string prefix = what + " " + c.name + " rule ";
+      // A rule's place, for errors: the chain's part is made once, and only
+      // for a chain with a rule to read (a built-in chain: a refused jump).
+      std::string prefix;
+      auto place = [&](size_t position) -> const std::string& {
+        if (prefix.empty()) prefix = what + " " + c.name + " rule ";
+        return where.assign(prefix).append(std::to_string(position + 1));
+      };
       for (size_t position = 0; position < c.rules.size(); ++position) {
         const auto& [e, target] = c.rules[position];
         if (c.builtin && !iptables_owned_chain(target)) continue;
-        where.assign(prefix).append(std::to_string(position + 1));
         if (!c.builtin) {
-          auto rule = decode_rule(family, e, target, where, &sets);
+          auto rule = decode_rule(family, e, target, place(position), &sets);
           if (!rule) return tl::unexpected(rule.error());
           chain.rules.push_back(std::move(*rule));
           continue;
         }
         JumpForm form = jump_form(family, e);
         if (form == JumpForm::Other)
-          return fail(ErrorKind::Verify, where + ": the jump to " + target +
+          return fail(ErrorKind::Verify, place(position) + ": the jump to " + target +
                                              " has matches of its own; run `meshcap apply` to converge");
         if (form == JumpForm::Bare)
-          return fail(ErrorKind::Verify, where + ": the jump to " + target + " lacks -m comment --comment " +
+          return fail(ErrorKind::Verify, place(position) + ": the jump to " + target +
+                                             " lacks -m comment --comment " +
                                              kIptablesJumpComment +
                                              " (left by meshcap 0.1.0); run `meshcap apply` to converge");
         table.jumps.push_back(IptJump{c.name, target});

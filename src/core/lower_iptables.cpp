@@ -264,23 +264,31 @@ const std::vector<std::string>& iptables_owned_chains() {
   return names;
 }
 
-bool iptables_owned_chain(std::string_view name) {
-  const auto& owned = iptables_owned_chains();
-  return std::find(owned.begin(), owned.end(), name) != owned.end();
-}
+namespace {
 
-std::optional<std::string> plan_chain_name(std::string_view iptables_name) {
-  // iptables_chain_name(c) == iptables_name, without making the names.
-  if (iptables_name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+// The plan chain of kPlanChains with iptables_chain_name(c) == iptables_name,
+// found without making the names; null for none.
+const char* owned_plan_chain(std::string_view iptables_name) {
+  if (iptables_name.substr(0, kPrefix.size()) != kPrefix) return nullptr;
   iptables_name.remove_prefix(kPrefix.size());
   for (const char* c : kPlanChains) {
     std::string_view plan = c;
     if (plan.size() != iptables_name.size()) continue;
     bool same = true;
     for (size_t i = 0; same && i < plan.size(); ++i) same = ascii_upper(plan[i]) == iptables_name[i];
-    if (same) return std::string(c);
+    if (same) return c;
   }
-  return std::nullopt;
+  return nullptr;
+}
+
+}  // namespace
+
+bool iptables_owned_chain(std::string_view name) { return owned_plan_chain(name) != nullptr; }
+
+std::optional<std::string> plan_chain_name(std::string_view iptables_name) {
+  const char* c = owned_plan_chain(iptables_name);
+  if (!c) return std::nullopt;
+  return std::string(c);
 }
 
 const char* iptables_tool(Family family) { return family == Family::V4 ? "iptables" : "ip6tables"; }

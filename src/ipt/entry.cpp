@@ -117,6 +117,7 @@ EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned ch
   auto target_offset = static_cast<uint16_t>(head + matches.size());
   auto next_offset = static_cast<uint16_t>(target_offset + target.size());
   EntryBuf buf;
+  buf.reserve(next_offset);  // allocated once, not per part
   if (family == Family::V4) {
     ipt_entry e{};
     if (ip.src) {
@@ -132,7 +133,7 @@ EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned ch
     e.ip.proto = ip.proto;
     e.target_offset = target_offset;
     e.next_offset = next_offset;
-    buf = EntryBuf(&e, sizeof e);
+    buf.append(&e, sizeof e);
   } else {
     ip6t_entry e{};
     if (ip.src) {
@@ -150,7 +151,7 @@ EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned ch
     if (ip.proto) e.ipv6.flags |= IP6T_F_PROTO;
     e.target_offset = target_offset;
     e.next_offset = next_offset;
-    buf = EntryBuf(&e, sizeof e);
+    buf.append(&e, sizeof e);
   }
   buf.append(matches.data(), matches.size());
   buf.append(target.data(), target.size());

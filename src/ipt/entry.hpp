@@ -23,6 +23,7 @@ class EntryBuf {
   void* data() { return words_.data(); }
   const void* data() const { return words_.data(); }
   size_t size() const { return words_.size() * sizeof(uint64_t); }
+  void reserve(size_t bytes) { words_.reserve((bytes + 7) / 8); }
   void append(const void* bytes, size_t n);  // n is a multiple of 8
 
  private:

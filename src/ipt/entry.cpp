@@ -414,10 +414,10 @@ const Data* part_data(const xt_entry_match* m, size_t size) {
 }
 
 std::optional<Action> decode_target(Family family, const void* entry, uint16_t target_offset,
-                                    const std::string& name) {
+                                    std::string_view name) {
   if (name == "RETURN") return ReturnAction{};
   if (name == "DROP") return DropAction{};
-  if (iptables_owned_chain(name)) return JumpAction{name};
+  if (iptables_owned_chain(name)) return JumpAction{std::string(name)};
   const auto* t =
       reinterpret_cast<const xt_entry_target*>(static_cast<const unsigned char*>(entry) + target_offset);
   size_t size = t->u.target_size;
@@ -488,14 +488,15 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
   if (h.ip.dst) rule.matches.emplace_back(AddrMatch{false, {*h.ip.dst}, ""});
   if (!h.ip.in.empty()) rule.matches.emplace_back(IifMatch{{h.ip.in}, ""});
   if (!h.ip.out.empty()) rule.matches.emplace_back(OifMatch{{h.ip.out}, ""});
-  std::vector<Match> extensions;
+  // The extensions follow, appended in place; a bare -p goes before them.
+  const size_t first_extension = rule.matches.size();
   bool ports = false;
   const auto* base = static_cast<const unsigned char*>(entry);
   for (size_t off = header_size(family); off < h.target_offset;) {
     const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
     size_t size = m->u.match_size;
     if (size < sizeof(xt_entry_match) || off + size > h.target_offset) return unknown("a malformed match");
-    std::string name(m->u.user.name, strnlen(m->u.user.name, sizeof m->u.user.name));
+    std::string_view name(m->u.user.name, strnlen(m->u.user.name, sizeof m->u.user.name));
     off += size;
     if ((name == "tcp" || name == "udp") && m->u.user.revision == 0) {
       uint16_t proto = name == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
@@ -513,21 +514,22 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
         spts = u->spts;
         dpts = u->dpts;
       }
-      if (h.ip.proto != proto) return unknown(std::string("-m ") + name + " without -p " + name);
+      const std::string ext(name);
+      if (h.ip.proto != proto) return unknown("-m " + ext + " without -p " + ext);
       bool any_s = spts[0] == 0 && spts[1] == 0xffff;
       bool any_d = dpts[0] == 0 && dpts[1] == 0xffff;
-      if (any_s && any_d) return unknown("-m " + name + " without ports");
+      if (any_s && any_d) return unknown("-m " + ext + " without ports");
       auto p = static_cast<Proto>(proto);
-      if (!any_s) extensions.emplace_back(PortMatch{p, true, {{spts[0], spts[1]}}, ""});
-      if (!any_d) extensions.emplace_back(PortMatch{p, false, {{dpts[0], dpts[1]}}, ""});
+      if (!any_s) rule.matches.emplace_back(PortMatch{p, true, {{spts[0], spts[1]}}, ""});
+      if (!any_d) rule.matches.emplace_back(PortMatch{p, false, {{dpts[0], dpts[1]}}, ""});
       ports = true;
     } else if (name == "owner" && m->u.user.revision == kOwnerRevision) {
       const auto* o = part_data<xt_owner_match_info>(m, size);
       if (!o || o->invert) return unknown("a negated or malformed owner match");
       if (o->match == XT_OWNER_UID && o->uid_min == o->uid_max)
-        extensions.emplace_back(OwnerMatch{false, {o->uid_min}, ""});
+        rule.matches.emplace_back(OwnerMatch{false, {o->uid_min}, ""});
       else if (o->match == XT_OWNER_GID && o->gid_min == o->gid_max)
-        extensions.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
+        rule.matches.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
       else
         return unknown("an owner match other than one --uid-owner or --gid-owner id");
     } else if (name == "conntrack" && m->u.user.revision == kConntrackRevision) {
@@ -539,7 +541,7 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
       if (c && off == h.target_offset && std::memcmp(c, &guard, sizeof guard) == 0)
         rule.new_only = true;
       else if (c && std::memcmp(c, &invalid, sizeof invalid) == 0)
-        extensions.emplace_back(CtStateMatch{CtState::Invalid});
+        rule.matches.emplace_back(CtStateMatch{CtState::Invalid});
       else
         return unknown("a conntrack match other than -m state --state NEW or INVALID");
     } else if (name == "set" && m->u.user.revision == kSetRevision && sets) {
@@ -550,17 +552,17 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
       auto lookup = sets->match_of(info->match_set.index, info->match_set.flags != 0, h.ip.proto);
       if (!lookup) return fail(lookup.error().kind, where + ": " + lookup.error().message);
       if (std::holds_alternative<PortMatch>(*lookup)) ports = true;
-      extensions.push_back(std::move(*lookup));
+      rule.matches.push_back(std::move(*lookup));
     } else {
-      return unknown("match '" + name + "' (revision " + std::to_string(m->u.user.revision) + ")");
+      return unknown("match '" + std::string(name) + "' (revision " + std::to_string(m->u.user.revision) +
+                     ")");
     }
   }
   if (h.ip.proto && !ports) {
     if (h.ip.proto != IPPROTO_TCP && h.ip.proto != IPPROTO_UDP)
       return unknown(std::string("-p ") + std::to_string(h.ip.proto));
-    rule.matches.emplace_back(ProtoMatch{static_cast<Proto>(h.ip.proto)});
+    rule.matches.emplace(rule.matches.begin() + first_extension, ProtoMatch{static_cast<Proto>(h.ip.proto)});
   }
-  rule.matches.insert(rule.matches.end(), extensions.begin(), extensions.end());
   if (h.next_offset < h.target_offset + sizeof(xt_entry_target)) return unknown("a malformed target");
   auto action = decode_target(family, entry, h.target_offset, target);
   if (!action) return unknown("target '" + target + "' with these options");

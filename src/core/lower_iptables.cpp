@@ -245,6 +245,14 @@ size_t rank(const std::string& plan_chain) {
                              std::begin(kPlanChains));
 }
 
+// Adds a chain to a family's, which are kept in kPlanChains order; after
+// those of its rank already there, as a stable sort would place it.
+void insert_ranked(std::vector<Chain>& chains, Chain chain) {
+  size_t r = rank(chain.name);
+  auto at = std::find_if(chains.begin(), chains.end(), [&](const Chain& c) { return rank(c.name) > r; });
+  chains.insert(at, std::move(chain));
+}
+
 }  // namespace
 
 std::string iptables_chain_name(const std::string& chain) {
@@ -356,12 +364,10 @@ Result<Plan> lift_iptables(IptRuleset ruleset) {
             chain.rules.push_back(Rule{std::move(r.matches), std::move(r.action), std::move(r.note)});
           }
         }
-        table.chains.push_back(std::move(chain));
+        insert_ranked(table.chains, std::move(chain));
       }
     }
     if (table.chains.empty()) continue;
-    std::stable_sort(table.chains.begin(), table.chains.end(),
-                     [](const Chain& a, const Chain& b) { return rank(a.name) < rank(b.name); });
     plan.tables.push_back(std::move(table));
   }
   return plan;
@@ -453,15 +459,14 @@ std::optional<Plan> held_tables(const Plan& plan, IptOptions options) {
       if (t.family != family) continue;
       Ipsets sets{options.ipsets, {}};
       for (ChainKind kind : {ChainKind::Nat, ChainKind::Mangle, ChainKind::Raw}) {
-        const size_t first_chain = table.chains.size();
         for (const auto& c : t.chains) {
           if (c.kind != kind) continue;
           const char* name = plan_chain_for(c.name);
           if (!name) return std::nullopt;
           // One table's chains are found by name: the same name twice makes
           // two jumps to one chain, or one chain's jump serving two.
-          for (size_t i = first_chain; i < table.chains.size(); ++i)
-            if (table.chains[i].name == name) return std::nullopt;
+          for (const auto& other : table.chains)
+            if (other.kind == kind && other.name == name) return std::nullopt;
           Chain chain{name, kind, c.hook, {}};
           chain.rules.reserve(c.rules.size());
           for (const auto& r : c.rules) {
@@ -475,13 +480,11 @@ std::optional<Plan> held_tables(const Plan& plan, IptOptions options) {
               chain.rules.push_back(Rule{std::move(matches), action, first ? r.note : std::string()});
             });
           }
-          table.chains.push_back(std::move(chain));
+          insert_ranked(table.chains, std::move(chain));
         }
       }
     }
     if (table.chains.empty()) continue;
-    std::stable_sort(table.chains.begin(), table.chains.end(),
-                     [](const Chain& a, const Chain& b) { return rank(a.name) < rank(b.name); });
     held.tables.push_back(std::move(table));
   }
   return held;

@@ -24,7 +24,9 @@ class EntryBuf {
   const void* data() const { return words_.data(); }
   size_t size() const { return words_.size() * sizeof(uint64_t); }
   void reserve(size_t bytes) { words_.reserve((bytes + 7) / 8); }
-  void append(const void* bytes, size_t n);  // n is a multiple of 8
+  // Appends n zeroed bytes (a multiple of 8); where they start, until the
+  // buffer grows again.
+  unsigned char* grow(size_t n);
 
  private:
   std::vector<uint64_t> words_;

@@ -165,7 +165,7 @@ std::vector<IptSet> iptables_sets(const IptRuleset& ruleset);
 // never produces: a jump to or from an unknown chain, a second jump to a
 // chain, a new-connection guard on a rule that is not TPROXY or a TPROXY rule
 // without one.
-Result<Plan> lift_iptables(const IptRuleset& ruleset);
+Result<Plan> lift_iptables(IptRuleset ruleset);
 
 // lift_iptables(lower_iptables(plan)) plus the plan's non-netfilter state:
 // the plan in the form the iptables backend reads it back.

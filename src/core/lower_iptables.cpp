@@ -157,12 +157,19 @@ struct Alternatives {
   int slot = 0;  // where the first copy's match sits (all copies' alike)
 };
 
+// What expand_rule works in, kept across the rules of one lowering so that
+// a rule allocates only its copies' matches.
+struct Scratch {
+  std::vector<Alternatives> alts;
+  std::vector<size_t> order, pick;
+};
+
 // The rule's copies, one per combination of its matches' values, the first
 // match's values varying slowest; `emit(matches, first)` takes each.
 template <class Emit>
-void expand_rule(const Rule& rule, Family family, Ipsets& sets, const Emit& emit) {
-  std::vector<Alternatives> alts;
-  alts.reserve(rule.matches.size());
+void expand_rule(const Rule& rule, Family family, Ipsets& sets, Scratch& scratch, const Emit& emit) {
+  auto& alts = scratch.alts;
+  alts.clear();
   for (const auto& m : rule.matches) {
     Alternatives a{&m, as_ipset(m, family, sets)};
     if (a.lookup) {
@@ -178,13 +185,15 @@ void expand_rule(const Rule& rule, Family family, Ipsets& sets, const Emit& emit
   }
   // The entry order of the matches, the same for every copy: a stable
   // insertion sort of the few matches by slot.
-  std::vector<size_t> order(alts.size());
+  auto& order = scratch.order;
+  order.resize(alts.size());
   for (size_t i = 0; i < alts.size(); ++i) {
     size_t j = i;
     for (; j > 0 && alts[order[j - 1]].slot > alts[i].slot; --j) order[j] = order[j - 1];
     order[j] = i;
   }
-  std::vector<size_t> pick(alts.size(), 0);
+  auto& pick = scratch.pick;
+  pick.assign(alts.size(), 0);
   for (bool first = true;; first = false) {
     std::vector<Match> matches;
     matches.reserve(order.size());
@@ -216,11 +225,11 @@ const char* plan_chain_for(std::string_view name) {
   return nullptr;
 }
 
-void lower_rule(const Rule& rule, Family family, Ipsets& sets, std::vector<IptRule>& out) {
+void lower_rule(const Rule& rule, Family family, Ipsets& sets, Scratch& scratch, std::vector<IptRule>& out) {
   const auto* jump = std::get_if<JumpAction>(&rule.action);
   const Action action = jump ? Action{JumpAction{iptables_chain_name(jump->chain)}} : rule.action;
   const bool new_only = std::holds_alternative<TproxyAction>(rule.action);
-  expand_rule(rule, family, sets, [&](std::vector<Match> matches, bool first) {
+  expand_rule(rule, family, sets, scratch, [&](std::vector<Match> matches, bool first) {
     out.push_back(IptRule{std::move(matches), new_only, action, first ? rule.note : std::string()});
   });
 }
@@ -234,6 +243,14 @@ Error unexpected(const IptTable& t, const std::string& what) {
 size_t rank(const std::string& plan_chain) {
   return static_cast<size_t>(std::find(std::begin(kPlanChains), std::end(kPlanChains), plan_chain) -
                              std::begin(kPlanChains));
+}
+
+// Adds a chain to a family's, which are kept in kPlanChains order; after
+// those of its rank already there, as a stable sort would place it.
+void insert_ranked(std::vector<Chain>& chains, Chain chain) {
+  size_t r = rank(chain.name);
+  auto at = std::find_if(chains.begin(), chains.end(), [&](const Chain& c) { return rank(c.name) > r; });
+  chains.insert(at, std::move(chain));
 }
 
 }  // namespace
@@ -255,23 +272,31 @@ const std::vector<std::string>& iptables_owned_chains() {
   return names;
 }
 
-bool iptables_owned_chain(std::string_view name) {
-  const auto& owned = iptables_owned_chains();
-  return std::find(owned.begin(), owned.end(), name) != owned.end();
-}
+namespace {
 
-std::optional<std::string> plan_chain_name(std::string_view iptables_name) {
-  // iptables_chain_name(c) == iptables_name, without making the names.
-  if (iptables_name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+// The plan chain of kPlanChains with iptables_chain_name(c) == iptables_name,
+// found without making the names; null for none.
+const char* owned_plan_chain(std::string_view iptables_name) {
+  if (iptables_name.substr(0, kPrefix.size()) != kPrefix) return nullptr;
   iptables_name.remove_prefix(kPrefix.size());
   for (const char* c : kPlanChains) {
     std::string_view plan = c;
     if (plan.size() != iptables_name.size()) continue;
     bool same = true;
     for (size_t i = 0; same && i < plan.size(); ++i) same = ascii_upper(plan[i]) == iptables_name[i];
-    if (same) return std::string(c);
+    if (same) return c;
   }
-  return std::nullopt;
+  return nullptr;
+}
+
+}  // namespace
+
+bool iptables_owned_chain(std::string_view name) { return owned_plan_chain(name) != nullptr; }
+
+std::optional<std::string> plan_chain_name(std::string_view iptables_name) {
+  const char* c = owned_plan_chain(iptables_name);
+  if (!c) return std::nullopt;
+  return std::string(c);
 }
 
 const char* iptables_tool(Family family) { return family == Family::V4 ? "iptables" : "ip6tables"; }
@@ -280,6 +305,7 @@ const char* iptables_builtin_chain(Hook hook) { return hook == Hook::Prerouting 
 
 IptRuleset lower_iptables(const Plan& plan, IptOptions options) {
   IptRuleset out;
+  Scratch scratch;
   for (Family family : {Family::V4, Family::V6})
     for (const auto& table : plan.tables) {
       if (table.family != family) continue;
@@ -289,7 +315,7 @@ IptRuleset lower_iptables(const Plan& plan, IptOptions options) {
         for (const auto& c : table.chains) {
           if (c.kind != kind) continue;
           IptChain chain{iptables_chain_name(c.name), {}};
-          for (const auto& r : c.rules) lower_rule(r, family, sets, chain.rules);
+          for (const auto& r : c.rules) lower_rule(r, family, sets, scratch, chain.rules);
           if (c.hook) t.jumps.push_back(IptJump{iptables_builtin_chain(*c.hook), chain.name});
           t.chains.push_back(std::move(chain));
         }
@@ -299,11 +325,13 @@ IptRuleset lower_iptables(const Plan& plan, IptOptions options) {
   return out;
 }
 
-Result<Plan> lift_iptables(const IptRuleset& ruleset) {
+// By value: the matches, actions and notes move into the plan instead of
+// being copied (the backend's read-back hands over what it decoded).
+Result<Plan> lift_iptables(IptRuleset ruleset) {
   Plan plan;
   for (Family family : {Family::V4, Family::V6}) {
     Table table{family, {}};
-    for (const auto& t : ruleset.tables) {
+    for (auto& t : ruleset.tables) {
       if (t.family != family) continue;
       std::map<std::string, Hook> hooks;
       for (const auto& j : t.jumps) {
@@ -312,14 +340,14 @@ Result<Plan> lift_iptables(const IptRuleset& ruleset) {
         if (!hooks.emplace(j.chain, j.builtin == "PREROUTING" ? Hook::Prerouting : Hook::Output).second)
           return tl::unexpected(unexpected(t, j.builtin + ": a second jump to " + j.chain));
       }
-      for (const auto& c : t.chains) {
+      for (auto& c : t.chains) {
         auto name = plan_chain_name(c.name);
         if (!name) return tl::unexpected(unexpected(t, "meshcap never creates chain " + c.name));
         Chain chain{*name, t.kind, std::nullopt, {}};
         if (auto it = hooks.find(c.name); it != hooks.end()) chain.hook = it->second;
         chain.rules.reserve(c.rules.size());
         for (size_t i = 0; i < c.rules.size(); ++i) {
-          const IptRule& r = c.rules[i];
+          IptRule& r = c.rules[i];
           auto where = [&] { return c.name + " rule " + std::to_string(i + 1) + ": "; };
           bool tproxy = std::holds_alternative<TproxyAction>(r.action);
           if (tproxy && !r.new_only)
@@ -330,17 +358,16 @@ Result<Plan> lift_iptables(const IptRuleset& ruleset) {
           if (const auto* j = std::get_if<JumpAction>(&r.action)) {
             auto target = plan_chain_name(j->chain);
             if (!target) return tl::unexpected(unexpected(t, where() + "a jump to " + j->chain));
-            chain.rules.push_back(Rule{r.matches, JumpAction{std::move(*target)}, r.note});
+            chain.rules.push_back(
+                Rule{std::move(r.matches), JumpAction{std::move(*target)}, std::move(r.note)});
           } else {
-            chain.rules.push_back(Rule{r.matches, r.action, r.note});
+            chain.rules.push_back(Rule{std::move(r.matches), std::move(r.action), std::move(r.note)});
           }
         }
-        table.chains.push_back(std::move(chain));
+        insert_ranked(table.chains, std::move(chain));
       }
     }
     if (table.chains.empty()) continue;
-    std::stable_sort(table.chains.begin(), table.chains.end(),
-                     [](const Chain& a, const Chain& b) { return rank(a.name) < rank(b.name); });
     plan.tables.push_back(std::move(table));
   }
   return plan;
@@ -425,21 +452,21 @@ namespace {
 // would refuse or rename (only hand-made plans), left to the slow way.
 std::optional<Plan> held_tables(const Plan& plan, IptOptions options) {
   Plan held;
+  Scratch scratch;
   for (Family family : {Family::V4, Family::V6}) {
     Table table{family, {}};
     for (const auto& t : plan.tables) {
       if (t.family != family) continue;
       Ipsets sets{options.ipsets, {}};
       for (ChainKind kind : {ChainKind::Nat, ChainKind::Mangle, ChainKind::Raw}) {
-        const size_t first_chain = table.chains.size();
         for (const auto& c : t.chains) {
           if (c.kind != kind) continue;
           const char* name = plan_chain_for(c.name);
           if (!name) return std::nullopt;
           // One table's chains are found by name: the same name twice makes
           // two jumps to one chain, or one chain's jump serving two.
-          for (size_t i = first_chain; i < table.chains.size(); ++i)
-            if (table.chains[i].name == name) return std::nullopt;
+          for (const auto& other : table.chains)
+            if (other.kind == kind && other.name == name) return std::nullopt;
           Chain chain{name, kind, c.hook, {}};
           chain.rules.reserve(c.rules.size());
           for (const auto& r : c.rules) {
@@ -449,17 +476,15 @@ std::optional<Plan> held_tables(const Plan& plan, IptOptions options) {
               if (!target) return std::nullopt;
               action = JumpAction{target};
             }
-            expand_rule(r, family, sets, [&](std::vector<Match> matches, bool first) {
+            expand_rule(r, family, sets, scratch, [&](std::vector<Match> matches, bool first) {
               chain.rules.push_back(Rule{std::move(matches), action, first ? r.note : std::string()});
             });
           }
-          table.chains.push_back(std::move(chain));
+          insert_ranked(table.chains, std::move(chain));
         }
       }
     }
     if (table.chains.empty()) continue;
-    std::stable_sort(table.chains.begin(), table.chains.end(),
-                     [](const Chain& a, const Chain& b) { return rank(a.name) < rank(b.name); });
     held.tables.push_back(std::move(table));
   }
   return held;

@@ -89,34 +89,42 @@ std::optional<std::string> get_iface(const char* iface, const unsigned char* mas
 }
 
 template <class Data>
-void append_part(std::vector<unsigned char>& out, const char* name, uint8_t revision, const Data& data,
-                 bool target) {
+void append_part(EntryBuf& out, const char* name, uint8_t revision, const Data& data, bool target) {
   // xt_entry_match and xt_entry_target share their user-space layout.
   static_assert(sizeof(xt_entry_match) == sizeof(xt_entry_target));
   size_t size = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(Data));
-  size_t at = out.size();
-  out.resize(at + size, 0);
+  unsigned char* at = out.grow(size);
   if (target) {
-    auto* t = reinterpret_cast<xt_entry_target*>(out.data() + at);
+    auto* t = reinterpret_cast<xt_entry_target*>(at);
     t->u.user.target_size = static_cast<uint16_t>(size);
     std::strncpy(t->u.user.name, name, sizeof t->u.user.name - 1);
     t->u.user.revision = revision;
   } else {
-    auto* m = reinterpret_cast<xt_entry_match*>(out.data() + at);
+    auto* m = reinterpret_cast<xt_entry_match*>(at);
     m->u.user.match_size = static_cast<uint16_t>(size);
     std::strncpy(m->u.user.name, name, sizeof m->u.user.name - 1);
     m->u.user.revision = revision;
   }
-  std::memcpy(out.data() + at + XT_ALIGN(sizeof(xt_entry_match)), &data, sizeof(Data));
+  std::memcpy(at + XT_ALIGN(sizeof(xt_entry_match)), &data, sizeof(Data));
 }
 
-// Builds the whole entry around the ip part, matches and target.
-EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned char>& matches,
-                  const std::vector<unsigned char>& target) {
-  size_t head = header_size(family);
-  auto target_offset = static_cast<uint16_t>(head + matches.size());
-  auto next_offset = static_cast<uint16_t>(target_offset + target.size());
+// An entry under construction: the header's room, zeroed, to be written
+// last (write_header), when the parts after it are known. Built in one
+// buffer, with room for the few parts a rule has: allocated once.
+EntryBuf start_entry(Family family) {
+  // Bytes: enough for every rule meshcap writes (the largest, a v6 TPROXY
+  // rule with its guard, takes up to 512); a larger entry grows.
+  constexpr size_t kRoom = 512;
   EntryBuf buf;
+  buf.reserve(kRoom);
+  buf.grow(header_size(family));
+  return buf;
+}
+
+// Writes the header of an entry start_entry began: the ip part, and where
+// the target (appended at `target_offset`) and the entry end.
+void write_header(Family family, const IpPart& ip, size_t target_offset, EntryBuf& buf) {
+  auto next_offset = static_cast<uint16_t>(buf.size());
   if (family == Family::V4) {
     ipt_entry e{};
     if (ip.src) {
@@ -130,9 +138,9 @@ EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned ch
     if (!ip.in.empty()) set_iface(ip.in, e.ip.iniface, e.ip.iniface_mask);
     if (!ip.out.empty()) set_iface(ip.out, e.ip.outiface, e.ip.outiface_mask);
     e.ip.proto = ip.proto;
-    e.target_offset = target_offset;
+    e.target_offset = static_cast<uint16_t>(target_offset);
     e.next_offset = next_offset;
-    buf = EntryBuf(&e, sizeof e);
+    std::memcpy(buf.data(), &e, sizeof e);
   } else {
     ip6t_entry e{};
     if (ip.src) {
@@ -148,27 +156,21 @@ EntryBuf assemble(Family family, const IpPart& ip, const std::vector<unsigned ch
     e.ipv6.proto = ip.proto;
     // ip6tables only compares the protocol when told to (unlike ipt_ip).
     if (ip.proto) e.ipv6.flags |= IP6T_F_PROTO;
-    e.target_offset = target_offset;
+    e.target_offset = static_cast<uint16_t>(target_offset);
     e.next_offset = next_offset;
-    buf = EntryBuf(&e, sizeof e);
+    std::memcpy(buf.data(), &e, sizeof e);
   }
-  buf.append(matches.data(), matches.size());
-  buf.append(target.data(), target.size());
-  return buf;
 }
 
-std::vector<unsigned char> standard_target(const std::string& name) {
-  std::vector<unsigned char> out;
+void standard_target(EntryBuf& out, const std::string& name) {
   int verdict = 0;  // libiptc maps the name to the verdict or jump offset
   append_part(out, name.c_str(), 0, verdict, true);
-  return out;
 }
 
-Result<std::vector<unsigned char>> encode_target(Family family, const Action& action) {
-  std::vector<unsigned char> out;
+void encode_target(Family family, const Action& action, EntryBuf& out) {
   std::visit(overloaded{
-                 [&](const ReturnAction&) { out = standard_target("RETURN"); },
-                 [&](const JumpAction& a) { out = standard_target(a.chain); },
+                 [&](const ReturnAction&) { standard_target(out, "RETURN"); },
+                 [&](const JumpAction& a) { standard_target(out, a.chain); },
                  [&](const RedirectAction& a) {
                    // -j REDIRECT --to-ports PORT
                    if (family == Family::V4) {
@@ -200,19 +202,17 @@ Result<std::vector<unsigned char>> encode_target(Family family, const Action& ac
                    t.zone = a.zone;
                    append_part(out, "CT", kCtRevision, t, true);
                  },
-                 [&](const DropAction&) { out = standard_target("DROP"); },
+                 [&](const DropAction&) { standard_target(out, "DROP"); },
              },
              action);
-  return out;
 }
 
 }  // namespace
 
-void EntryBuf::append(const void* bytes, size_t n) {
-  if (n == 0) return;  // an empty vector's data() may be null, which memcpy must not see
+unsigned char* EntryBuf::grow(size_t n) {
   size_t at = words_.size();
-  words_.resize(at + (n + 7) / 8);
-  std::memcpy(words_.data() + at, bytes, n);
+  words_.resize(at + (n + 7) / 8);  // value-initialised: zero
+  return reinterpret_cast<unsigned char*>(words_.data() + at);
 }
 
 size_t header_size(Family family) { return family == Family::V4 ? sizeof(ipt_entry) : sizeof(ip6t_entry); }
@@ -220,7 +220,7 @@ size_t header_size(Family family) { return family == Family::V4 ? sizeof(ipt_ent
 Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::string& chain, size_t index,
                              SetDirectory* sets) {
   IpPart ip;
-  std::vector<unsigned char> matches;
+  EntryBuf entry = start_entry(family);
   std::string problem;
   auto where = [&] {
     return std::string(iptables_tool(family)) + " " + chain + " rule " +
@@ -242,7 +242,7 @@ Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::stri
       problem = set_index.error().message;
       return;
     }
-    append_part(matches, "set", kSetRevision, set_match(*set_index, source), false);
+    append_part(entry, "set", kSetRevision, set_match(*set_index, source), false);
   };
   for (const auto& match : rule.matches) {
     if (const auto* p = std::get_if<PortMatch>(&match); p && !p->set.empty()) {
@@ -286,12 +286,12 @@ Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::stri
                        xt_tcp t{};
                        t.spts[1] = t.dpts[1] = 0xffff;
                        std::copy(range, range + 2, m.source ? t.spts : t.dpts);
-                       append_part(matches, "tcp", 0, t, false);
+                       append_part(entry, "tcp", 0, t, false);
                      } else {
                        xt_udp u{};
                        u.spts[1] = u.dpts[1] = 0xffff;
                        std::copy(range, range + 2, m.source ? u.spts : u.dpts);
-                       append_part(matches, "udp", 0, u, false);
+                       append_part(entry, "udp", 0, u, false);
                      }
                    },
                    [&](const AddrMatch& m) {
@@ -318,10 +318,10 @@ Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::stri
                        o.uid_min = o.uid_max = m.ids[0];
                        o.match = XT_OWNER_UID;
                      }
-                     append_part(matches, "owner", kOwnerRevision, o, false);
+                     append_part(entry, "owner", kOwnerRevision, o, false);
                    },
                    [&](const CtStateMatch&) {
-                     append_part(matches, "conntrack", kConntrackRevision, invalid_state(), false);
+                     append_part(entry, "conntrack", kConntrackRevision, invalid_state(), false);
                    },
                },
                match);
@@ -329,26 +329,31 @@ Result<EntryBuf> encode_rule(Family family, const IptRule& rule, const std::stri
   }
   // -m state --state NEW, last, as render_iptables places it
   if (rule.new_only)
-    append_part(matches, "conntrack", kConntrackRevision, new_state_guard(), false);
-  auto target = encode_target(family, rule.action);
-  if (!target) return tl::unexpected(target.error());
-  return assemble(family, ip, matches, *target);
+    append_part(entry, "conntrack", kConntrackRevision, new_state_guard(), false);
+  const size_t target_offset = entry.size();
+  encode_target(family, rule.action, entry);
+  write_header(family, ip, target_offset, entry);
+  return entry;
 }
 
 namespace {
 
-std::vector<unsigned char> jump_mark() {
+// `-m comment --comment meshcap`: the mark on meshcap's jumps.
+void append_jump_mark(EntryBuf& out) {
   xt_comment_info info{};
   std::strncpy(info.comment, kIptablesJumpComment, sizeof info.comment - 1);
-  std::vector<unsigned char> out;
   append_part(out, "comment", 0, info, false);
-  return out;
 }
 
 }  // namespace
 
 EntryBuf encode_jump(Family family, const std::string& target) {
-  return assemble(family, IpPart{}, jump_mark(), standard_target(target));
+  EntryBuf entry = start_entry(family);
+  append_jump_mark(entry);
+  const size_t target_offset = entry.size();
+  standard_target(entry, target);
+  write_header(family, IpPart{}, target_offset, entry);
+  return entry;
 }
 
 namespace {
@@ -413,10 +418,10 @@ const Data* part_data(const xt_entry_match* m, size_t size) {
 }
 
 std::optional<Action> decode_target(Family family, const void* entry, uint16_t target_offset,
-                                    const std::string& name) {
+                                    std::string_view name) {
   if (name == "RETURN") return ReturnAction{};
   if (name == "DROP") return DropAction{};
-  if (iptables_owned_chain(name)) return JumpAction{name};
+  if (iptables_owned_chain(name)) return JumpAction{std::string(name)};
   const auto* t =
       reinterpret_cast<const xt_entry_target*>(static_cast<const unsigned char*>(entry) + target_offset);
   size_t size = t->u.target_size;
@@ -458,7 +463,8 @@ JumpForm jump_form(Family family, const void* entry) {
     return JumpForm::Other;
   size_t matches = h.target_offset - header_size(family);
   if (matches == 0) return JumpForm::Bare;
-  auto mark = jump_mark();
+  EntryBuf mark;
+  append_jump_mark(mark);
   const auto* m = static_cast<const unsigned char*>(entry) + header_size(family);
   // The kernel hands the match back with its own pointer in place of the
   // name's tail; compare the size, name, revision and the comment only.
@@ -487,14 +493,15 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
   if (h.ip.dst) rule.matches.emplace_back(AddrMatch{false, {*h.ip.dst}, ""});
   if (!h.ip.in.empty()) rule.matches.emplace_back(IifMatch{{h.ip.in}, ""});
   if (!h.ip.out.empty()) rule.matches.emplace_back(OifMatch{{h.ip.out}, ""});
-  std::vector<Match> extensions;
+  // The extensions follow, appended in place; a bare -p goes before them.
+  const size_t first_extension = rule.matches.size();
   bool ports = false;
   const auto* base = static_cast<const unsigned char*>(entry);
   for (size_t off = header_size(family); off < h.target_offset;) {
     const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
     size_t size = m->u.match_size;
     if (size < sizeof(xt_entry_match) || off + size > h.target_offset) return unknown("a malformed match");
-    std::string name(m->u.user.name, strnlen(m->u.user.name, sizeof m->u.user.name));
+    std::string_view name(m->u.user.name, strnlen(m->u.user.name, sizeof m->u.user.name));
     off += size;
     if ((name == "tcp" || name == "udp") && m->u.user.revision == 0) {
       uint16_t proto = name == "tcp" ? IPPROTO_TCP : IPPROTO_UDP;
@@ -512,21 +519,22 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
         spts = u->spts;
         dpts = u->dpts;
       }
-      if (h.ip.proto != proto) return unknown(std::string("-m ") + name + " without -p " + name);
+      const std::string ext(name);
+      if (h.ip.proto != proto) return unknown("-m " + ext + " without -p " + ext);
       bool any_s = spts[0] == 0 && spts[1] == 0xffff;
       bool any_d = dpts[0] == 0 && dpts[1] == 0xffff;
-      if (any_s && any_d) return unknown("-m " + name + " without ports");
+      if (any_s && any_d) return unknown("-m " + ext + " without ports");
       auto p = static_cast<Proto>(proto);
-      if (!any_s) extensions.emplace_back(PortMatch{p, true, {{spts[0], spts[1]}}, ""});
-      if (!any_d) extensions.emplace_back(PortMatch{p, false, {{dpts[0], dpts[1]}}, ""});
+      if (!any_s) rule.matches.emplace_back(PortMatch{p, true, {{spts[0], spts[1]}}, ""});
+      if (!any_d) rule.matches.emplace_back(PortMatch{p, false, {{dpts[0], dpts[1]}}, ""});
       ports = true;
     } else if (name == "owner" && m->u.user.revision == kOwnerRevision) {
       const auto* o = part_data<xt_owner_match_info>(m, size);
       if (!o || o->invert) return unknown("a negated or malformed owner match");
       if (o->match == XT_OWNER_UID && o->uid_min == o->uid_max)
-        extensions.emplace_back(OwnerMatch{false, {o->uid_min}, ""});
+        rule.matches.emplace_back(OwnerMatch{false, {o->uid_min}, ""});
       else if (o->match == XT_OWNER_GID && o->gid_min == o->gid_max)
-        extensions.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
+        rule.matches.emplace_back(OwnerMatch{true, {o->gid_min}, ""});
       else
         return unknown("an owner match other than one --uid-owner or --gid-owner id");
     } else if (name == "conntrack" && m->u.user.revision == kConntrackRevision) {
@@ -538,7 +546,7 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
       if (c && off == h.target_offset && std::memcmp(c, &guard, sizeof guard) == 0)
         rule.new_only = true;
       else if (c && std::memcmp(c, &invalid, sizeof invalid) == 0)
-        extensions.emplace_back(CtStateMatch{CtState::Invalid});
+        rule.matches.emplace_back(CtStateMatch{CtState::Invalid});
       else
         return unknown("a conntrack match other than -m state --state NEW or INVALID");
     } else if (name == "set" && m->u.user.revision == kSetRevision && sets) {
@@ -549,17 +557,17 @@ Result<IptRule> decode_rule(Family family, const void* entry, const std::string&
       auto lookup = sets->match_of(info->match_set.index, info->match_set.flags != 0, h.ip.proto);
       if (!lookup) return fail(lookup.error().kind, where + ": " + lookup.error().message);
       if (std::holds_alternative<PortMatch>(*lookup)) ports = true;
-      extensions.push_back(std::move(*lookup));
+      rule.matches.push_back(std::move(*lookup));
     } else {
-      return unknown("match '" + name + "' (revision " + std::to_string(m->u.user.revision) + ")");
+      return unknown("match '" + std::string(name) + "' (revision " + std::to_string(m->u.user.revision) +
+                     ")");
     }
   }
   if (h.ip.proto && !ports) {
     if (h.ip.proto != IPPROTO_TCP && h.ip.proto != IPPROTO_UDP)
       return unknown(std::string("-p ") + std::to_string(h.ip.proto));
-    rule.matches.emplace_back(ProtoMatch{static_cast<Proto>(h.ip.proto)});
+    rule.matches.emplace(rule.matches.begin() + first_extension, ProtoMatch{static_cast<Proto>(h.ip.proto)});
   }
-  rule.matches.insert(rule.matches.end(), extensions.begin(), extensions.end());
   if (h.next_offset < h.target_offset + sizeof(xt_entry_target)) return unknown("a malformed target");
   auto action = decode_target(family, entry, h.target_offset, target);
   if (!action) return unknown("target '" + target + "' with these options");

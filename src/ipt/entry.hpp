@@ -23,7 +23,10 @@ class EntryBuf {
   void* data() { return words_.data(); }
   const void* data() const { return words_.data(); }
   size_t size() const { return words_.size() * sizeof(uint64_t); }
-  void append(const void* bytes, size_t n);  // n is a multiple of 8
+  void reserve(size_t bytes) { words_.reserve((bytes + 7) / 8); }
+  // Appends n zeroed bytes (a multiple of 8); where they start, until the
+  // buffer grows again.
+  unsigned char* grow(size_t n);
 
  private:
   std::vector<uint64_t> words_;

@@ -122,6 +122,8 @@ struct Opened {
   const Lib* lib;
   ChainKind kind;
   HandlePtr handle;
+  // For errors; debug lines take the two names as arguments instead, so
+  // that a line not logged builds no string.
   std::string what() const { return std::string(lib->tool) + " table " + chain_kind_name(kind); }
 };
 
@@ -203,9 +205,12 @@ struct Blob {
   unsigned valid_hooks = 0;
   unsigned hook_entry[NF_INET_NUMHOOKS] = {};
   unsigned underflow[NF_INET_NUMHOOKS] = {};
-  std::vector<uint64_t> words;  // the entries; 8-byte words, as they are aligned
-  size_t size = 0;              // bytes of entries
-  const unsigned char* data() const { return reinterpret_cast<const unsigned char*>(words.data()); }
+  // The kernel's reply: a header, then the entries, 8-byte aligned (the
+  // header's size is a multiple of 8), so held as words.
+  std::unique_ptr<uint64_t[]> words;
+  size_t header = 0;  // bytes before the entries
+  size_t size = 0;    // bytes of entries
+  const unsigned char* data() const { return reinterpret_cast<const unsigned char*>(words.get()) + header; }
 };
 
 template <class Info, class Entries>
@@ -214,8 +219,12 @@ int read_blob(int fd, int level, int get_info, int get_entries, const char* tabl
   std::strncpy(info.name, table, sizeof info.name - 1);
   auto len = static_cast<socklen_t>(sizeof info);
   if (getsockopt(fd, level, get_info, &info, &len) != 0) return errno;
-  std::vector<uint64_t> buf((sizeof(Entries) + info.size + 7) / 8);
-  auto* entries = reinterpret_cast<Entries*>(buf.data());
+  static_assert(sizeof(Entries) % 8 == 0);
+  // Not zeroed beyond the header: the kernel writes every byte of the
+  // entries, or fails (EAGAIN) when their size changed meanwhile.
+  auto buf = std::make_unique_for_overwrite<uint64_t[]>((sizeof(Entries) + info.size + 7) / 8);
+  std::memset(buf.get(), 0, sizeof(Entries));
+  auto* entries = reinterpret_cast<Entries*>(buf.get());
   std::strncpy(entries->name, table, sizeof entries->name - 1);
   entries->size = info.size;
   len = static_cast<socklen_t>(sizeof(Entries) + info.size);
@@ -223,11 +232,8 @@ int read_blob(int fd, int level, int get_info, int get_entries, const char* tabl
   out.valid_hooks = info.valid_hooks;
   std::copy(std::begin(info.hook_entry), std::end(info.hook_entry), out.hook_entry);
   std::copy(std::begin(info.underflow), std::end(info.underflow), out.underflow);
-  // The entries start 8-byte aligned right after the header (its size is a
-  // multiple of 8), so they move to the front as whole words.
-  static_assert(sizeof(Entries) % 8 == 0);
-  buf.erase(buf.begin(), buf.begin() + sizeof(Entries) / 8);
   out.words = std::move(buf);
+  out.header = sizeof(Entries);
   out.size = info.size;
   return 0;
 }
@@ -431,7 +437,8 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
     return a->builtin != b->builtin ? a->builtin < b->builtin : a->position > b->position;
   });
   for (const Jump* j : doomed) {
-    spdlog::debug("{}: -D {} {} (-j {})", t.what(), j->builtin, j->position + 1, j->target);
+    spdlog::debug("{} table {}: -D {} {} (-j {})", t.lib->tool, chain_kind_name(t.kind), j->builtin,
+                  j->position + 1, j->target);
     if (!lib.delete_num(j->builtin.c_str(), j->position, h))
       return tl::unexpected(lib_error(t, "deleting the jump from " + j->builtin + " to " + j->target));
   }
@@ -445,7 +452,7 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
     if (!lib.flush(c.name.c_str(), h)) return tl::unexpected(lib_error(t, "flushing " + c.name));
   for (const auto& c : now.chains)
     if (!wanted_chain(c.name)) {
-      spdlog::debug("{}: -X {}", t.what(), c.name);
+      spdlog::debug("{} table {}: -X {}", t.lib->tool, chain_kind_name(t.kind), c.name);
       if (!lib.remove_chain(c.name.c_str(), h))
         return tl::unexpected(lib_error(t, "deleting chain " + c.name));
     }
@@ -457,7 +464,7 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
   }
   for (const auto& c : want.chains) {
     size_t count = c.lowered ? c.lowered->rules.size() : c.entries.size();
-    spdlog::debug("{}: {} with {} rules", t.what(), c.name, count);
+    spdlog::debug("{} table {}: {} with {} rules", t.lib->tool, chain_kind_name(t.kind), c.name, count);
     for (size_t i = 0; i < count; ++i) {
       // An entry of a lowered chain lives only until libiptc has copied it.
       std::optional<EntryBuf> encoded;
@@ -487,7 +494,8 @@ Result<void> converge(const Opened& t, const Held& now, const Held& want, bool e
     } else {
       ok = lib.append(j->builtin.c_str(), j->entry.data(), h);
     }
-    spdlog::debug("{}: {} {} -j {}", t.what(), exact ? "-I" : "-A", j->builtin, j->target);
+    spdlog::debug("{} table {}: {} {} -j {}", t.lib->tool, chain_kind_name(t.kind), exact ? "-I" : "-A",
+                  j->builtin, j->target);
     if (!ok) return tl::unexpected(lib_error(t, "adding the jump from " + j->builtin + " to " + j->target));
   }
   return {};
@@ -551,7 +559,7 @@ Result<void> commit_all(std::vector<Prepared>& tables, const XtablesLock& lock) 
     auto& t = tables[i].table;
     errno = 0;
     if (t.lib->commit(t.handle.get())) {
-      spdlog::debug("{}: committed", t.what());
+      spdlog::debug("{} table {}: committed", t.lib->tool, chain_kind_name(t.kind));
       continue;
     }
     int err = errno;
@@ -670,7 +678,7 @@ class IptablesBackend final : public NetfilterBackend {
         if (!table->chains.empty() || !table->jumps.empty()) held.tables.push_back(std::move(*table));
       }
     }
-    auto plan = lift_iptables(held);
+    auto plan = lift_iptables(std::move(held));
     if (!plan) return plan;
     // meshcap's sets no rule uses are meshcap's state too: the observation
     // shows them, so that it equals no plan until a run has destroyed them.
@@ -751,23 +759,29 @@ class IptablesBackend final : public NetfilterBackend {
       if (!c.builtin && !iptables_owned_chain(c.name)) continue;
       IptChain chain{c.name, {}};
       if (!c.builtin) chain.rules.reserve(c.rules.size());
-      std::string prefix = what + " " + c.name + " rule ";
+      // A rule's place, for errors: the chain's part is made once, and only
+      // for a chain with a rule to read (a built-in chain: a refused jump).
+      std::string prefix;
+      auto place = [&](size_t position) -> const std::string& {
+        if (prefix.empty()) prefix = what + " " + c.name + " rule ";
+        return where.assign(prefix).append(std::to_string(position + 1));
+      };
       for (size_t position = 0; position < c.rules.size(); ++position) {
         const auto& [e, target] = c.rules[position];
         if (c.builtin && !iptables_owned_chain(target)) continue;
-        where.assign(prefix).append(std::to_string(position + 1));
         if (!c.builtin) {
-          auto rule = decode_rule(family, e, target, where, &sets);
+          auto rule = decode_rule(family, e, target, place(position), &sets);
           if (!rule) return tl::unexpected(rule.error());
           chain.rules.push_back(std::move(*rule));
           continue;
         }
         JumpForm form = jump_form(family, e);
         if (form == JumpForm::Other)
-          return fail(ErrorKind::Verify, where + ": the jump to " + target +
+          return fail(ErrorKind::Verify, place(position) + ": the jump to " + target +
                                              " has matches of its own; run `meshcap apply` to converge");
         if (form == JumpForm::Bare)
-          return fail(ErrorKind::Verify, where + ": the jump to " + target + " lacks -m comment --comment " +
+          return fail(ErrorKind::Verify, place(position) + ": the jump to " + target +
+                                             " lacks -m comment --comment " +
                                              kIptablesJumpComment +
                                              " (left by meshcap 0.1.0); run `meshcap apply` to converge");
         table.jumps.push_back(IptJump{c.name, target});

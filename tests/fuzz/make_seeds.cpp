@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "ipt/entry.hpp"
-#include "meshcap/expand.hpp"
+#include "meshcap/lower_iptables.hpp"
 #include "meshcap/planner.hpp"
 #include "nft/encode.hpp"
 
@@ -25,11 +25,8 @@ std::string target_of(const Action& a) {
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, ReturnAction>) return "RETURN";
-        else if constexpr (std::is_same_v<T, JumpAction>) {
-          std::string up = "MESHCAP_";
-          for (char c : x.chain) up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-          return up;
-        } else if constexpr (std::is_same_v<T, RedirectAction>) return "REDIRECT";
+        else if constexpr (std::is_same_v<T, JumpAction>) return x.chain;  // lowered: "MESHCAP_INBOUND"
+        else if constexpr (std::is_same_v<T, RedirectAction>) return "REDIRECT";
         else if constexpr (std::is_same_v<T, TproxyAction>) return "TPROXY";
         else if constexpr (std::is_same_v<T, CtZoneAction>) return "CT";
         else return "ACCEPT";
@@ -69,9 +66,9 @@ int main(int argc, char** argv) {
       write(dir / "nft_decode" / (name + "_" + fam), std::string(1, f == Family::V6 ? '\1' : '\0') +
                                                          std::string(batch.begin(), batch.end()));
     }
-    Plan expanded = expand_sets(plan);
+    IptRuleset lowered = lower_iptables(plan);
     size_t n = 0;
-    for (const auto& t : expanded.tables) {
+    for (const auto& t : lowered.tables) {
       for (const auto& c : t.chains) {
         for (size_t i = 0; i < c.rules.size(); ++i) {
           auto e = ipt::encode_rule(t.family, c.rules[i], c.name, i);

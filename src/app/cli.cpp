@@ -1,19 +1,16 @@
 #include "app/cli.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cctype>
-#include <cerrno>
 #include <cstring>
 
 #include <algorithm>
 #include <optional>
-#include <sstream>
 #include <string_view>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "sys/file.hpp"
 
 namespace meshcap::app {
 namespace {
@@ -42,30 +39,30 @@ std::string usage(const Setting& s) {
 // Our own help rather than CLI11's, so every line can name its variable and
 // default in the same words the README uses.
 std::string help_text(const CommandInfo* command) {
-  std::ostringstream out;
-  out << "meshcap " MESHCAP_VERSION " - send a pod's TCP traffic through its sidecar proxy\n\n";
+  std::string out = "meshcap " MESHCAP_VERSION " - send a pod's TCP traffic through its sidecar proxy\n\n";
   if (command) {
-    out << "Usage: meshcap " << command->name << " [flags]\n\n" << command->help << "\n\n";
+    out += "Usage: meshcap " + std::string(command->name) + " [flags]\n\n" + command->help + "\n\n";
   } else {
-    out << "Usage: meshcap [command] [flags]\n\nCommands:\n";
+    out += "Usage: meshcap [command] [flags]\n\nCommands:\n";
     for (const auto& c : kCommands)
-      out << "  " << c.name << std::string(9 - std::string_view(c.name).size(), ' ') << c.help
-          << "\n";
-    out << "\n";
+      out += "  " + std::string(c.name) + std::string(9 - std::string_view(c.name).size(), ' ') + c.help +
+             "\n";
+    out += "\n";
   }
-  out << "Flags (each may also be set by its environment variable, or by its camelCase key in\n"
-         "the --config file; a flag overrides its variable, and both override the file):\n";
+  out +=
+      "Flags (each may also be set by its environment variable, or by its camelCase key in\n"
+      "the --config file; a flag overrides its variable, and both override the file):\n";
   size_t width = 0;
   for (const auto& s : settings()) width = std::max(width, usage(s).size());
   auto line = [&](const std::string& left, const std::string& right) {
-    out << "  " << left << std::string(width + 3 - left.size(), ' ') << right << "\n";
+    out += "  " + left + std::string(width + 3 - left.size(), ' ') + right + "\n";
   };
   for (const auto& s : settings())
     line(usage(s), std::string(s.help) + " [env: " + env_name(s.flag) + "] [default: " +
                        shown_default(s) + "]");
   line("-h, --help", "Show this help");
   if (!command) line("--version", "Print the version");
-  return out.str();
+  return out;
 }
 
 const CommandInfo* command_named(const std::string& name) {
@@ -187,27 +184,11 @@ namespace {
 
 // The whole file, or why it cannot be read.
 Result<std::string> read_file(const std::string& path, const std::string& named) {
-  auto cannot = [&](int err) {
-    return fail(ErrorKind::BadInput, "invalid configuration: cannot read " + named + ": " +
-                                         std::strerror(err));
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return cannot(errno);
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return cannot(err);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return text;
+  auto text = sys::read_file(path);
+  if (!text)
+    return fail(ErrorKind::BadInput,
+                "invalid configuration: cannot read " + named + ": " + std::strerror(text.error()));
+  return std::move(*text);
 }
 
 // The config file as JSON; `named` says where its name came from

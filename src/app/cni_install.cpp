@@ -1,12 +1,13 @@
 #include "app/cni_install.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "app/cni_request.hpp"
 #include "app/log.hpp"
+#include "sys/file.hpp"
 
 namespace meshcap::app {
 
@@ -35,7 +36,7 @@ int cni_install_command(int argc, char** argv) {
     return exit_code(r.error().kind);
   }
   if (r->help) {
-    std::cout << install::install_help() << std::flush;
+    sys::write_all(STDOUT_FILENO, install::install_help());
     return 0;
   }
   Result<void> done;

@@ -9,25 +9,17 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "app/cli.hpp"
 #include "app/log.hpp"
 #include "app/run.hpp"
 #include "dialects/dialect.hpp"
+#include "sys/file.hpp"
 #include "sys/netns.hpp"
 
 namespace meshcap::app {
 
 namespace {
-
-std::string read_text(const char* path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The families of this namespace's addresses, skipping loopback and
 // link-local ones, in the order the kernel lists them: what Istio reads
@@ -82,8 +74,10 @@ int dialect_command(Dialect dialect, int argc, char** argv, int first) {
   std::vector<std::string> args(argv + first, argv + argc);
   auto env = environment();
   setup_logging(LogFormat::Text, "info");
-  auto parsed = dialect == Dialect::Istio ? dialects::parse_istio(args, env, read_text("/etc/resolv.conf"),
-                                                                         pod_addresses())
+  // A missing resolv.conf reads as one without nameservers.
+  auto parsed = dialect == Dialect::Istio ? dialects::parse_istio(args, env,
+                                                                  sys::read_file("/etc/resolv.conf").value_or(""),
+                                                                  pod_addresses())
                                           : dialects::parse_linkerd(args);
   if (!parsed) return report(parsed.error());
   auto config = parse_config(parsed->raw);

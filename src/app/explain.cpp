@@ -2,9 +2,9 @@
 #include "app/run.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <charconv>
-#include <iostream>
 #include <memory>
 #include <string_view>
 
@@ -13,6 +13,7 @@
 #include "app/traffic.hpp"
 #include "meshcap/planner.hpp"
 #include "sys/features.hpp"
+#include "sys/file.hpp"
 #include "sys/netns.hpp"
 
 namespace meshcap::app {
@@ -291,7 +292,7 @@ int explain_command(int argc, char** argv) {
   };
   if (!req) return report(req.error());
   if (req->help) {
-    std::cout << explain_help() << std::flush;
+    sys::write_all(STDOUT_FILENO, explain_help());
     return 0;
   }
   setup_logging(req->config.log_format, req->config.log_level);
@@ -308,7 +309,7 @@ int explain_command(int argc, char** argv) {
       if (req->config.ipv6 == Ipv6Mode::Auto) req->config.ipv6 = Ipv6Mode::On;
       plan = make_plan(req->config);
     }
-    std::cout << explain_text(*req, plan, rules_from) << std::flush;
+    sys::write_all(STDOUT_FILENO, explain_text(*req, plan, rules_from));
     return 0;
   } catch (const std::exception& e) {
     return report(Error{ErrorKind::Other, std::string("unexpected failure: ") + e.what()});

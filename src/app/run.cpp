@@ -4,10 +4,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string_view>
+
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -25,6 +26,7 @@
 #include "ipt/ipt_backend.hpp"
 #include "nft/nft_backend.hpp"
 #include "sys/features.hpp"
+#include "sys/file.hpp"
 #include "sys/netns.hpp"
 #include "sys/backend_probe.hpp"
 #include "sys/lock.hpp"
@@ -241,7 +243,7 @@ Result<void> execute(const Invocation& inv, Config config, const Environment& en
   if (config.dry_run) {
     // No namespace is inspected in a dry run, so `auto` shows both families.
     if (config.ipv6 == Ipv6Mode::Auto) config.ipv6 = Ipv6Mode::On;
-    std::cout << print_plan(config, make_plan(config)) << std::flush;
+    sys::write_all(STDOUT_FILENO, print_plan(config, make_plan(config)));
     return {};
   }
   auto guard = sys::enter_netns(config.netns);
@@ -292,7 +294,7 @@ int run(int argc, char** argv) {
   setup_logging(inv ? log_format_of(inv->raw) : log_format_hint(argc, argv, env), "info");
   if (!inv) return report(inv.error());
   if (inv->exit_now) {
-    std::cout << inv->output << std::flush;
+    sys::write_all(STDOUT_FILENO, inv->output);
     return 0;
   }
   auto config = parse_config(inv->raw);

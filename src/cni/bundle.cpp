@@ -14,9 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "sys/fd.hpp"
+#include "sys/file.hpp"
 
 namespace meshcap::cni {
 
@@ -53,11 +53,12 @@ struct Mapping {
 // process's root sees it; dl_iterate_phdr's names are what the loader was
 // asked for (the program has none when the loader was run as a program).
 Result<std::vector<Mapping>> file_mappings() {
-  std::ifstream in("/proc/self/maps");
-  if (!in) return fail(ErrorKind::Other, sys_error("cannot read /proc/self/maps"));
+  auto text = sys::read_file("/proc/self/maps");
+  if (!text)
+    return fail(ErrorKind::Other, std::string("cannot read /proc/self/maps: ") + std::strerror(text.error()));
   std::vector<Mapping> out;
-  std::string line;
-  while (std::getline(in, line)) {
+  for (std::string_view piece : sys::split(*text)) {
+    std::string line(piece);  // strtoull wants it NUL-terminated
     // start-end perms offset dev inode   path (only file mappings have a path)
     auto slash = line.find('/');
     if (slash == std::string::npos) continue;
@@ -110,16 +111,9 @@ Result<std::string> find_launcher(const std::string& program) {
 // Reads `path` in chunks, handing each to `sink`.
 template <class Sink>
 Result<void> each_chunk(const std::string& path, Sink sink) {
-  sys::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return fail(ErrorKind::Other, sys_error("cannot read " + path));
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(ErrorKind::Other, sys_error("cannot read " + path));
-    if (n == 0) return {};
-    sink(buf, static_cast<size_t>(n));
-  }
+  auto read = sys::each_chunk(path, sink);
+  if (!read) return fail(ErrorKind::Other, "cannot read " + path + ": " + std::strerror(read.error()));
+  return {};
 }
 
 // Whether the two files hold the same bytes (false when either is unreadable).
@@ -159,18 +153,7 @@ Result<void> copy_new(const std::string& from, const std::string& to, mode_t mod
   sys::UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (out.get() < 0) return fail(ErrorKind::Other, sys_error("cannot create " + to));
   bool ok = true;
-  auto r = each_chunk(from, [&](const char* p, size_t n) {
-    while (ok && n > 0) {
-      ssize_t w = ::write(out.get(), p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        ok = false;
-        break;
-      }
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-  });
+  auto r = each_chunk(from, [&](const char* p, size_t n) { ok = ok && sys::write_all(out.get(), {p, n}); });
   if (!r) return r;
   if (!ok || ::fchmod(out.get(), mode) != 0 || ::fsync(out.get()) != 0)
     return fail(ErrorKind::Other, sys_error("cannot write " + to));

@@ -20,6 +20,7 @@
 #include "cni/bundle.hpp"
 #include "meshcap/config.hpp"
 #include "sys/fd.hpp"
+#include "sys/file.hpp"
 
 namespace meshcap::cni {
 
@@ -171,16 +172,9 @@ std::string strip_meshcap(const std::string& t, const Parsed& p) {
 // ---- Files ----------------------------------------------------------------
 
 Result<std::string> read_file(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return fail(ErrorKind::Other, sys_error("cannot read " + path));
-  std::string out;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  bool bad = std::ferror(f);
-  std::fclose(f);
-  if (bad) return fail(ErrorKind::Other, sys_error("cannot read " + path));
-  return out;
+  auto text = sys::read_file(path);
+  if (!text) return fail(ErrorKind::Other, "cannot read " + path + ": " + std::strerror(text.error()));
+  return std::move(*text);
 }
 
 // Write `text` to `path` through a temporary file in the same directory and
@@ -198,13 +192,7 @@ Result<void> write_atomic(const std::string& path, const std::string& text, mode
     return fail(ErrorKind::Other, e);
   };
   if (::fchmod(fd.get(), mode) != 0) return undo("cannot set the mode of " + tmp);
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return undo("cannot write " + tmp);
-    off += static_cast<size_t>(n);
-  }
+  if (!sys::write_all(fd.get(), text)) return undo("cannot write " + tmp);
   if (::fsync(fd.get()) != 0) return undo("cannot write " + tmp);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return undo("cannot rename " + tmp + " to " + path);
   return {};

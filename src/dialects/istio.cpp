@@ -1,10 +1,10 @@
 // Istio's istio-iptables command line (docs/dialects.md has the table).
 #include <algorithm>
-#include <sstream>
 
 #include "dialects/annotations.hpp"
 #include "dialects/dialect.hpp"
 #include "dialects/flags.hpp"
+#include "sys/file.hpp"
 
 namespace meshcap::dialects {
 
@@ -63,11 +63,10 @@ std::optional<std::string> log_level(const std::string& istio) {
 // "default:info,ads:debug" or "info": the default scope's level.
 std::optional<std::string> default_scope_level(const std::string& spec) {
   std::optional<std::string> level = "info";
-  std::stringstream in(spec);
-  for (std::string part; std::getline(in, part, ',');) {
+  for (std::string_view part : sys::split(spec, ',')) {
     auto colon = part.find(':');
-    std::string scope = colon == std::string::npos ? "default" : part.substr(0, colon);
-    std::string value = colon == std::string::npos ? part : part.substr(colon + 1);
+    std::string scope(colon == part.npos ? "default" : part.substr(0, colon));
+    std::string value(colon == part.npos ? part : part.substr(colon + 1));
     auto mapped = log_level(value);
     if (!mapped) return std::nullopt;
     if (scope == "default") level = mapped;
@@ -78,12 +77,10 @@ std::optional<std::string> default_scope_level(const std::string& spec) {
 // The nameservers of a resolv.conf (without zone-scoped link-local ones).
 std::string resolvers(const std::string& resolv_conf) {
   std::string out;
-  std::stringstream in(resolv_conf);
-  for (std::string line; std::getline(in, line);) {
-    std::stringstream words(line);
-    std::string key, addr;
-    if (!(words >> key >> addr) || key != "nameserver" || addr.find('%') != std::string::npos) continue;
-    out += (out.empty() ? "" : ",") + addr;
+  for (std::string_view line : sys::split(resolv_conf)) {
+    auto w = sys::words(line);
+    if (w.size() < 2 || w[0] != "nameserver" || w[1].find('%') != w[1].npos) continue;
+    out += (out.empty() ? "" : ",") + std::string(w[1]);
   }
   return out;
 }

@@ -12,7 +12,6 @@ extern "C" {
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +22,7 @@ extern "C" {
 #include "ipt/sets.hpp"
 #include "meshcap/lower_iptables.hpp"
 #include "sys/fd.hpp"
+#include "sys/file.hpp"
 
 namespace meshcap {
 
@@ -154,9 +154,10 @@ Listed& listed(const Lib& lib, const XtablesLock& lock) {
   auto& slot = cache.family[lib.family == Family::V4 ? 0 : 1];
   if (!slot) {
     slot.emplace();
-    std::ifstream in(lib.names_file);
-    slot->readable = static_cast<bool>(in);
-    for (std::string line; std::getline(in, line);) slot->names.push_back(std::move(line));
+    auto text = sys::read_file(lib.names_file);
+    slot->readable = text.has_value();
+    if (text)
+      for (auto line : sys::split(*text)) slot->names.emplace_back(line);
   }
   return *slot;
 }

@@ -14,13 +14,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
 #include <vector>
 
 #include "meshcap/lower_iptables.hpp"
 #include "sys/fd.hpp"
+#include "sys/file.hpp"
 
 namespace meshcap::sys {
 
@@ -50,8 +50,9 @@ struct V6 {
 
 std::set<std::string> listed(const char* names_file) {
   std::set<std::string> names;
-  std::ifstream in(names_file);
-  for (std::string line; std::getline(in, line);) names.insert(line);
+  auto text = read_file(names_file);
+  if (text)
+    for (auto line : split(*text)) names.emplace(line);
   return names;
 }
 

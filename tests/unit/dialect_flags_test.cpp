@@ -102,6 +102,36 @@ TEST(IstioDialect, DnsCaptureTakesTheResolversUnlessAll) {
   EXPECT_FALSE(istio({"--redirect-dns"}, {}, "").capture_dns);  // no resolver to capture
 }
 
+// Read as `>>` reads words: tabs and runs of spaces separate them, a \r before
+// the newline is space, a last line needs no newline, and a zone-scoped
+// link-local resolver is left out.
+TEST(IstioDialect, ResolvConfLinesAreSplitOnAnyWhitespace) {
+  std::string resolv =
+      "nameserver\t10.96.0.10\r\n"
+      "  nameserver   10.96.0.20  # second\n"
+      "\n"
+      "nameserver fe80::1%eth0\n"
+      "nameserver\n"
+      "#nameserver 10.96.0.12\n"
+      "nameserver \t fd00::a";
+  Config c = istio({}, {{"ISTIO_META_DNS_CAPTURE", "true"}}, resolv);
+  ASSERT_EQ(c.dns_servers.size(), 3u);
+  EXPECT_EQ(c.dns_servers[0].str(), "10.96.0.10");
+  EXPECT_EQ(c.dns_servers[1].str(), "10.96.0.20");
+  EXPECT_EQ(c.dns_servers[2].str(), "fd00::a");
+}
+
+// The comma list as std::getline cuts it: a trailing comma adds nothing, an
+// empty item between two commas is a bad level, the last default: wins.
+TEST(IstioDialect, LogOutputLevelList) {
+  EXPECT_EQ(istio({"--log_output_level=ads:debug,default:warn,"}).log_level, "warn");
+  EXPECT_EQ(istio({"--log_output_level=default:debug,default:none"}).log_level, "off");
+  EXPECT_EQ(istio({"--log_output_level=error"}).log_level, "error");
+  EXPECT_EQ(istio({"--log_output_level=ads:debug"}).log_level, "info");
+  EXPECT_NE(istio_error({"--log_output_level=default:info,,ads:debug"}), "");
+  EXPECT_NE(istio_error({"--log_output_level=,default:info"}), "");
+}
+
 TEST(IstioDialect, ValidationSettings) {
   auto run = parse_istio({"--run-validation", "--skip-rule-apply", "-u", "1400", "--probe-timeout=1m30s",
                           "--iptables-probe-port", "16002"},

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -283,14 +282,8 @@ bool collect(const nlmsghdr* nlh, Set& set) {
 
 // ---- Session -----------------------------------------------------------------
 
-namespace {
-std::atomic<uint64_t> changes_sent{0};
-}  // namespace
-
-uint64_t Session::changes() { return changes_sent; }
-
 Result<Session> Session::open() {
-  auto sock = netlink::Socket::shared(NETLINK_NETFILTER);
+  auto sock = netlink::Socket::open(NETLINK_NETFILTER);
   if (!sock) return tl::unexpected(kernel_error("netlink socket", sock.error().error, sock.error().message));
   return Session(std::move(*sock));
 }
@@ -301,17 +294,17 @@ Result<std::optional<Session>> Session::open_if_present() {
   struct stat st {};
   if (::stat("/sys/module/ip_set", &st) != 0 && errno == ENOENT && ::stat("/sys/module", &st) == 0)
     return std::optional<Session>();
-  auto sock = netlink::Socket::shared(NETLINK_NETFILTER);
+  auto sock = netlink::Socket::open(NETLINK_NETFILTER);
   if (!sock && sock.error().error == EPROTONOSUPPORT) return std::optional<Session>();  // no nfnetlink
   if (!sock) return tl::unexpected(kernel_error("netlink socket", sock.error().error, sock.error().message));
   return std::optional<Session>(Session(std::move(*sock)));
 }
 
 Result<void> Session::probe() {
-  netlink::Batch one(sock_->reserve_seq());
+  netlink::Batch one(sock_.reserve_seq());
   start(one, IPSET_CMD_PROTOCOL, 0, 64, NFPROTO_UNSPEC);
   uint8_t version = 0;
-  auto r = sock_->request(reinterpret_cast<const nlmsghdr*>(one.bytes().data()), [&](const nlmsghdr* nlh) {
+  auto r = sock_.request(reinterpret_cast<const nlmsghdr*>(one.bytes().data()), [&](const nlmsghdr* nlh) {
     auto tb = netlink::parse_attrs<IPSET_ATTR_CMD_MAX>(nlh, sizeof(nfgenmsg));
     if (tb[IPSET_ATTR_PROTOCOL]) version = mnl_attr_get_u8(tb[IPSET_ATTR_PROTOCOL]);
     return 0;
@@ -338,7 +331,7 @@ Result<std::vector<Header>> Session::list() {
   nlmsghdr* req = start(one, IPSET_CMD_LIST, NLM_F_DUMP, 64, NFPROTO_UNSPEC);
   put_be32(req, IPSET_ATTR_FLAGS, IPSET_FLAG_LIST_HEADER);
   std::vector<Header> out;
-  auto r = sock_->dump(
+  auto r = sock_.dump(
       reinterpret_cast<nlmsghdr*>(const_cast<char*>(one.bytes().data())), [&] { out.clear(); },
       [&](const nlmsghdr* nlh) {
         auto tb = netlink::parse_attrs<IPSET_ATTR_CMD_MAX>(nlh, sizeof(nfgenmsg));
@@ -368,7 +361,7 @@ Result<std::optional<Set>> Session::read(const std::string& name) {
   Set set;
   set.name = name;
   bool bad = false;
-  auto r = sock_->dump(
+  auto r = sock_.dump(
       reinterpret_cast<nlmsghdr*>(const_cast<char*>(one.bytes().data())),
       [&] {
         set.cidrs.clear();
@@ -389,7 +382,6 @@ Result<std::optional<Set>> Session::read(const std::string& name) {
 }
 
 Result<void> Session::create(const Set& set) {
-  ++changes_sent;
   // Several messages per sendmsg, but not more than a socket without
   // CAP_NET_ADMIN may send at once (its send buffer is capped, ~200 KiB).
   size_t per_send = std::max<size_t>(1, kMaxSend / element_bytes(set));
@@ -406,11 +398,11 @@ Result<void> Session::create(const Set& set) {
       part.ports.assign(set.ports.begin() + static_cast<std::ptrdiff_t>(from),
                         set.ports.begin() + static_cast<std::ptrdiff_t>(to));
     from = to;
-    netlink::Batch batch(sock_->reserve_seq(0));
+    netlink::Batch batch(sock_.reserve_seq(0));
     if (round == 0) put_create(batch, set);
     put_adds(batch, part);
-    sock_->reserve_seq(static_cast<uint32_t>(batch.size()));
-    auto acks = sock_->send(batch);
+    sock_.reserve_seq(static_cast<uint32_t>(batch.size()));
+    auto acks = sock_.send(batch);
     if (!acks)
       return tl::unexpected(kernel_error("creating " + set.name, acks.error().error, acks.error().message));
     auto answers = batch.answers(*acks);
@@ -425,12 +417,11 @@ Result<void> Session::create(const Set& set) {
 }
 
 Result<void> Session::simple(uint8_t cmd, const std::string& name, const std::string* name2) {
-  ++changes_sent;
-  netlink::Batch one(sock_->reserve_seq());
+  netlink::Batch one(sock_.reserve_seq());
   nlmsghdr* nlh = start(one, cmd, NLM_F_ACK, 128, NFPROTO_UNSPEC);
   mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name.c_str());
   if (name2) mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME2, name2->c_str());
-  auto r = sock_->request(reinterpret_cast<const nlmsghdr*>(one.bytes().data()));
+  auto r = sock_.request(reinterpret_cast<const nlmsghdr*>(one.bytes().data()));
   busy_ = !r && (r.error().error == IPSET_ERR_BUSY || r.error().error == EBUSY);
   if (r) return {};
   if (cmd == IPSET_CMD_DESTROY && r.error().error == ENOENT) return {};

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,8 +60,7 @@ void normalize(Set& set);
 
 // ---- the kernel --------------------------------------------------------------
 
-// ip_set over the NETLINK_NETFILTER socket of the run (netlink::Socket::
-// shared, which nf_tables uses too), in the calling thread's network namespace.
+// One ip_set netlink socket in the calling thread's network namespace.
 class Session {
  public:
   static Result<Session> open();
@@ -86,15 +84,10 @@ class Session {
   Result<void> swap(const std::string& a, const std::string& b);
   Result<void> rename(const std::string& from, const std::string& to);
 
-  // How many changes (create, destroy, swap, rename; refused or not) the
-  // sessions of this process have sent: a list made when it was lower may
-  // be out of date.
-  static uint64_t changes();
-
  private:
-  explicit Session(std::shared_ptr<netlink::Socket> sock) : sock_(std::move(sock)) {}
+  explicit Session(netlink::Socket sock) : sock_(std::move(sock)) {}
   Result<void> simple(uint8_t cmd, const std::string& name, const std::string* name2);
-  std::shared_ptr<netlink::Socket> sock_;
+  netlink::Socket sock_;
   bool busy_ = false;  // the last simple() was refused because the set is in use
 };
 

@@ -51,12 +51,6 @@ uint64_t holds = 0;
 
 uint64_t XtablesLock::hold() const { return held_->hold; }
 
-uint64_t XtablesLock::current_hold() {
-  std::lock_guard guard(current_mutex);
-  auto held = current.lock();
-  return held ? held->hold : 0;
-}
-
 Result<XtablesLock> XtablesLock::acquire(std::chrono::milliseconds wait) {
   std::lock_guard guard(current_mutex);
   if (auto held = current.lock()) return XtablesLock(std::move(held));

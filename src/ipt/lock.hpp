@@ -29,8 +29,6 @@ class XtablesLock {
   // What was read of the tables under one hold stays true for all of it, as
   // far as programs that take the lock are concerned.
   uint64_t hold() const;
-  // hold() of the XtablesLocks alive now; 0 when none is.
-  static uint64_t current_hold();
 
   struct Held;  // the process's one hold (lock.cpp)
 

@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <string_view>
 
-#include "ipt/lock.hpp"
-
 namespace meshcap::ipt {
 
 namespace {
@@ -60,27 +58,13 @@ Result<ipset::Session*> KernelSets::session() {
 }
 
 Result<std::vector<ipset::Header>> KernelSets::owned() {
-  listed_.reset();
   auto s = session();
   if (!s) return tl::unexpected(s.error());
   if (!*s) return std::vector<ipset::Header>();
   auto headers = (*s)->list();
   if (!headers) return headers;
   std::erase_if(*headers, [](const ipset::Header& h) { return !ipset_owned(h.name); });
-  if (uint64_t hold = XtablesLock::current_hold()) listed_ = Listed{hold, ipset::Session::changes(), *headers};
   return headers;
-}
-
-// Sound to reuse: a set's name is meshcap's, and only one meshcap at a time
-// works in a namespace (its lock), so no set of meshcap's comes or goes but
-// through a Session of this process; its references are rules, which
-// programs change under the xtables lock. And what the list decides stays
-// safe if someone does anyway: the kernel refuses to destroy a set a rule
-// uses, and a set gone meanwhile is destroyed already.
-Result<std::vector<ipset::Header>> KernelSets::owned_unchanged() {
-  if (listed_ && listed_->hold == XtablesLock::current_hold() && listed_->changes == ipset::Session::changes())
-    return listed_->headers;
-  return owned();
 }
 
 Result<void> probe_ipsets(KernelSets& kernel) {
@@ -124,7 +108,7 @@ void show_unused_sets(Plan& observed, const std::vector<std::string>& sets) {
 // ---- SetTransaction ------------------------------------------------------------
 
 Result<void> SetTransaction::begin(const IptRuleset& lowered) {
-  auto owned = kernel_.owned_unchanged();
+  auto owned = kernel_.owned();
   if (!owned) return tl::unexpected(owned.error());
   // A set of meshcap's that no rule uses was left by a run that was stopped,
   // whatever lists that run or this one has: it goes. One in use holds the

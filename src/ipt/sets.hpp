@@ -19,7 +19,7 @@
 
 namespace meshcap::ipt {
 
-// The namespace's ipsets through one ip_set session, opened on first use and
+// The namespace's ipsets through one ip_set socket, opened on first use and
 // kept by the backend for its life: the observation before an apply, the
 // apply and the read-back after it share it.
 class KernelSets {
@@ -28,21 +28,10 @@ class KernelSets {
   Result<ipset::Session*> session();
   // meshcap's sets, headers only: one list dump; none without ip_set.
   Result<std::vector<ipset::Header>> owned();
-  // The list owned() made last, when it is still what a dump would say: the
-  // xtables lock has been held since (one hold: an observation and the apply
-  // after it) and no set was changed since (ipset::Session::changes).
-  // Otherwise owned().
-  Result<std::vector<ipset::Header>> owned_unchanged();
 
  private:
   std::optional<ipset::Session> session_;
   bool absent_ = false;
-  struct Listed {
-    uint64_t hold = 0;     // XtablesLock::hold() when it was made
-    uint64_t changes = 0;  // ipset::Session::changes() then
-    std::vector<ipset::Header> headers;
-  };
-  std::optional<Listed> listed_;
 };
 
 // Whether ipsets can be used here (ip_set and the xt_set match); the error
@@ -65,9 +54,8 @@ class SetTransaction final : public SetDirectory {
  public:
   explicit SetTransaction(KernelSets& kernel) : kernel_(kernel) {}
   // Destroys meshcap's sets that no rule uses (whatever `lowered` holds:
-  // one list dump when there are none, or none when the observation before
-  // it listed them: KernelSets::owned_unchanged), then creates the sets of
-  // `lowered` under the names their rules do not use yet (a set in use that holds
+  // one list dump when there are none), then creates the sets of `lowered`
+  // under the names their rules do not use yet (a set in use that holds
   // exactly the wanted elements is kept instead). Without ip_set in the
   // kernel and no sets wanted, there is nothing to do.
   Result<void> begin(const IptRuleset& lowered);

@@ -2,15 +2,11 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <mutex>
-#include <thread>
 
 namespace meshcap::netlink {
 
@@ -128,55 +124,12 @@ Expected<Socket> Socket::open(int bus, const Options& options) {
   timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
   if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
     return tl::unexpected(Failure{errno, {}, 0});
-  Socket out(std::move(sock), options.timeout);
-  out.reserve_receive_buffer(options.receive_buffer);
-  return out;
-}
-
-namespace {
-
-// The sockets shared() opened that someone still holds, with the thread and
-// the network namespace (device and inode of its nsfs file) they belong to.
-struct SharedSocket {
-  int bus = 0;
-  std::thread::id thread;
-  dev_t ns_dev = 0;
-  ino_t ns_ino = 0;
-  std::weak_ptr<Socket> socket;
-};
-// meshcap is single threaded; the mutex only keeps a threaded caller (a test) correct.
-std::mutex shared_mutex;
-std::vector<SharedSocket> shared_sockets;
-
-}  // namespace
-
-Expected<std::shared_ptr<Socket>> Socket::shared(int bus) {
-  // thread-self: setns() moves only the calling thread.
-  struct stat ns {};
-  bool known = ::stat("/proc/thread-self/ns/net", &ns) == 0;
-  auto thread = std::this_thread::get_id();
-  std::lock_guard guard(shared_mutex);
-  std::erase_if(shared_sockets, [](const SharedSocket& s) { return s.socket.expired(); });
-  if (known) {
-    for (const auto& s : shared_sockets) {
-      if (s.bus != bus || s.thread != thread || s.ns_dev != ns.st_dev || s.ns_ino != ns.st_ino) continue;
-      if (auto held = s.socket.lock()) return held;
-    }
+  if (options.receive_buffer > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &options.receive_buffer,
+                                               sizeof options.receive_buffer) != 0) {
+    // Without CAP_NET_ADMIN over the namespace only the capped size is allowed.
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer, sizeof options.receive_buffer);
   }
-  auto opened = open(bus);
-  if (!opened) return tl::unexpected(opened.error());
-  auto sock = std::make_shared<Socket>(std::move(*opened));
-  if (known) shared_sockets.push_back(SharedSocket{bus, thread, ns.st_dev, ns.st_ino, sock});
-  return sock;
-}
-
-void Socket::reserve_receive_buffer(int bytes) {
-  if (bytes <= rcvbuf_) return;
-  int fd = mnl_socket_get_fd(sock_.get());
-  // Without CAP_NET_ADMIN over the namespace only the capped size is allowed.
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-  rcvbuf_ = bytes;
+  return Socket(std::move(sock), options.timeout);
 }
 
 uint32_t Socket::reserve_seq(uint32_t count) {

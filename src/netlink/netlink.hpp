@@ -131,21 +131,6 @@ class Socket {
   static Expected<Socket> open(int bus, const Options& options);
   static Expected<Socket> open(int bus) { return open(bus, Options{}); }
 
-  // The socket on `bus` that another part of this process still holds, opened
-  // by this thread in its current network namespace; else a new one (default
-  // options), shared from then on until its last holder lets go. nfnetlink
-  // tells its subsystems (nf_tables, ip_set) apart by message type and every
-  // exchange here is matched by sequence number and ends before the next
-  // starts, so the parts of one run can talk over one socket instead of
-  // opening (and closing) one each. A socket is never shared across threads
-  // or namespaces: without /proc to tell the namespace, none is shared.
-  static Expected<std::shared_ptr<Socket>> shared(int bus);
-
-  // Raises the receive buffer to at least `bytes` (SO_RCVBUFFORCE, or the
-  // capped SO_RCVBUF without CAP_NET_ADMIN), once: only a big batch's acks
-  // need more than the default, so callers ask before one.
-  void reserve_receive_buffer(int bytes);
-
   // A fresh block of `count` consecutive sequence numbers; returns the first.
   uint32_t reserve_seq(uint32_t count = 1);
 
@@ -183,7 +168,6 @@ class Socket {
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
   int sndbuf_ = 0;
-  int rcvbuf_ = 0;  // what reserve_receive_buffer() asked for
 };
 
 }  // namespace meshcap::netlink

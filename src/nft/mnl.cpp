@@ -7,14 +7,13 @@ namespace meshcap::nft {
 
 namespace {
 
-// Every message of a batch is acked; room for all acks of a large batch,
-// and for the dumps of the read-back that follows it.
+// Every message of a batch is acked; room for all acks of a large batch.
 constexpr int kRcvBufBytes = 8 * 1024 * 1024;
 
 }  // namespace
 
 Result<Netlink> Netlink::open() {
-  auto sock = netlink::Socket::shared(NETLINK_NETFILTER);
+  auto sock = netlink::Socket::open(NETLINK_NETFILTER, {netlink::kReceiveTimeout, kRcvBufBytes});
   if (!sock) {
     const auto& f = sock.error();
     if (f.error == EPROTONOSUPPORT || f.error == EAFNOSUPPORT) {
@@ -27,15 +26,13 @@ Result<Netlink> Netlink::open() {
 }
 
 Result<std::vector<Reply>> Netlink::send_batch(const std::vector<char>& batch) {
-  sock_->reserve_receive_buffer(kRcvBufBytes);
-  auto replies = sock_->send_batch(batch.data(), batch.size());
+  auto replies = sock_.send_batch(batch.data(), batch.size());
   if (!replies) return fail(ErrorKind::Other, "netlink send: " + replies.error().text());
   return std::move(*replies);
 }
 
 int Netlink::request(const nlmsghdr* req, const std::function<int(const nlmsghdr*)>& on_message) {
-  if (req->nlmsg_flags & NLM_F_DUMP) sock_->reserve_receive_buffer(kRcvBufBytes);
-  auto r = sock_->request(req, on_message);
+  auto r = sock_.request(req, on_message);
   return r ? 0 : r.error().error;
 }
 

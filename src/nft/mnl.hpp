@@ -1,11 +1,9 @@
-// nf_tables' side of the netlink layer (src/netlink): the NETLINK_NETFILTER
-// socket of the run (netlink::Socket::shared, which ip_set uses too), in the
-// shape the nft backend uses it.
+// nf_tables' side of the netlink layer (src/netlink): one NETLINK_NETFILTER
+// socket, in the shape the nft backend uses it.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <vector>
 
 #include "meshcap/result.hpp"
@@ -23,13 +21,10 @@ class Netlink {
   static Result<Netlink> open();
 
   // A fresh block of `count` sequence numbers.
-  uint32_t reserve_seq(uint32_t count) { return sock_->reserve_seq(count); }
+  uint32_t reserve_seq(uint32_t count) { return sock_.reserve_seq(count); }
 
   // Sends a whole batch in one sendmsg and collects every reply the kernel
   // queued while processing it. Fails only when the transport itself fails.
-  // A batch, and a dump below, first give the socket its large receive
-  // buffer; a single object's GET does not need it, so a read that finds
-  // meshcap's tables absent (a stray check) never asks for it.
   Result<std::vector<Reply>> send_batch(const std::vector<char>& batch);
 
   // Sends one request and feeds every reply message to `on_message` until
@@ -39,8 +34,8 @@ class Netlink {
   int request(const nlmsghdr* req, const std::function<int(const nlmsghdr*)>& on_message);
 
  private:
-  explicit Netlink(std::shared_ptr<netlink::Socket> sock) : sock_(std::move(sock)) {}
-  std::shared_ptr<netlink::Socket> sock_;
+  explicit Netlink(netlink::Socket sock) : sock_(std::move(sock)) {}
+  netlink::Socket sock_;
 };
 
 }  // namespace meshcap::nft

@@ -3,19 +3,11 @@
 // shows, and what `ipset` changes is what meshcap reads back.
 #include <gtest/gtest.h>
 
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <sched.h>
-
 #include <cstdio>
 #include <string>
-#include <thread>
 
 #include "ipset/ipset.hpp"
 #include "ipt/ipt_backend.hpp"
-#include "ipt/lock.hpp"
-#include "ipt/sets.hpp"
-#include "netlink/netlink.hpp"
 #include "meshcap/diff.hpp"
 #include "meshcap/lower_iptables.hpp"
 #include "meshcap/planner.hpp"
@@ -250,87 +242,6 @@ TEST_F(IpsetSession, ASetOfTwoTablesFindsAFreeName) {
               CHILD_CHECK(sh("ipset list -n | sort | tr '\\n' ' '") ==
                               "meshcap4-dns_servers-b meshcap4-dns_servers-c ",
                           "sets: %s", sh("ipset list -n").c_str());
-              return 0;
-            }),
-            0);
-}
-
-// ip_set and nf_tables talk over one NETLINK_NETFILTER socket while a part of
-// the process holds it, never over one of another thread or namespace.
-TEST_F(IpsetSession, OneNetfilterSocketPerThreadAndNamespace) {
-  EXPECT_EQ(run_in_new_netns([] {
-              auto a = netlink::Socket::shared(NETLINK_NETFILTER);
-              CHILD_CHECK(a, "open: %s", a.error().text().c_str());
-              auto b = netlink::Socket::shared(NETLINK_NETFILTER);
-              CHILD_CHECK(b && *b == *a, "a second holder got another socket");
-              auto route = netlink::Socket::shared(NETLINK_ROUTE);
-              CHILD_CHECK(route && *route != *a, "another bus got the same socket");
-              // ip_set over it, with a set made and listed...
-              auto s = ipset::Session::open();
-              CHILD_CHECK(s, "session: %s", s.error().message.c_str());
-              CHILD_CHECK(s->create(nets("meshcap4-shared", 10)), "create");
-              auto listed = s->list();
-              CHILD_CHECK(listed && listed->size() == 1, "list");
-              // ...and nf_tables on the same socket after it.
-              alignas(nlmsghdr) char buf[256] = {};
-              nlmsghdr* req = netlink::put_request(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN, 0,
-                                                   (*a)->reserve_seq());
-              auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(req, sizeof(nfgenmsg)));
-              nfg->nfgen_family = AF_INET;
-              bool answered = false;
-              auto gen = (*a)->request(req, [&](const nlmsghdr*) {
-                answered = true;
-                return 0;
-              });
-              CHILD_CHECK(gen && answered, "GETGEN on the shared socket");
-              std::shared_ptr<netlink::Socket> other;
-              std::thread([&] {
-                if (auto t = netlink::Socket::shared(NETLINK_NETFILTER)) other = *t;
-              }).join();
-              CHILD_CHECK(other && other != *a, "another thread got this thread's socket");
-              std::weak_ptr<netlink::Socket> first = *a;
-              if (unshare(CLONE_NEWNET) != 0) return 2;
-              auto elsewhere = netlink::Socket::shared(NETLINK_NETFILTER);
-              CHILD_CHECK(elsewhere && *elsewhere != *a, "another namespace got this one's socket");
-              a->reset();
-              b->reset();
-              s = tl::unexpected(Error{ErrorKind::Other, "dropped"});
-              CHILD_CHECK(first.expired(), "the socket outlived its holders");
-              return 0;
-            }),
-            0);
-}
-
-// The sweep of unused sets at the start of an apply reuses the list the
-// observation before it made, while the xtables lock stays held and no set
-// changed; otherwise it lists again.
-TEST_F(IpsetSession, AListServesTheSweepUnderOneHoldWithoutChanges) {
-  EXPECT_EQ(run_in_new_netns([] {
-              std::vector<std::string> names;
-              auto names_of = [&](const Result<std::vector<ipset::Header>>& r) {
-                names.clear();
-                if (r)
-                  for (const auto& h : *r) names.push_back(h.name);
-                return r.has_value();
-              };
-              ipt::KernelSets kernel;
-              {
-                auto lock = ipt::XtablesLock::acquire();
-                CHILD_CHECK(lock, "lock: %s", lock.error().message.c_str());
-                CHILD_CHECK(names_of(kernel.owned()) && names.empty(), "a set at the start");
-                sh("ipset create meshcap4-zz hash:net");  // behind meshcap's back
-                CHILD_CHECK(names_of(kernel.owned_unchanged()) && names.empty(), "the list was made again");
-                auto s = kernel.session();
-                CHILD_CHECK(s && *s, "session");
-                CHILD_CHECK((*s)->create(nets("meshcap4-yy", 3)), "create");
-                CHILD_CHECK(names_of(kernel.owned_unchanged()) && names.size() == 2,
-                            "a list older than a change was reused: %zu sets", names.size());
-              }
-              sh("ipset create meshcap4-xx hash:net");
-              auto lock = ipt::XtablesLock::acquire();
-              CHILD_CHECK(lock, "lock again");
-              CHILD_CHECK(names_of(kernel.owned_unchanged()) && names.size() == 3,
-                          "a list of an earlier hold was reused: %zu sets", names.size());
               return 0;
             }),
             0);

@@ -16,7 +16,8 @@
 # Namespaces are anonymous (unshare), never named: they vanish with the
 # process that holds them, so an interrupted run leaks none; the EXIT trap
 # removes the temporary files.
-# The cases of one part run round-robin in the same process, side by side.
+# The cases of one part run side by side in the same process: every round visits
+# each case once, in an order bench/nsrun shuffles afresh each round.
 # Results (raw TSV, summaries) go to $OUT (default /tmp/meshcap-bench); the
 # plot goes to docs/bench-exclusions.png.
 set -euo pipefail

@@ -4,7 +4,8 @@
 #
 #   sudo bench/compare.sh OLD_MESHCAP NEW_MESHCAP [N]     # N rounds, default 30
 #
-# Cases, visited round-robin by bench/nsrun, each run in a new namespace:
+# Cases, visited once per round in an order bench/nsrun shuffles, each run in
+# a new namespace:
 # start-up (--version), apply with nft and with iptables for the default
 # settings, and apply with both backends for 10,000 /24 CIDRs + 1,000 port
 # ranges. Prints the median, p90 and minimum wall time of each case.

@@ -1,8 +1,12 @@
 // nsrun: the one controlling process of bench/apply.sh.
 //
 // Reads a spec of cases; each case is a list of untimed `prepare` commands and
-// timed `run` commands. For every iteration it visits the cases round-robin
-// (so drift hits all of them alike) and, for each case:
+// timed `run` commands. For every iteration it visits every case once, in an
+// order shuffled afresh each round (a fixed seed, so runs repeat): drift hits
+// all cases alike, and so does what a case leaves behind for the next one (an
+// nf_tables case's namespace teardown and RCU callbacks still running, caches
+// filled with other code), which a fixed order would charge to whichever case
+// always follows it. For each case:
 //   1. moves itself into a brand-new network namespace (unshare(CLONE_NEWNET)),
 //      so each measured run starts from an empty netfilter state,
 //   2. runs the `prepare` commands (not timed) and sleeps --settle ms so the
@@ -37,6 +41,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <cstdint>
+#include <utility>
 
 namespace {
 
@@ -193,8 +199,16 @@ int main(int argc, char** argv) {
   // O_APPEND: the children share this description, and it is truncated per run.
   if (fcntl(errfd, F_SETFL, O_APPEND) != 0) die("fcntl");
 
+  int order[kMaxCases];
+  for (int c = 0; c < n_cases; ++c) order[c] = c;
+  uint64_t seed = 0x9e3779b97f4a7c15u;
   for (long it = -warmup; it < iterations; ++it) {
-    for (int c = 0; c < n_cases; ++c) {
+    for (int i = n_cases - 1; i > 0; --i) {  // Fisher-Yates with xorshift64
+      seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+      std::swap(order[i], order[seed % static_cast<uint64_t>(i + 1)]);
+    }
+    for (int k = 0; k < n_cases; ++k) {
+      const int c = order[k];
       if (unshare(CLONE_NEWNET) != 0) die("unshare(CLONE_NEWNET)");
       if (ftruncate(errfd, 0) != 0) die("ftruncate");
       long cpu_us = 0;

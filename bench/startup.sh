@@ -12,7 +12,7 @@
 #   - what the loader does (LD_DEBUG=statistics: relocations), the shared
 #     libraries (DT_NEEDED closure, from ldd) and the stripped size.
 # Then wall time: bench/nsrun visits /bin/true and every `BINARY --version`
-# round-robin, N rounds (default 60) after 5 warm-up rounds, each run in a
+# once per round in a shuffled order, N rounds (default 60) after 5 warm-up rounds, each run in a
 # fresh network namespace (not timed), under SCHED_FIFO 10 (RT=0: normal
 # priority). Prints median, p90 and minimum of each, and each binary's
 # median above /bin/true's.

@@ -78,11 +78,19 @@ Result<void> compare(Backend& backend, const Plan& want, const char* what, std::
   return {};
 }
 
+// A stray backend's rules by count; a chain without rules (on iptables, an
+// ipset no rule uses: its "chain" is named for it) by name, since a count of
+// zero rules would read as nothing held.
 std::string describe(const std::vector<Stray>& strays) {
   std::string out;
-  for (const auto& s : strays)
-    out += (out.empty() ? "" : "; ") + std::string("the ") + s.backend + " backend still holds " +
-           std::to_string(rule_count(s.held)) + " of meshcap's rules for " + families(s.held);
+  for (const auto& s : strays) {
+    std::string held;
+    if (size_t n = rule_count(s.held)) held = std::to_string(n) + " of meshcap's rules for " + families(s.held);
+    for (const auto& t : s.held.tables)
+      for (const auto& c : t.chains)
+        if (c.rules.empty()) held += (held.empty() ? "" : ", ") + c.name;
+    out += (out.empty() ? "" : "; ") + std::string("the ") + s.backend + " backend still holds " + held;
+  }
   return out;
 }
 

@@ -85,7 +85,8 @@ std::string describe(const std::vector<Stray>& strays) {
   std::string out;
   for (const auto& s : strays) {
     std::string held;
-    if (size_t n = rule_count(s.held)) held = std::to_string(n) + " of meshcap's rules for " + families(s.held);
+    if (size_t n = rule_count(s.held))
+      held = std::to_string(n) + " of meshcap's rules for " + families(s.held);
     for (const auto& t : s.held.tables)
       for (const auto& c : t.chains)
         if (c.rules.empty()) held += (held.empty() ? "" : ", ") + c.name;

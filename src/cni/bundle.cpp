@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "sys/fd.hpp"
+#include "meshcap/text.hpp"
 #include "sys/file.hpp"
 
 namespace meshcap::cni {
@@ -57,7 +58,7 @@ Result<std::vector<Mapping>> file_mappings() {
   if (!text)
     return fail(ErrorKind::Other, std::string("cannot read /proc/self/maps: ") + std::strerror(text.error()));
   std::vector<Mapping> out;
-  for (std::string_view piece : sys::split(*text)) {
+  for (std::string_view piece : split(*text)) {
     std::string line(piece);  // strtoull wants it NUL-terminated
     // start-end perms offset dev inode   path (only file mappings have a path)
     auto slash = line.find('/');

@@ -9,6 +9,7 @@
 
 #include "meshcap/overloaded.hpp"
 #include "meshcap/render.hpp"
+#include "meshcap/text.hpp"
 
 namespace meshcap {
 
@@ -35,17 +36,6 @@ void canonicalise(Match& m) {
 }
 
 using Lines = std::vector<std::string_view>;
-
-Lines split_lines(std::string_view text) {
-  Lines lines;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    lines.push_back(text.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return lines;
-}
 
 enum class Op : char { Same = ' ', Del = '-', Add = '+' };
 
@@ -143,7 +133,7 @@ Plan canonical(Plan plan) {
 }
 
 std::string diff_lines(const std::string& want, const std::string& got) {
-  auto ops = edit_script(split_lines(want), split_lines(got));
+  auto ops = edit_script(split(want), split(got));
   // Print every change with a little context; elide long unchanged runs.
   std::vector<bool> show(ops.size(), false);
   for (size_t k = 0; k < ops.size(); ++k) {

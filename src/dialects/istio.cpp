@@ -4,7 +4,7 @@
 #include "dialects/annotations.hpp"
 #include "dialects/dialect.hpp"
 #include "dialects/flags.hpp"
-#include "sys/file.hpp"
+#include "meshcap/text.hpp"
 
 namespace meshcap::dialects {
 
@@ -63,7 +63,7 @@ std::optional<std::string> log_level(const std::string& istio) {
 // "default:info,ads:debug" or "info": the default scope's level.
 std::optional<std::string> default_scope_level(const std::string& spec) {
   std::optional<std::string> level = "info";
-  for (std::string_view part : sys::split(spec, ',')) {
+  for (std::string_view part : split(spec, ',')) {
     auto colon = part.find(':');
     std::string scope(colon == part.npos ? "default" : part.substr(0, colon));
     std::string value(colon == part.npos ? part : part.substr(colon + 1));
@@ -77,8 +77,8 @@ std::optional<std::string> default_scope_level(const std::string& spec) {
 // The nameservers of a resolv.conf (without zone-scoped link-local ones).
 std::string resolvers(const std::string& resolv_conf) {
   std::string out;
-  for (std::string_view line : sys::split(resolv_conf)) {
-    auto w = sys::words(line);
+  for (std::string_view line : split(resolv_conf)) {
+    auto w = words(line);
     if (w.size() < 2 || w[0] != "nameserver" || w[1].find('%') != w[1].npos) continue;
     out += (out.empty() ? "" : ",") + std::string(w[1]);
   }

@@ -22,6 +22,7 @@ extern "C" {
 #include "ipt/sets.hpp"
 #include "meshcap/lower_iptables.hpp"
 #include "sys/fd.hpp"
+#include "meshcap/text.hpp"
 #include "sys/file.hpp"
 
 namespace meshcap {
@@ -157,7 +158,7 @@ Listed& listed(const Lib& lib, const XtablesLock& lock) {
     auto text = sys::read_file(lib.names_file);
     slot->readable = text.has_value();
     if (text)
-      for (auto line : sys::split(*text)) slot->names.emplace_back(line);
+      for (auto line : split(*text)) slot->names.emplace_back(line);
   }
   return *slot;
 }

@@ -20,6 +20,7 @@
 
 #include "meshcap/lower_iptables.hpp"
 #include "sys/fd.hpp"
+#include "meshcap/text.hpp"
 #include "sys/file.hpp"
 
 namespace meshcap::sys {

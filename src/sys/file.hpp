@@ -1,6 +1,6 @@
-// Whole-file reads and line splitting without iostreams: a stream would
-// construct std::locale on every use, and <iostream> alone runs
-// std::ios_base::Init at every start.
+// Whole-file reads and writes without iostreams: a stream would construct
+// std::locale on every use, and <iostream> alone runs std::ios_base::Init at
+// every start.
 #pragma once
 
 #include <fcntl.h>
@@ -11,7 +11,6 @@
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
-#include <vector>
 
 #include "sys/fd.hpp"
 
@@ -36,15 +35,6 @@ tl::expected<void, int> each_chunk(const std::string& path, Sink&& sink) {
 
 // The whole content of `path`, or the errno of the step that failed.
 tl::expected<std::string, int> read_file(const std::string& path);
-
-// `text` cut at each `sep`, as std::getline would give the pieces: empty
-// pieces between two separators count, but an empty text has none and a
-// final separator does not start another one. The views point into `text`.
-std::vector<std::string_view> split(std::string_view text, char sep = '\n');
-
-// The words of `line` as `>>` reads them in the C locale: runs of characters
-// separated by spaces, tabs, \r, \v and \f.
-std::vector<std::string_view> words(std::string_view line);
 
 // All of `text` to `fd`, however many writes it takes; false, with errno set,
 // when one fails.

@@ -1,4 +1,4 @@
-// Whole-file reads and the getline-like splitting that replaced iostreams.
+// Whole-file reads and writes without iostreams.
 #include "sys/file.hpp"
 
 #include <fcntl.h>
@@ -9,35 +9,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 namespace meshcap::sys {
 namespace {
-
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-
-std::vector<std::string> strings(const std::vector<std::string_view>& views) {
-  return {views.begin(), views.end()};
-}
-
-TEST(SysFile, SplitCutsAsGetlineDoes) {
-  EXPECT_THAT(split(""), IsEmpty());
-  EXPECT_THAT(strings(split("\n")), ElementsAre(""));
-  EXPECT_THAT(strings(split("a")), ElementsAre("a"));
-  EXPECT_THAT(strings(split("a\n")), ElementsAre("a"));
-  EXPECT_THAT(strings(split("a\n\nb")), ElementsAre("a", "", "b"));
-  EXPECT_THAT(strings(split("a\nb\n\n")), ElementsAre("a", "b", ""));
-  EXPECT_THAT(strings(split(",a,,b,", ',')), ElementsAre("", "a", "", "b"));
-}
-
-TEST(SysFile, WordsAreSeparatedByAnyCLocaleSpace) {
-  EXPECT_THAT(words(""), IsEmpty());
-  EXPECT_THAT(words(" \t\r\v\f"), IsEmpty());
-  EXPECT_THAT(strings(words("a")), ElementsAre("a"));
-  EXPECT_THAT(strings(words("  a\t\tb \r")), ElementsAre("a", "b"));
-  EXPECT_THAT(strings(words("a\vb\fc")), ElementsAre("a", "b", "c"));
-}
 
 TEST(SysFile, ReadFileReturnsEveryByteOrTheErrno) {
   char path[] = "/tmp/meshcap-sys-file-XXXXXX";

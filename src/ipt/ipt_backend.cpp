@@ -24,6 +24,7 @@ extern "C" {
 #include "sys/fd.hpp"
 #include "meshcap/text.hpp"
 #include "sys/file.hpp"
+#include "sys/xt_table.hpp"
 
 namespace meshcap {
 
@@ -199,47 +200,6 @@ Result<Opened> open_table(const Lib& lib, ChainKind kind, const XtablesLock& loc
   return tl::unexpected(open_error(lib, kind, err));
 }
 
-// The read side, without libiptc: a table as the kernel hands it out
-// (IPT_SO_GET_INFO, then IPT_SO_GET_ENTRIES), held once. libiptc's handle
-// would hold it twice and open a socket of its own for every table; only a
-// table about to be written needs a handle.
-struct Blob {
-  unsigned valid_hooks = 0;
-  unsigned hook_entry[NF_INET_NUMHOOKS] = {};
-  unsigned underflow[NF_INET_NUMHOOKS] = {};
-  // The kernel's reply: a header, then the entries, 8-byte aligned (the
-  // header's size is a multiple of 8), so held as words.
-  std::unique_ptr<uint64_t[]> words;
-  size_t header = 0;  // bytes before the entries
-  size_t size = 0;    // bytes of entries
-  const unsigned char* data() const { return reinterpret_cast<const unsigned char*>(words.get()) + header; }
-};
-
-template <class Info, class Entries>
-int read_blob(int fd, int level, int get_info, int get_entries, const char* table, Blob& out) {
-  Info info{};
-  std::strncpy(info.name, table, sizeof info.name - 1);
-  auto len = static_cast<socklen_t>(sizeof info);
-  if (getsockopt(fd, level, get_info, &info, &len) != 0) return errno;
-  static_assert(sizeof(Entries) % 8 == 0);
-  // Not zeroed beyond the header: the kernel writes every byte of the
-  // entries, or fails (EAGAIN) when their size changed meanwhile.
-  auto buf = std::make_unique_for_overwrite<uint64_t[]>((sizeof(Entries) + info.size + 7) / 8);
-  std::memset(buf.get(), 0, sizeof(Entries));
-  auto* entries = reinterpret_cast<Entries*>(buf.get());
-  std::strncpy(entries->name, table, sizeof entries->name - 1);
-  entries->size = info.size;
-  len = static_cast<socklen_t>(sizeof(Entries) + info.size);
-  if (getsockopt(fd, level, get_entries, entries, &len) != 0) return errno;
-  out.valid_hooks = info.valid_hooks;
-  std::copy(std::begin(info.hook_entry), std::end(info.hook_entry), out.hook_entry);
-  std::copy(std::begin(info.underflow), std::end(info.underflow), out.underflow);
-  out.words = std::move(buf);
-  out.header = sizeof(Entries);
-  out.size = info.size;
-  return 0;
-}
-
 const char* const kHookNames[NF_INET_NUMHOOKS] = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"};
 
 // One entry of a blob: where it is, and what libiptc would name its target.
@@ -258,7 +218,7 @@ struct BlobChain {
 // chain from the ERROR entry naming it to the RETURN closing it; a standard
 // target is named by its verdict (ACCEPT, DROP, QUEUE, RETURN), by the chain
 // its jump lands in, or "" when it falls through to the next entry.
-Result<std::vector<BlobChain>> chains_of(const Lib& lib, ChainKind kind, const Blob& b) {
+Result<std::vector<BlobChain>> chains_of(const Lib& lib, ChainKind kind, const sys::XtTable& b) {
   auto malformed = [&] {
     return fail(ErrorKind::Kernel, std::string(lib.tool) + " table " + chain_kind_name(kind) +
                                        ": the kernel handed out a malformed table");
@@ -731,20 +691,10 @@ class IptablesBackend final : public NetfilterBackend {
       fd = sys::UniqueFd(::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
       if (!fd) return tl::unexpected(open_error(lib, kind, errno));
     }
-    Blob blob;
-    int err = 0;
-    // A table read races a writer that does not take the lock: the size it
-    // announced is stale (EAGAIN).
-    for (int attempt = 0; attempt < kInitAttempts; ++attempt) {
-      err = v4 ? read_blob<ipt_getinfo, ipt_get_entries>(fd.get(), IPPROTO_IP, IPT_SO_GET_INFO,
-                                                         IPT_SO_GET_ENTRIES, chain_kind_name(kind), blob)
-               : read_blob<ip6t_getinfo, ip6t_get_entries>(fd.get(), IPPROTO_IPV6, IP6T_SO_GET_INFO,
-                                                           IP6T_SO_GET_ENTRIES, chain_kind_name(kind), blob);
-      if (err != EAGAIN) break;
-    }
-    if (err) return tl::unexpected(open_error(lib, kind, err));
+    auto blob = sys::read_xt_table(fd.get(), lib.family, chain_kind_name(kind), kInitAttempts);
+    if (!blob) return tl::unexpected(open_error(lib, kind, blob.error().error));
     mark_opened(lib, kind, lock);
-    auto chains = chains_of(lib, kind, blob);
+    auto chains = chains_of(lib, kind, *blob);
     if (!chains) return tl::unexpected(chains.error());
     return decode(lib, kind, *chains, sets);
   }

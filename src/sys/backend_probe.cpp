@@ -22,6 +22,7 @@
 #include "sys/fd.hpp"
 #include "meshcap/text.hpp"
 #include "sys/file.hpp"
+#include "sys/xt_table.hpp"
 
 namespace meshcap::sys {
 
@@ -29,22 +30,18 @@ namespace {
 
 constexpr const char* kTables[] = {"nat", "mangle", "raw", "filter"};
 
-// The IPv4 and IPv6 flavours of the same getsockopt interface.
+// The IPv4 and IPv6 flavours of the same interface.
 struct V4 {
-  using Info = ipt_getinfo;
-  using Entries = ipt_get_entries;
   using Entry = ipt_entry;
-  static constexpr int kFamily = AF_INET, kLevel = IPPROTO_IP;
-  static constexpr int kGetInfo = IPT_SO_GET_INFO, kGetEntries = IPT_SO_GET_ENTRIES;
+  static constexpr Family kMeshcapFamily = Family::V4;
+  static constexpr int kFamily = AF_INET;
   static constexpr const char* kNames = "/proc/net/ip_tables_names";
   static constexpr const char* kWhat = "ip";
 };
 struct V6 {
-  using Info = ip6t_getinfo;
-  using Entries = ip6t_get_entries;
   using Entry = ip6t_entry;
-  static constexpr int kFamily = AF_INET6, kLevel = IPPROTO_IPV6;
-  static constexpr int kGetInfo = IP6T_SO_GET_INFO, kGetEntries = IP6T_SO_GET_ENTRIES;
+  static constexpr Family kMeshcapFamily = Family::V6;
+  static constexpr int kFamily = AF_INET6;
   static constexpr const char* kNames = "/proc/net/ip6_tables_names";
   static constexpr const char* kWhat = "ip6";
 };
@@ -62,52 +59,30 @@ Error read_error(const char* what, const char* table, const char* step, int err)
                                      ": " + step + ": " + std::strerror(err)};
 }
 
-// The table's rules as the kernel holds them: one blob of entries.
-template <class F>
-Result<std::pair<typename F::Info, std::vector<char>>> read_table(int fd, const char* table) {
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    typename F::Info info{};
-    std::strncpy(info.name, table, sizeof info.name - 1);
-    socklen_t len = sizeof info;
-    if (getsockopt(fd, F::kLevel, F::kGetInfo, &info, &len) != 0)
-      return tl::unexpected(read_error(F::kWhat, table, "info", errno));
-    std::vector<char> buf(sizeof(typename F::Entries) + info.size);
-    auto* entries = reinterpret_cast<typename F::Entries*>(buf.data());
-    std::strncpy(entries->name, table, sizeof entries->name - 1);
-    entries->size = info.size;
-    len = static_cast<socklen_t>(buf.size());
-    if (getsockopt(fd, F::kLevel, F::kGetEntries, entries, &len) == 0)
-      return std::pair{info, std::vector<char>(buf.begin() + sizeof(typename F::Entries), buf.end())};
-    if (errno != EAGAIN) return tl::unexpected(read_error(F::kWhat, table, "entries", errno));
-    // The table changed size between the two calls: read it again.
-  }
-  return tl::unexpected(read_error(F::kWhat, table, "entries", EAGAIN));
-}
-
 // True when the table holds anything but meshcap's chains and the jumps to
 // them (a user chain is a head entry with an ERROR target naming it, its
 // rules, and a closing RETURN; the table ends with an ERROR entry "ERROR").
 template <class F>
-bool holds_foreign(const typename F::Info& info, const std::vector<char>& blob) {
+bool holds_foreign(const XtTable& table) {
   struct At {
     unsigned offset;
     const typename F::Entry* entry;
     const xt_entry_target* target;
   };
   std::vector<At> all;
-  for (unsigned off = 0; off + sizeof(typename F::Entry) <= blob.size();) {
-    auto* e = reinterpret_cast<const typename F::Entry*>(blob.data() + off);
+  for (unsigned off = 0; off + sizeof(typename F::Entry) <= table.size;) {
+    auto* e = reinterpret_cast<const typename F::Entry*>(table.data() + off);
     if (e->next_offset == 0) break;
-    all.push_back({off, e, reinterpret_cast<const xt_entry_target*>(blob.data() + off + e->target_offset)});
+    all.push_back({off, e, reinterpret_cast<const xt_entry_target*>(table.data() + off + e->target_offset)});
     off += e->next_offset;
   }
   auto is_error = [](const At& a) { return std::strcmp(a.target->u.user.name, XT_ERROR_TARGET) == 0; };
   auto error_name = [](const At& a) { return reinterpret_cast<const xt_error_target*>(a.target)->errorname; };
   std::set<unsigned> builtin_starts, policies;
   for (unsigned h = 0; h < NF_INET_NUMHOOKS; ++h)
-    if (info.valid_hooks & (1u << h)) {
-      builtin_starts.insert(info.hook_entry[h]);
-      policies.insert(info.underflow[h]);
+    if (table.valid_hooks & (1u << h)) {
+      builtin_starts.insert(table.hook_entry[h]);
+      policies.insert(table.underflow[h]);
     }
   std::map<unsigned, std::string> chain_at;  // a user chain's first rule -> its name
   for (size_t i = 0; i + 1 < all.size(); ++i)
@@ -150,9 +125,9 @@ Result<std::optional<std::string>> family_user() {
   }
   for (const char* table : kTables) {
     if (!names.count(table)) continue;
-    auto read = read_table<F>(fd.get(), table);
-    if (!read) return tl::unexpected(read.error());
-    if (holds_foreign<F>(read->first, read->second)) return std::string(F::kWhat) + " " + table;
+    auto read = read_xt_table(fd.get(), F::kMeshcapFamily, table, 10);
+    if (!read) return tl::unexpected(read_error(F::kWhat, table, read.error().step, read.error().error));
+    if (holds_foreign<F>(*read)) return std::string(F::kWhat) + " " + table;
   }
   return std::nullopt;
 }

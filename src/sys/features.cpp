@@ -1,25 +1,19 @@
 #include "sys/features.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include "sys/fd.hpp"
+#include "sys/file.hpp"
 
 namespace meshcap::sys {
 
 namespace {
 
-// A missing or unreadable file means "disabled": no IPv6 stack at all. Read
-// with one read(2) rather than a stream, and parsed by hand: the kernel
-// writes "%d\n", and the number is zero when its digits are all zeros.
+// A missing or unreadable file means "disabled": no IPv6 stack at all.
+// Parsed by hand: the kernel writes "%d\n", and the number is zero when its
+// digits are all zeros.
 bool sysctl_is_zero(const char* path) {
-  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return false;
-  char text[32];
-  ssize_t got = read(fd.get(), text, sizeof text);
-  if (got <= 0) return false;
-  const char* at = text;
-  const char* end = text + got;
+  auto text = read_file(path);
+  if (!text) return false;
+  const char* at = text->data();
+  const char* end = at + text->size();
   while (at != end && (*at == ' ' || *at == '\t' || *at == '\n')) ++at;
   if (at != end && (*at == '-' || *at == '+')) ++at;
   const char* digits = at;

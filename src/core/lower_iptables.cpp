@@ -164,25 +164,47 @@ struct Scratch {
   std::vector<size_t> order, pick;
 };
 
-// The rule's copies, one per combination of its matches' values, the first
-// match's values varying slowest; `emit(matches, first)` takes each.
-template <class Emit>
-void expand_rule(const Rule& rule, Family family, Ipsets& sets, Scratch& scratch, const Emit& emit) {
+// Fills scratch.alts with the rule's matches as its copies take them, and
+// returns how many copies there are (0: an empty list matches nothing).
+size_t alternatives(const Rule& rule, Family family, Ipsets& sets, Scratch& scratch) {
   auto& alts = scratch.alts;
   alts.clear();
+  size_t copies = 1;
   for (const auto& m : rule.matches) {
     Alternatives a{&m, as_ipset(m, family, sets)};
     if (a.lookup) {
       a.slot = slot(*a.lookup);
     } else {
       a.count = value_count(m);
-      if (a.count == 0) return;  // an empty set matches nothing
+      if (a.count == 0) return 0;
       // A whole-family first address is no match; its place is the plan match's.
       const auto* addr = std::get_if<AddrMatch>(&m);
       a.slot = addr && whole_family(addr->cidrs[0], family) ? slot(m) : value_slot(m);
     }
+    copies *= a.count;
     alts.push_back(std::move(a));
   }
+  return copies;
+}
+
+// The copies of a chain's rules, counted first so that the vector holding
+// them is allocated once at its size: grown by doubling, a 10,000-copy chain
+// briefly held its old and new arrays (3x its size) and kept up to twice
+// its size (docs/benchmarks.md, "Memory"). With ipsets a long list is one
+// lookup and the copies are few; counting them would build each set twice.
+size_t copies_of(const std::vector<Rule>& rules, Family family, Ipsets& sets, Scratch& scratch) {
+  if (sets.enabled) return rules.size();
+  size_t n = 0;
+  for (const auto& r : rules) n += alternatives(r, family, sets, scratch);
+  return n;
+}
+
+// The rule's copies, one per combination of its matches' values, the first
+// match's values varying slowest; `emit(matches, first)` takes each.
+template <class Emit>
+void expand_rule(const Rule& rule, Family family, Ipsets& sets, Scratch& scratch, const Emit& emit) {
+  if (alternatives(rule, family, sets, scratch) == 0) return;
+  auto& alts = scratch.alts;
   // The entry order of the matches, the same for every copy: a stable
   // insertion sort of the few matches by slot.
   auto& order = scratch.order;
@@ -315,6 +337,7 @@ IptRuleset lower_iptables(const Plan& plan, IptOptions options) {
         for (const auto& c : table.chains) {
           if (c.kind != kind) continue;
           IptChain chain{iptables_chain_name(c.name), {}};
+          chain.rules.reserve(copies_of(c.rules, family, sets, scratch));
           for (const auto& r : c.rules) lower_rule(r, family, sets, scratch, chain.rules);
           if (c.hook) t.jumps.push_back(IptJump{iptables_builtin_chain(*c.hook), chain.name});
           t.chains.push_back(std::move(chain));
@@ -468,7 +491,7 @@ std::optional<Plan> held_tables(const Plan& plan, IptOptions options) {
           for (const auto& other : table.chains)
             if (other.kind == kind && other.name == name) return std::nullopt;
           Chain chain{name, kind, c.hook, {}};
-          chain.rules.reserve(c.rules.size());
+          chain.rules.reserve(copies_of(c.rules, family, sets, scratch));
           for (const auto& r : c.rules) {
             Action action = r.action;
             if (const auto* j = std::get_if<JumpAction>(&r.action)) {

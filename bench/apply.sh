@@ -2,9 +2,11 @@
 # Benchmark `meshcap apply` (both backends) against the nf_tables floor
 # (bench/floor.c), `nft -f` of the same script and what an istio-iptables
 # style init container execs (on legacy iptables and on iptables-nft); the
-# default part also times start-up (`meshcap --version` next to /bin/true).
+# default part also times start-up (`meshcap --version` next to /bin/true)
+# and the floor of a libiptc client (bench/ipt_floor.c).
 # Run on demand as root (needs CAP_NET_ADMIN + CAP_SYS_ADMIN for unshare);
-# never in CI. Needs libnftnl-dev and libmnl-dev for the floor.
+# never in CI. Needs libnftnl-dev and libmnl-dev for the floor, and
+# libip4tc-dev and libip6tc-dev for the iptables floor (bench/ipt_floor.c).
 #
 #   sudo bench/apply.sh                 # default + big scenario + sweep + plot
 #   sudo bench/apply.sh --quick         # fewer iterations, to try it out
@@ -70,8 +72,21 @@ fi
 NSRUN=$TMP/nsrun
 c++ -std=c++20 -O2 -static -o "$NSRUN" "$ROOT/bench/nsrun.cpp"
 # The floor of any nf_tables client: one create + delete table batch, exit.
+cc -O2 -o "$TMP/floor.ld" "$ROOT/bench/floor.c" -lnftnl -lmnl
+# The floor of a libiptc client doing the iptables apply's kernel work.
+cc -O2 -o "$TMP/ipt_floor.ld" "$ROOT/bench/ipt_floor.c" -lip4tc -lip6tc
+# Every measured program runs from a copy, as an image or a package installs
+# it: a file the linker wrote sits in the page cache in small pieces, and a
+# run of it takes more page faults, each slower, than a run of the same bytes
+# written whole (0.4-0.6 ms more for meshcap; docs/benchmarks.md, "The
+# binary's page cache"). /bin/true, nft and iptables are installed files.
+install_copy() { cp "$1" "$2" && chmod 0755 "$2"; }
+install_copy "$MESHCAP" "$TMP/meshcap"
+MESHCAP=$TMP/meshcap
 FLOOR=$TMP/floor
-cc -O2 -o "$FLOOR" "$ROOT/bench/floor.c" -lnftnl -lmnl
+install_copy "$TMP/floor.ld" "$FLOOR"
+IPT_FLOOR=$TMP/ipt_floor
+install_copy "$TMP/ipt_floor.ld" "$IPT_FLOOR"
 PRIO=()
 if ((RT > 0)); then
   PRIO=(chrt -f "$RT")
@@ -243,6 +258,10 @@ ratios() {
       printf "nft: nft -f / floor = %.3f\n", m["nft-f" l] / m["floor" l]
       printf "iptables: istio-style legacy / meshcap --backend iptables = %.2f (%.3f / %.3f ms)\n", m["iptables" l] / m["meshcap-ipt" l], m["iptables" l], m["meshcap-ipt" l]
       printf "iptables: istio-style iptables-nft / meshcap --backend iptables = %.2f\n", m["iptables-nft" l] / m["meshcap-ipt" l]
+      if ((l == "") && ("true" in m)) {
+        t = m["true"]
+        printf "iptables, /bin/true subtracted: legacy / meshcap = %.2f (%.3f / %.3f ms); legacy / ipt-floor = %.2f (ipt-floor %.3f ms)\n", (m["iptables"] - t) / (m["meshcap-ipt"] - t), m["iptables"] - t, m["meshcap-ipt"] - t, (m["iptables"] - t) / (m["ipt-floor"] - t), m["ipt-floor"] - t
+      }
     }' "$1"
 }
 
@@ -260,8 +279,9 @@ if [[ -z $ONLY || $ONLY == default ]]; then
   make_inputs default 0 0
   sanity default
   spec_cases default "" >"$TMP/default.spec"
-  # Start-up alone: meshcap --version next to /bin/true.
+  # Start-up alone: meshcap --version next to /bin/true; the iptables floor.
   printf 'case true\nrun /bin/true\ncase version\nrun %s --version\n' "$MESHCAP" >>"$TMP/default.spec"
+  printf 'case ipt-floor\nprepare ip link set lo up\nrun %s\n' "$IPT_FLOOR" >>"$TMP/default.spec"
   run_part default "$N_DEFAULT"
   ratios "$OUT/default.txt" "" | tee "$OUT/default-ratios.txt"
 fi

@@ -98,12 +98,13 @@ TEST(LowerIptables, ExpandedChainsAreAllocatedAtTheirSize) {
   for (int i = 0; i < 10000; ++i)
     hosts.push_back(cidr(("11." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".1").c_str()));
   Plan p = one_rule({IifMatch{{"eth0", "eth1"}, "ifs"}, AddrMatch{false, hosts, "dst"}});
-  const auto& lowered = rules(lower_iptables(p));
-  EXPECT_EQ(lowered.size(), 20000u);
-  EXPECT_EQ(lowered.capacity(), lowered.size());
-  const auto& held = iptables_held_form(p).tables.at(0).chains.at(0).rules;
-  EXPECT_EQ(held.size(), 20000u);
-  EXPECT_EQ(held.capacity(), held.size());
+  IptRuleset lowered = lower_iptables(p);
+  EXPECT_EQ(rules(lowered).size(), 20000u);
+  EXPECT_EQ(rules(lowered).capacity(), rules(lowered).size());
+  Plan held = iptables_held_form(p);
+  const auto& held_rules = held.tables.at(0).chains.at(0).rules;
+  EXPECT_EQ(held_rules.size(), 20000u);
+  EXPECT_EQ(held_rules.capacity(), held_rules.size());
 }
 
 TEST(LowerIptables, MatchesTakeIptablesEntryOrder) {

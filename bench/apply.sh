@@ -80,13 +80,12 @@ cc -O2 -o "$TMP/ipt_floor.ld" "$ROOT/bench/ipt_floor.c" -lip4tc -lip6tc
 # run of it takes more page faults, each slower, than a run of the same bytes
 # written whole (0.4-0.6 ms more for meshcap; docs/benchmarks.md, "The
 # binary's page cache"). /bin/true, nft and iptables are installed files.
-install_copy() { cp "$1" "$2" && chmod 0755 "$2"; }
-install_copy "$MESHCAP" "$TMP/meshcap"
+cp "$MESHCAP" "$TMP/meshcap"
 MESHCAP=$TMP/meshcap
 FLOOR=$TMP/floor
-install_copy "$TMP/floor.ld" "$FLOOR"
+cp "$TMP/floor.ld" "$FLOOR"
 IPT_FLOOR=$TMP/ipt_floor
-install_copy "$TMP/ipt_floor.ld" "$IPT_FLOOR"
+cp "$TMP/ipt_floor.ld" "$IPT_FLOOR"
 PRIO=()
 if ((RT > 0)); then
   PRIO=(chrt -f "$RT")

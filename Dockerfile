@@ -3,7 +3,9 @@
 #   docker build -t REGISTRY/meshcap:0.1.0 .
 #
 # Stage `build` (Debian 12) compiles the hardened Release binary (and every
-# other default target, so make-rootfs.sh finds what belongs next to it), checks
+# other default target, so make-rootfs.sh finds what belongs next to it), with
+# libiptc linked in (MESHCAP_STATIC_IPTC: built from Debian's iptables source
+# package, fetched with apt-get source, so the stage needs the archive), checks
 # its hardening and lays out the image's whole filesystem in /rootfs with
 # scripts/make-rootfs.sh - the same script tests/image/ runs, so what the tests
 # check is what ships. The final stage is that directory on `scratch` and
@@ -46,7 +48,7 @@ COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh --build && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
-        -DMESHCAP_HARDEN=ON -DMESHCAP_SANITIZE=OFF -DMESHCAP_TESTS=OFF \
+        -DMESHCAP_HARDEN=ON -DMESHCAP_SANITIZE=OFF -DMESHCAP_TESTS=OFF -DMESHCAP_STATIC_IPTC=ON \
  && cmake --build /build -j"$(nproc)"
 RUN scripts/check-hardening.sh /build/meshcap \
  && /build/meshcap apply --dry-run >/dev/null \

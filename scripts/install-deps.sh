@@ -33,6 +33,9 @@ build=(
   nlohmann-json3-dev libexpected-dev
   # the image's file capabilities (scripts/make-rootfs.sh runs setcap)
   libcap2-bin
+  # the image links libiptc in, built from Debian's iptables source package
+  # (scripts/build-static-deps.sh: apt-get source, dpkg-source)
+  dpkg-dev
 )
 rest=(
   build-essential

@@ -12,9 +12,12 @@ namespace meshcap::netlink {
 
 namespace {
 
-// Room for a whole dump message (the kernel builds at most 32 KiB ones) and
-// for many queued acks in one read.
-constexpr size_t kRecvBuffer = 64 * 1024;
+// One read returns one message buffer of the kernel's, and those are at most
+// 32 KiB for a dump (netlink_dump() caps its allocation there) and a few
+// hundred bytes for an ack or a single reply. Below the fixed mmap threshold
+// (src/app/main.cpp), so each socket's buffer comes from the heap instead of
+// an mmap and a munmap of its own.
+constexpr size_t kRecvBuffer = 32 * 1024;
 
 std::string duration_text(std::chrono::milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";

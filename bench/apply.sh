@@ -64,8 +64,10 @@ die() { printf 'apply.sh: %s\n' "$*" >&2; exit 1; }
 # --- build ------------------------------------------------------------------
 MESHCAP=${MESHCAP:-}
 if [[ -z $MESHCAP ]]; then
-  log "building meshcap (Release) in $BUILD"
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  # As the image builds it: libiptc linked in (from Debian's iptables source
+  # package; STATIC_IPTC=OFF where the archive serves no sources).
+  log "building meshcap (Release, MESHCAP_STATIC_IPTC=${STATIC_IPTC:-ON}) in $BUILD"
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMESHCAP_STATIC_IPTC="${STATIC_IPTC:-ON}" >/dev/null
   cmake --build "$BUILD" -j2 --target meshcap >/dev/null
   MESHCAP=$BUILD/meshcap
 fi

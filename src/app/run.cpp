@@ -196,7 +196,7 @@ Result<void> cleanup(Backend& backend) {
 namespace {
 
 // nft as the other backend of an iptables run, whose read (the stray check)
-// is also the probe: its first message asks nf_tables for its generation. So
+// is also the probe: its first message asks nf_tables for its tables. So
 // the kernel is asked on its own whether it has nf_tables only when that read
 // fails, and one without it holds nothing of meshcap's there. One netfilter
 // socket per run instead of the probe's and the read's.

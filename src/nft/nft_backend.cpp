@@ -137,10 +137,15 @@ class Request {
   // The buffer is not zero-filled: the header and every attribute added
   // are written whole.
   Request(uint16_t type, Family family, uint16_t flags, uint32_t seq)
-      : nlh_(nftnl_nlmsg_build_hdr(buf_, type, static_cast<uint16_t>(nfproto(family)), flags, seq)) {}
+      : Request(type, static_cast<uint16_t>(nfproto(family)), flags, seq) {}
+  // Every family's objects (NFPROTO_UNSPEC).
+  Request(uint16_t type, uint16_t flags, uint32_t seq) : Request(type, uint16_t{NFPROTO_UNSPEC}, flags, seq) {}
   nlmsghdr* nlh() { return nlh_; }
 
  private:
+  Request(uint16_t type, uint16_t nfproto, uint16_t flags, uint32_t seq)
+      : nlh_(nftnl_nlmsg_build_hdr(buf_, type, nfproto, flags, seq)) {}
+
   alignas(nlmsghdr) char buf_[8192];  // MNL_SOCKET_BUFFER_SIZE is not a constant expression
   nlmsghdr* nlh_;
 };
@@ -159,6 +164,29 @@ Result<uint32_t> generation(Netlink& nl) {
   if (err)
     return fail(ErrorKind::Other, std::string("nft: reading the ruleset generation: ") + std::strerror(err));
   return nftnl_gen_get_u32(gen.get(), NFTNL_GEN_ID);
+}
+
+// Whether any family holds a table named meshcap's: one dump of every
+// family's tables, in one round trip. Most reads find none (an iptables run's
+// look at this backend, the snapshot before a first apply), and one dump is
+// consistent by itself (a commit tearing it makes it EINTR), so those need
+// neither the generation nor a request per family.
+tl::expected<bool, int> holds_a_table(Netlink& nl) {
+  Request req(NFT_MSG_GETTABLE, NLM_F_DUMP, nl.reserve_seq(1));
+  bool found = false;
+  int err = nl.request(req.nlh(), [&](const nlmsghdr* nlh) {
+    TablePtr t(nftnl_table_alloc());
+    if (!t) throw std::bad_alloc();
+    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return EINVAL;
+    const char* name = nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME);
+    uint32_t family = nftnl_table_get_u32(t.get(), NFTNL_TABLE_FAMILY);
+    if (name && std::strcmp(name, kTableName) == 0 &&
+        (family == nfproto(Family::V4) || family == nfproto(Family::V6)))
+      found = true;
+    return 0;
+  });
+  if (err) return tl::unexpected(err);
+  return found;
 }
 
 // One family's table as read back.
@@ -272,6 +300,12 @@ tl::expected<std::optional<FamilyDump>, int> dump_table(Netlink& nl, Family fami
   return out;
 }
 
+std::string reading_error(int err) {
+  std::string text = std::string("nft: reading meshcap's tables: ") + std::strerror(err);
+  if (err == EPERM) text += std::string("; ") + sys::kNeedsNetAdmin;
+  return text;
+}
+
 class NftBackend final : public NetfilterBackend {
  public:
   const char* name() const override { return "nft"; }
@@ -286,6 +320,10 @@ class NftBackend final : public NetfilterBackend {
     auto nl = socket();
     if (!nl) return tl::unexpected(nl.error());
     for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {
+      auto any = holds_a_table(**nl);
+      if (!any && any.error() == EINTR) continue;
+      if (!any) return fail(ErrorKind::Other, reading_error(any.error()));
+      if (!*any) return Plan{};
       auto before = generation(**nl);
       if (!before) return tl::unexpected(before.error());
       std::vector<FamilyDump> dumps;
@@ -299,14 +337,7 @@ class NftBackend final : public NetfilterBackend {
         if (*d) dumps.push_back(std::move(**d));
       }
       if (err == EINTR) continue;
-      if (err == EPERM) {
-        return fail(ErrorKind::Other,
-                    std::string("nft: reading meshcap's tables: Operation not permitted; ") +
-                        sys::kNeedsNetAdmin);
-      }
-      if (err) {
-        return fail(ErrorKind::Other, std::string("nft: reading meshcap's tables: ") + std::strerror(err));
-      }
+      if (err) return fail(ErrorKind::Other, reading_error(err));
       auto after = generation(**nl);
       if (!after) return tl::unexpected(after.error());
       if (*after != *before) {

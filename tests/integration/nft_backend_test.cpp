@@ -274,6 +274,45 @@ TEST(NftBackend, LeavesEverythingElseAlone) {
             0);
 }
 
+// observe() first asks whether any family holds a table named meshcap's (one
+// dump of every family's tables) and stops there when none does: tables of
+// that name in other families, and other tables, are not meshcap's; one
+// family's table alone is read whole.
+TEST(NftBackend, ObservesItsOwnTablesAmongOthers) {
+  REQUIRE_NETNS();
+  EXPECT_EQ(run_in_new_netns([&] {
+              Checks t;
+              int status = 0;
+              sh("nft -f - <<'EOF'\n"
+                 "table inet meshcap {\n chain c {\n type filter hook output priority 0;\n }\n}\n"
+                 "table bridge meshcap {\n chain c {\n type filter hook output priority 0;\n }\n}\n"
+                 "table ip meshcap_not {\n chain c {\n type nat hook output priority -100;\n }\n}\n"
+                 "table ip6 other {\n}\n"
+                 "EOF",
+                 &status);
+              t.expect(status == 0, "set up other nft tables");
+              auto backend = make_nft_backend();
+              auto none = backend->observe();
+              t.expect(none.has_value() && none->tables.empty(), "no table of meshcap's among the others");
+              Plan plan = make_plan(everything_on());
+              t.expect(backend->apply(plan).has_value(), "apply");
+              sh("nft delete table ip meshcap", &status);
+              t.expect(status == 0, "delete the ip table");
+              auto v6 = backend->observe();
+              t.expect(v6.has_value(), "observe the ip6 table alone");
+              if (v6) {
+                Plan want = backend->held_form(plan);
+                std::erase_if(want.tables, [](const Table& table) { return table.family != Family::V6; });
+                want.policy_rules.clear();
+                want.local_routes.clear();
+                want.lo_addresses.clear();
+                t.expect_eq(std::string(), diff(std::move(want), std::move(*v6)), "the ip6 table, whole");
+              }
+              return t.rc();
+            }),
+            0);
+}
+
 TEST(NftBackend, KernelRejectionNamesRuleAndChangesNothing) {
   REQUIRE_NETNS();
   Plan bad = make_plan(everything_on());

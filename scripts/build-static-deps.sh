@@ -97,12 +97,10 @@ if needs libiptc; then
 fi
 # An archive proxy may serve one source package and not another: a libmnl
 # source tree of the same upstream version can be named instead.
-if ! needs libmnl; then
-  :
-elif [[ -n ${LIBMNL_SOURCE:-} ]]; then
+if needs libmnl && [[ -n ${LIBMNL_SOURCE:-} ]]; then
   [[ -f $LIBMNL_SOURCE/src/nlmsg.c ]] || die "LIBMNL_SOURCE=$LIBMNL_SOURCE is not a libmnl source tree"
   cp -r "$LIBMNL_SOURCE" "$work/libmnl-given"
-else
+elif needs libmnl; then
   (cd "$work" && apt-get "${apt_opts[@]}" -qq source "${stamp[libmnl]}") ||
     die "apt-get source ${stamp[libmnl]} failed; if the archive does not serve it, set LIBMNL_SOURCE to a libmnl $(v=${stamp[libmnl]#libmnl=} && echo "${v%-*}") source tree"
 fi

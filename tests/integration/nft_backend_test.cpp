@@ -243,19 +243,23 @@ std::string others() {
       "iptables-legacy-save 2>&1 | grep -v '^#'; ip6tables-legacy-save 2>&1 | grep -v '^#'");
 }
 
+// Loads tables of others with `nft -f`.
+void load_other_tables(Checks& t, const std::string& ruleset) {
+  int status = 0;
+  sh("nft -f - <<'EOF'\n" + ruleset + "EOF", &status);
+  t.expect(status == 0, "set up other nft tables");
+}
+
 TEST(NftBackend, LeavesEverythingElseAlone) {
   REQUIRE_NETNS();
   EXPECT_EQ(run_in_new_netns([&] {
               Checks t;
+              load_other_tables(t,
+                                "table inet other {\n chain c {\n type filter hook output priority 0;\n tcp "
+                                "dport 22 accept\n }\n}\n"
+                                "table ip meshcap_not {\n chain c {\n type nat hook output priority -100;\n"
+                                " tcp dport 81 redirect to :82\n }\n}\n");
               int status = 0;
-              sh("nft -f - <<'EOF'\n"
-                 "table inet other {\n chain c {\n type filter hook output priority 0;\n tcp dport 22 "
-                 "accept\n }\n}\n"
-                 "table ip meshcap_not {\n chain c {\n type nat hook output priority -100;\n"
-                 " tcp dport 81 redirect to :82\n }\n}\n"
-                 "EOF",
-                 &status);
-              t.expect(status == 0, "set up other nft tables");
               sh("iptables-legacy -t nat -A OUTPUT -p tcp --dport 80 -j REDIRECT --to-ports 8080; "
                  "iptables-legacy -N STRANGER; iptables-legacy -A STRANGER -j RETURN; "
                  "ip6tables-legacy -t nat -A OUTPUT -p tcp --dport 80 -j REDIRECT --to-ports 8080",
@@ -282,15 +286,12 @@ TEST(NftBackend, ObservesItsOwnTablesAmongOthers) {
   REQUIRE_NETNS();
   EXPECT_EQ(run_in_new_netns([&] {
               Checks t;
+              load_other_tables(t,
+                                "table inet meshcap {\n chain c {\n type filter hook output priority 0;\n }\n}\n"
+                                "table bridge meshcap {\n chain c {\n type filter hook output priority 0;\n }\n}\n"
+                                "table ip meshcap_not {\n chain c {\n type nat hook output priority -100;\n }\n}\n"
+                                "table ip6 other {\n}\n");
               int status = 0;
-              sh("nft -f - <<'EOF'\n"
-                 "table inet meshcap {\n chain c {\n type filter hook output priority 0;\n }\n}\n"
-                 "table bridge meshcap {\n chain c {\n type filter hook output priority 0;\n }\n}\n"
-                 "table ip meshcap_not {\n chain c {\n type nat hook output priority -100;\n }\n}\n"
-                 "table ip6 other {\n}\n"
-                 "EOF",
-                 &status);
-              t.expect(status == 0, "set up other nft tables");
               auto backend = make_nft_backend();
               auto none = backend->observe();
               t.expect(none.has_value() && none->tables.empty(), "no table of meshcap's among the others");

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "meshcap/sorted.hpp"
+
 namespace meshcap {
 
 enum class Family : uint8_t { V4, V6 };
@@ -54,7 +56,13 @@ struct Cidr {
   bool is_host() const { return prefix == max_prefix(); }
   std::string addr_string() const;  // "10.0.0.0"
   std::string str() const;          // "10.0.0.0/8", or "10.1.2.3" for a host
-  friend auto operator<=>(const Cidr&, const Cidr&) = default;
+  friend bool operator==(const Cidr&, const Cidr&) = default;
+  // By family, address, then prefix.
+  friend std::strong_ordering operator<=>(const Cidr& a, const Cidr& b) {
+    if (a.family != b.family) return a.family <=> b.family;
+    if (auto c = compare_bytes(a.addr, b.addr); c != 0) return c;
+    return a.prefix <=> b.prefix;
+  }
 };
 
 // The fewest CIDRs covering exactly the union of `v`, sorted: overlapping and

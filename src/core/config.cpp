@@ -3,6 +3,7 @@
 // tells the user everything to fix; each is bounded, so a 100,000-item list
 // still gives a short message.
 #include "meshcap/config.hpp"
+#include "meshcap/sorted.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -214,7 +215,7 @@ Parsed<std::optional<Family>> parse_family(std::string_view s) {
 // Lists are kept sorted and minimal: interval sets in the kernel reject
 // overlapping elements, and a canonical list makes equal configs give equal plans.
 void normalise(std::vector<PortRange>& v) {
-  std::sort(v.begin(), v.end());
+  sort_once(v.begin(), v.end());
   std::vector<PortRange> out;
   for (const auto& r : v) {
     if (!out.empty() && r.first <= out.back().last + 1)
@@ -231,7 +232,7 @@ void normalise(std::vector<Cidr>& v) { v = merge_cidrs(std::move(v)); }
 
 template <class T>
 void normalise(std::vector<T>& v) {
-  std::sort(v.begin(), v.end());
+  sort_once(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 

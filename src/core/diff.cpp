@@ -9,6 +9,7 @@
 
 #include "meshcap/overloaded.hpp"
 #include "meshcap/render.hpp"
+#include "meshcap/sorted.hpp"
 #include "meshcap/text.hpp"
 
 namespace meshcap {
@@ -17,7 +18,7 @@ namespace {
 
 template <class T>
 void sort_unique(std::vector<T>& v) {
-  std::sort(v.begin(), v.end());
+  sort_once(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 

@@ -1,5 +1,6 @@
 #include "meshcap/lower_iptables.hpp"
 #include "meshcap/overloaded.hpp"
+#include "meshcap/sorted.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -54,7 +55,7 @@ struct Ipsets {
 };
 
 std::vector<PortRange> merged_ports(std::vector<PortRange> v) {
-  std::sort(v.begin(), v.end());
+  sort_once(v.begin(), v.end());
   std::vector<PortRange> out;
   for (const auto& r : v) {
     if (!out.empty() && static_cast<uint32_t>(out.back().last) + 1 >= r.first)
@@ -73,7 +74,7 @@ std::optional<Match> as_ipset(const Match& match, Family family, Ipsets& sets) {
   if (const auto* a = std::get_if<AddrMatch>(&match)) {
     if (a->set.empty()) return std::nullopt;
     std::vector<Cidr> cidrs = a->cidrs;
-    std::sort(cidrs.begin(), cidrs.end());
+    sort_once(cidrs.begin(), cidrs.end());
     cidrs.erase(std::unique(cidrs.begin(), cidrs.end()), cidrs.end());
     if (cidrs.size() <= kIpsetThreshold) return std::nullopt;
     for (const auto& c : cidrs)

@@ -1,4 +1,5 @@
 #include "meshcap/net.hpp"
+#include "meshcap/sorted.hpp"
 
 #include <arpa/inet.h>
 
@@ -170,7 +171,7 @@ void split_range(Family f, U128 lo, U128 hi, std::vector<Cidr>& out) {
 }  // namespace
 
 std::vector<Cidr> merge_cidrs(std::vector<Cidr> v) {
-  std::sort(v.begin(), v.end());
+  sort_once(v.begin(), v.end());
   std::vector<Cidr> out;
   size_t i = 0;
   while (i < v.size()) {

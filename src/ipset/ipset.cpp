@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "meshcap/lower_iptables.hpp"
+#include "meshcap/sorted.hpp"
 
 namespace meshcap::ipset {
 
@@ -74,23 +75,8 @@ void put_element(nlmsghdr* nlh, const Set& set, size_t i) {
   mnl_attr_nest_end(nlh, data);
 }
 
-// Calls f on each attribute nested in `nest`.
-template <class F>
-void for_each_nested(const nlattr* nest, F f) {
-  const char* end = static_cast<const char*>(mnl_attr_get_payload(nest)) + mnl_attr_get_payload_len(nest);
-  for (auto* a = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
-       mnl_attr_ok(a, static_cast<int>(end - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a))
-    f(a);
-}
-
-template <size_t Max>
-std::array<const nlattr*, Max + 1> nested(const nlattr* nest) {
-  std::array<const nlattr*, Max + 1> tb{};
-  for_each_nested(nest, [&](const nlattr* a) {
-    if (mnl_attr_get_type(a) <= Max) tb[mnl_attr_get_type(a)] = a;
-  });
-  return tb;
-}
+using netlink::for_each_nested;
+using netlink::nested;
 
 uint16_t be16_of(const nlattr* a) { return ntohs(mnl_attr_get_u16(a)); }
 uint32_t be32_of(const nlattr* a) { return ntohl(mnl_attr_get_u32(a)); }
@@ -180,9 +166,9 @@ std::string error_text(int error) {
 }
 
 void normalize(Set& set) {
-  std::sort(set.cidrs.begin(), set.cidrs.end());
+  sort_once(set.cidrs.begin(), set.cidrs.end());
   set.cidrs.erase(std::unique(set.cidrs.begin(), set.cidrs.end()), set.cidrs.end());
-  std::sort(set.ports.begin(), set.ports.end());
+  sort_once(set.ports.begin(), set.ports.end());
   std::vector<PortRange> merged;
   for (const auto& r : set.ports) {
     if (!merged.empty() && static_cast<uint32_t>(merged.back().last) + 1 >= r.first)

@@ -74,6 +74,25 @@ std::array<const nlattr*, Max + 1> parse_attrs(const nlmsghdr* nlh, size_t heade
   return tb;
 }
 
+// Calls f on each attribute nested in `nest`.
+template <class F>
+void for_each_nested(const nlattr* nest, F f) {
+  const char* end = static_cast<const char*>(mnl_attr_get_payload(nest)) + mnl_attr_get_payload_len(nest);
+  for (auto* a = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
+       mnl_attr_ok(a, static_cast<int>(end - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a))
+    f(a);
+}
+
+// The attributes nested in `nest`, indexed by type, as parse_attrs.
+template <size_t Max>
+std::array<const nlattr*, Max + 1> nested(const nlattr* nest) {
+  std::array<const nlattr*, Max + 1> tb{};
+  for_each_nested(nest, [&](const nlattr* a) {
+    if (mnl_attr_get_type(a) <= Max) tb[mnl_attr_get_type(a)] = a;
+  });
+  return tb;
+}
+
 // Messages laid end to end with consecutive sequence numbers, for one
 // sendmsg. The kernel answers each message separately, so each answer is
 // matched back to its message by sequence number (see answers()).

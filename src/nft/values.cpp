@@ -210,7 +210,7 @@ tl::expected<std::vector<ElemKey>, std::string> set_elements(const NamedSet& set
     for (const auto& k : singles) out.push_back(ElemKey{k});
     return out;
   }
-  std::sort(ranges.begin(), ranges.end());
+  sort_once(ranges.begin(), ranges.end());
   ranges.erase(std::unique(ranges.begin(), ranges.end()), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i) {
     if (!(ranges[i - 1].hi < ranges[i].lo)) return tl::unexpected(std::string("overlapping elements"));

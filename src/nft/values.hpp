@@ -16,6 +16,7 @@
 
 #include "meshcap/plan.hpp"
 #include "meshcap/result.hpp"
+#include "meshcap/sorted.hpp"
 
 namespace meshcap::nft {
 
@@ -88,7 +89,11 @@ struct SetKey {
   size_t size() const { return len; }
   // Keys of one set have one length, so comparing the bytes compares them
   // as big-endian numbers.
-  friend auto operator<=>(const SetKey&, const SetKey&) = default;
+  friend bool operator==(const SetKey&, const SetKey&) = default;
+  friend std::strong_ordering operator<=>(const SetKey& a, const SetKey& b) {
+    if (auto c = compare_bytes(a.bytes, b.bytes); c != 0) return c;
+    return a.len <=> b.len;
+  }
 };
 struct ElemKey {
   SetKey key;

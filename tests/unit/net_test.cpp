@@ -1,6 +1,12 @@
 // The Cidr operations every module uses instead of its own bit loop.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include "meshcap/net.hpp"
 
 namespace meshcap {
@@ -69,6 +75,40 @@ TEST(Cidr, FromRange) {
     auto top = c.last();
     EXPECT_EQ(Cidr::from_range(Family::V6, c.addr.data(), top.data()), c) << p;
   }
+}
+
+// Cidrs order by family, then address as a number, then prefix: what
+// std::array's byte-wise order gives, without memcmp.
+TEST(Cidr, OrdersByFamilyAddressAndPrefix) {
+  std::mt19937 rng(7);
+  auto random = [&] {
+    Cidr c;
+    c.family = rng() % 2 ? Family::V4 : Family::V6;
+    for (auto& b : c.addr) b = static_cast<uint8_t>(rng() % 3 == 0 ? rng() : rng() % 2);  // many ties
+    c.prefix = static_cast<uint8_t>(rng() % 3);
+    return c;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    Cidr a = random(), b = random();
+    auto want = std::tie(a.family, a.addr, a.prefix) <=> std::tie(b.family, b.addr, b.prefix);
+    EXPECT_EQ(a <=> b, want);
+    EXPECT_EQ(a == b, want == 0);
+  }
+}
+
+// The merged list does not depend on the order it was given in.
+TEST(Cidr, MergesInAnyOrder) {
+  std::vector<Cidr> v;
+  for (int i = 0; i < 300; ++i) v.push_back(cidr("10." + std::to_string(i / 10) + "." + std::to_string(i % 10) + ".0/24"));
+  v.push_back(cidr("fd00::/64"));
+  v.push_back(cidr("fd00:0:0:1::/64"));
+  auto sorted = merge_cidrs(v);
+  std::shuffle(v.begin(), v.end(), std::mt19937(3));
+  EXPECT_EQ(merge_cidrs(v), sorted);
+  std::reverse(v.begin(), v.end());
+  EXPECT_EQ(merge_cidrs(v), sorted);
+  EXPECT_TRUE(std::is_sorted(sorted.begin(), sorted.end()));
+  EXPECT_EQ(sorted.back().str(), "fd00::/63");
 }
 
 }  // namespace

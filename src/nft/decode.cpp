@@ -1,14 +1,19 @@
 #include "nft/decode.hpp"
 
+#include <endian.h>
+#include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <optional>
-#include <tuple>
 
+#include "meshcap/sorted.hpp"
+#include "netlink/netlink.hpp"
 #include "nft/encode.hpp"
 #include "nft/values.hpp"
 
@@ -81,13 +86,14 @@ Result<SetValues> decode_set(Family family, nftnl_set* s, const std::vector<Dump
   if (v.type != SetType::InetService && v.type != SetType::Ipv4Addr && v.type != SetType::Ipv6Addr) {
     return fail(ErrorKind::Verify, where + ": interval set of a type meshcap never makes one of");
   }
-  // Rebuild ranges from start/end elements (see values.hpp for the layout).
-  // All keys have the same length here, so comparing all 16 bytes (the
-  // unused tail is zero) orders them as their values.
-  std::vector<DumpedElem> sorted(elems);
-  std::sort(sorted.begin(), sorted.end(), [](const DumpedElem& a, const DumpedElem& b) {
-    return a.key < b.key || (a.key == b.key && a.end && !b.end);
-  });
+  // Rebuild ranges from start/end elements (see values.hpp for the layout),
+  // in key order; the backend's read puts them in it already.
+  std::vector<DumpedElem> copy;
+  if (!std::is_sorted(elems.begin(), elems.end(), elem_before)) {
+    copy = elems;
+    order_elems(copy);
+  }
+  const std::vector<DumpedElem>& sorted = copy.empty() ? elems : copy;
   for (size_t i = 0; i < sorted.size(); ++i) {
     if (sorted[i].end) continue;  // the leading zero end element
     Bytes lo = bytes(sorted[i]);
@@ -406,14 +412,71 @@ void take_elems(nftnl_set* set, std::vector<DumpedElem>& out) {
   }
 }
 
+std::optional<std::string> take_elems(const nlmsghdr* nlh, std::vector<DumpedElem>& out) {
+  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) return std::nullopt;
+  auto tb = netlink::parse_attrs<NFTA_SET_ELEM_LIST_MAX>(nlh, sizeof(nfgenmsg));
+  std::string name;
+  if (const nlattr* a = tb[NFTA_SET_ELEM_LIST_SET]) {
+    if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return std::nullopt;
+    name = mnl_attr_get_str(a);
+  }
+  if (!tb[NFTA_SET_ELEM_LIST_ELEMENTS]) return name;
+  bool ok = true;
+  netlink::for_each_nested(tb[NFTA_SET_ELEM_LIST_ELEMENTS], [&](const nlattr* item) {
+    if (!ok) return;
+    if (mnl_attr_get_type(item) != NFTA_LIST_ELEM) {  // as libnftnl: a dump holds nothing else
+      ok = false;
+      return;
+    }
+    auto e = netlink::nested<NFTA_SET_ELEM_MAX>(item);
+    DumpedElem d;
+    if (e[NFTA_SET_ELEM_KEY]) {
+      auto key = netlink::nested<NFTA_DATA_MAX>(e[NFTA_SET_ELEM_KEY]);
+      if (const nlattr* v = key[NFTA_DATA_VALUE]) {
+        d.len = mnl_attr_get_payload_len(v);
+        if (d.len <= d.key.size()) std::memcpy(d.key.data(), mnl_attr_get_payload(v), d.len);
+      }
+    }
+    if (const nlattr* f = e[NFTA_SET_ELEM_FLAGS]) {
+      if (mnl_attr_validate(f, MNL_TYPE_U32) < 0) {
+        ok = false;
+        return;
+      }
+      d.end = (be32toh(mnl_attr_get_u32(f)) & NFT_SET_ELEM_INTERVAL_END) != 0;
+    }
+    out.push_back(d);
+  });
+  if (!ok) return std::nullopt;
+  return name;
+}
+
+bool elem_before(const DumpedElem& a, const DumpedElem& b) {
+  if (auto c = compare_bytes(a.key, b.key); c != 0) return c < 0;
+  if (a.len != b.len) return a.len < b.len;
+  return a.end && !b.end;
+}
+
+void order_elems(std::vector<DumpedElem>& elems) {
+  if (std::is_sorted(elems.rbegin(), elems.rend(), elem_before))
+    std::reverse(elems.begin(), elems.end());
+  else
+    sort_once(elems.begin(), elems.end(), elem_before);
+}
+
 bool repeats_an_element(const std::vector<DumpedElem>& elems) {
-  // An interval end may share its key with the next range's start, so the
-  // end flag is part of what makes an element.
-  std::vector<std::tuple<std::array<uint8_t, 16>, uint32_t, bool>> keys;
-  keys.reserve(elems.size());
-  for (const auto& e : elems) keys.emplace_back(e.key, e.len, e.end);
-  std::sort(keys.begin(), keys.end());
-  return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+  // In order, a repeated element sits next to itself. An interval end may
+  // share its key with the next range's start, so the end flag is part of
+  // what makes an element.
+  std::vector<DumpedElem> copy;
+  if (!std::is_sorted(elems.begin(), elems.end(), elem_before)) {
+    copy = elems;
+    order_elems(copy);
+  }
+  const std::vector<DumpedElem>& sorted = copy.empty() ? elems : copy;
+  auto same = [](const DumpedElem& a, const DumpedElem& b) {
+    return a.key == b.key && a.len == b.len && a.end == b.end;
+  };
+  return std::adjacent_find(sorted.begin(), sorted.end(), same) != sorted.end();
 }
 
 Result<Table> decode_table(const TableDump& dump, const DumpedElems* elems) {

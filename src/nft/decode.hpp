@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,22 @@ struct DumpedElem {
 // Elements by set name, when read apart from the sets' libnftnl objects.
 using DumpedElems = std::map<std::string, std::vector<DumpedElem>>;
 
+// The order decode_table reads an interval set's elements in: by key (as a
+// number: keys of one set have one length), and at one key an end before a
+// start, as where one range ends and the next begins.
+bool elem_before(const DumpedElem& a, const DumpedElem& b);
+// Puts elements in that order. The kernel dumps an interval set (an rbtree)
+// in the reverse order, which this turns round in linear time.
+void order_elems(std::vector<DumpedElem>& elems);
+
 // Appends the elements `set` holds to `out`.
 void take_elems(nftnl_set* set, std::vector<DumpedElem>& out);
+// Appends the elements one NEWSETELEM message holds (a dump's part of one
+// set) to `out`, read straight from its attributes: a libnftnl object per
+// element is most of what reading 10,000 back would cost. Returns the
+// message's set name, or nullopt when the message is malformed (out may
+// then hold some of its elements).
+std::optional<std::string> take_elems(const nlmsghdr* nlh, std::vector<DumpedElem>& out);
 
 // Whether a set's dump holds one element twice, the mark of a dump that
 // missed elements: the kernel sends a large set in several messages and

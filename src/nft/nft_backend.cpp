@@ -195,9 +195,8 @@ struct FamilyDump {
   DumpedElems elems;  // by set name, as plain values (see DumpedElem)
 };
 
-// Reads the elements of meshcap's set `name`. Each dump message is parsed
-// into a throwaway set and converted right away, so at most one message's
-// libnftnl elements are alive at a time.
+// Reads the elements of meshcap's set `name` as plain values (see
+// take_elems).
 int dump_elems(Netlink& nl, Family family, const char* name, std::vector<DumpedElem>& elems) {
   Request req(NFT_MSG_GETSETELEM, family, NLM_F_DUMP, nl.reserve_seq(1));
   SetPtr filter(nftnl_set_alloc());
@@ -205,13 +204,7 @@ int dump_elems(Netlink& nl, Family family, const char* name, std::vector<DumpedE
   nftnl_set_set_str(filter.get(), NFTNL_SET_TABLE, kTableName);
   nftnl_set_set_str(filter.get(), NFTNL_SET_NAME, name);
   nftnl_set_elems_nlmsg_build_payload(req.nlh(), filter.get());
-  return nl.request(req.nlh(), [&](const nlmsghdr* nlh) {
-    SetPtr chunk(nftnl_set_alloc());
-    if (!chunk) throw std::bad_alloc();
-    if (nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) < 0) return EINVAL;
-    take_elems(chunk.get(), elems);
-    return 0;
-  });
+  return nl.request(req.nlh(), [&](const nlmsghdr* nlh) { return take_elems(nlh, elems) ? 0 : EINVAL; });
 }
 
 // Reads meshcap's table of one family; nullopt when absent; EINTR when a
@@ -254,6 +247,7 @@ tl::expected<std::optional<FamilyDump>, int> dump_table(Netlink& nl, Family fami
     for (int attempt = 1;; ++attempt) {
       elems.clear();
       if (int err = dump_elems(nl, family, name, elems)) return tl::unexpected(err);
+      order_elems(elems);
       if (!repeats_an_element(elems)) break;
       // The set was reordered under the dump (see repeats_an_element), which
       // no flag reports: only a set meshcap did not size (one an older

@@ -1,9 +1,11 @@
 // libFuzzer target: the nft read-back decoder. Input: a stream of netlink
 // messages as a dump of meshcap's table delivers them (byte 0, bit 0: the
 // family; then nlmsghdr-framed messages). Each NEWSET, NEWSETELEM, NEWCHAIN
-// and NEWRULE message is parsed by libnftnl exactly as the backend's dump
-// callbacks do, and the collected table goes through decode_table: any bytes
-// must decode or be refused as a Verify error, without crashing.
+// and NEWRULE message is parsed exactly as the backend's dump callbacks do
+// (libnftnl; set elements by meshcap's own take_elems), each set's elements
+// are ordered and checked for repeats, and the collected table goes through
+// decode_table: any bytes must decode or be refused as a Verify error,
+// without crashing.
 #include <dlfcn.h>
 #include <libmnl/libmnl.h>
 #include <setjmp.h>
@@ -117,10 +119,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       case NFT_MSG_NEWSETELEM: {
-        SetPtr chunk(nftnl_set_alloc());
-        if (guarded(chunk, [&] { return nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) == 0; })) {
-          const char* name = nftnl_set_get_str(chunk.get(), NFTNL_SET_NAME);
-          take_elems(chunk.get(), elems[name ? name : ""]);
+        // meshcap's own parser, as the backend's dump reads elements.
+        std::vector<DumpedElem> got;
+        if (auto name = take_elems(nlh, got)) {
+          auto& set = elems[*name];
+          set.insert(set.end(), got.begin(), got.end());
         }
         break;
       }
@@ -138,6 +141,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       default:
         break;
     }
+  }
+  for (auto& [name, set] : elems) {  // as the backend does after each set's dump
+    order_elems(set);
+    (void)repeats_an_element(set);
   }
   auto table = decode_table(dump, &elems);
   if (!table && table.error().kind != meshcap::ErrorKind::Verify) std::abort();

@@ -2,13 +2,17 @@
 // serialised, each message parsed back with libnftnl and decoded, which must
 // give the plan again (the way libnftnl's own tests build a message and parse
 // it back). The kernel-side counterpart is tests/integration/nft_backend_test.cpp.
+#include <endian.h>
 #include <gtest/gtest.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -54,6 +58,7 @@ Config many_hosts() {
 // give them; `sizes` collects each set's declared size (0 when none).
 struct Parsed {
   std::vector<nft::TableDump> dumps;
+  std::vector<nft::DumpedElems> elems;  // each dump's elements as the backend reads them (take_elems)
   std::map<std::string, uint32_t> sizes;
 };
 
@@ -74,9 +79,11 @@ Result<Parsed> parse_batch(const Plan& plan) {
     switch (nlh->nlmsg_type & 0xff) {
       case NFT_MSG_NEWTABLE:
         dumps.push_back(nft::TableDump{family, {}, {}, {}});
+        out.elems.emplace_back();
         break;
       case NFT_MSG_DELTABLE:
         dumps.pop_back();
+        out.elems.pop_back();
         break;
       case NFT_MSG_NEWSET: {
         nft::SetPtr set(nftnl_set_alloc());
@@ -106,6 +113,11 @@ Result<Parsed> parse_batch(const Plan& plan) {
             elem->nla_type = static_cast<uint16_t>((elem->nla_type & ~NLA_TYPE_MASK) | NFTA_LIST_ELEM);
           }
         }
+        std::vector<nft::DumpedElem> got;
+        auto set_name = nft::take_elems(nlh, got);
+        if (!set_name) return fail(ErrorKind::Other, "element parse (take_elems)");
+        auto& elems = out.elems.back()[*set_name];
+        elems.insert(elems.end(), got.begin(), got.end());
         nft::SetPtr chunk(nftnl_set_alloc());
         if (nftnl_set_elems_nlmsg_parse(nlh, chunk.get()) < 0) return fail(ErrorKind::Other, "element parse");
         std::string name = nftnl_set_get_str(chunk.get(), NFTNL_SET_NAME);
@@ -163,6 +175,119 @@ TEST(NftEncoding, RoundTripsThroughNetlinkMessages) {
   }
 }
 
+// An IPv4 key 9.0.0.last_byte.
+nft::DumpedElem elem(uint8_t last_byte, bool end = false) {
+  nft::DumpedElem e;
+  e.key[0] = 9;
+  e.key[3] = last_byte;
+  e.len = 4;
+  e.end = end;
+  return e;
+}
+
+bool same(const nft::DumpedElem& a, const nft::DumpedElem& b) {
+  return a.key == b.key && a.len == b.len && a.end == b.end;
+}
+
+// The backend reads set elements with its own parser (take_elems on the
+// message); it must read what libnftnl reads, and the table decoded from
+// its elements, put in order as after a dump, is the plan again.
+TEST(NftReadBack, ElementsReadFromTheMessageAreLibnftnls) {
+  for (const Plan& plan : {make_plan(test::everything_on()), make_plan(tproxy_config()),
+                           make_plan(test::large_config()), make_plan(many_hosts()), test::every_construct()}) {
+    auto parsed = parse_batch(plan);
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+    Plan back;
+    for (size_t d = 0; d < parsed->dumps.size(); ++d) {
+      auto& elems = parsed->elems[d];
+      for (const auto& set : parsed->dumps[d].sets) {
+        std::vector<nft::DumpedElem> want;
+        nft::take_elems(set.get(), want);
+        const auto& got = elems[nftnl_set_get_str(set.get(), NFTNL_SET_NAME)];
+        ASSERT_EQ(got.size(), want.size());
+        EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin(), same));
+      }
+      for (auto& [name, set] : elems) {
+        std::reverse(set.begin(), set.end());  // as the kernel dumps an interval set
+        nft::order_elems(set);
+        EXPECT_TRUE(std::is_sorted(set.begin(), set.end(), nft::elem_before));
+      }
+      auto t = nft::decode_table(parsed->dumps[d], &elems);
+      ASSERT_TRUE(t.has_value()) << t.error().message;
+      back.tables.push_back(std::move(*t));
+    }
+    EXPECT_EQ(diff(tables_of(plan), back), "");
+  }
+}
+
+// A NEWSETELEM message with `elements` as its NFTA_SET_ELEM_LIST_ELEMENTS
+// payload; each element built by `put`.
+std::vector<uint32_t> elem_message(const std::function<void(nlmsghdr*)>& put) {
+  std::vector<uint32_t> buf(1024);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM;
+  mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg));
+  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, "s");
+  nlattr* list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+  put(nlh);
+  mnl_attr_nest_end(nlh, list);
+  return buf;
+}
+
+void put_elem(nlmsghdr* nlh, uint16_t type, const std::vector<uint8_t>& key, std::optional<uint32_t> flags,
+              size_t flags_len = 4) {
+  nlattr* e = mnl_attr_nest_start(nlh, type);
+  if (flags) {
+    uint32_t be = htobe32(*flags);
+    mnl_attr_put(nlh, NFTA_SET_ELEM_FLAGS, flags_len, &be);
+  }
+  nlattr* k = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+  mnl_attr_put(nlh, NFTA_DATA_VALUE, key.size(), key.data());
+  mnl_attr_nest_end(nlh, k);
+  mnl_attr_nest_end(nlh, e);
+}
+
+TEST(NftReadBack, ElementMessagesTheParserRefuses) {
+  auto read = [](const std::vector<uint32_t>& buf, std::vector<nft::DumpedElem>& out) {
+    return nft::take_elems(reinterpret_cast<const nlmsghdr*>(buf.data()), out);
+  };
+  std::vector<nft::DumpedElem> out;
+  auto good = elem_message([](nlmsghdr* nlh) {
+    put_elem(nlh, NFTA_LIST_ELEM, {10, 0, 0, 0}, NFT_SET_ELEM_INTERVAL_END);
+    put_elem(nlh, NFTA_LIST_ELEM, {10, 0, 0, 1}, std::nullopt);
+    put_elem(nlh, NFTA_LIST_ELEM, std::vector<uint8_t>(20, 1), std::nullopt);  // too long: its length only
+  });
+  ASSERT_EQ(read(good, out), std::optional<std::string>("s"));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(out[0].end);
+  EXPECT_EQ(out[0].len, 4u);
+  EXPECT_FALSE(out[1].end);
+  EXPECT_EQ(out[1].key[3], 1);
+  EXPECT_EQ(out[2].len, 20u);
+  // A nest that is not a list element, and flags of the wrong size.
+  out.clear();
+  EXPECT_EQ(read(elem_message([](nlmsghdr* nlh) { put_elem(nlh, 7, {1, 2, 3, 4}, std::nullopt); }), out),
+            std::nullopt);
+  EXPECT_EQ(read(elem_message([](nlmsghdr* nlh) { put_elem(nlh, NFTA_LIST_ELEM, {1, 2, 3, 4}, 1, 2); }), out),
+            std::nullopt);
+  // A message too short for its family header.
+  alignas(nlmsghdr) char bare[NLMSG_HDRLEN] = {};
+  reinterpret_cast<nlmsghdr*>(bare)->nlmsg_len = NLMSG_HDRLEN;
+  EXPECT_EQ(nft::take_elems(reinterpret_cast<const nlmsghdr*>(bare), out), std::nullopt);
+}
+
+// A dump's elements put in order: the kernel's reverse order is turned
+// round, any other is sorted; at one key an end comes before a start.
+TEST(NftReadBack, OrdersDumpedElements) {
+  std::vector<nft::DumpedElem> v{elem(3, true), elem(2), elem(2, true), elem(1), elem(0, true)};
+  nft::order_elems(v);
+  std::vector<nft::DumpedElem> want{elem(0, true), elem(1), elem(2, true), elem(2), elem(3, true)};
+  EXPECT_TRUE(std::equal(v.begin(), v.end(), want.begin(), want.end(), same));
+  std::vector<nft::DumpedElem> shuffled{elem(2), elem(0, true), elem(3, true), elem(1), elem(2, true)};
+  nft::order_elems(shuffled);
+  EXPECT_TRUE(std::equal(shuffled.begin(), shuffled.end(), want.begin(), want.end(), same));
+}
+
 // Hash sets (no interval flag) declare their element count, so the kernel
 // allocates a fixed-size hash instead of a resizing one; interval sets declare
 // nothing.
@@ -184,15 +309,6 @@ TEST(NftEncoding, HashSetsDeclareTheirSize) {
   want["ip addrs"] = 0;
   want["ip6 v6"] = 0;
   EXPECT_EQ(parsed->sizes, want);
-}
-
-nft::DumpedElem elem(uint8_t last_byte, bool end = false) {
-  nft::DumpedElem e;
-  e.key[0] = 9;
-  e.key[3] = last_byte;
-  e.len = 4;
-  e.end = end;
-  return e;
 }
 
 // A dump with a repeated element is one that missed as many (see

@@ -27,7 +27,6 @@ struct Deleter {
 using TablePtr = std::unique_ptr<nftnl_table, Deleter<nftnl_table_free>>;
 using ChainPtr = std::unique_ptr<nftnl_chain, Deleter<nftnl_chain_free>>;
 using SetPtr = std::unique_ptr<nftnl_set, Deleter<nftnl_set_free>>;
-using SetElemPtr = std::unique_ptr<nftnl_set_elem, Deleter<nftnl_set_elem_free>>;
 using RulePtr = std::unique_ptr<nftnl_rule, Deleter<nftnl_rule_free>>;
 using ExprPtr = std::unique_ptr<nftnl_expr, Deleter<nftnl_expr_free>>;
 using ExprIterPtr = std::unique_ptr<nftnl_expr_iter, Deleter<nftnl_expr_iter_destroy>>;
@@ -35,11 +34,10 @@ using SetElemIterPtr = std::unique_ptr<nftnl_set_elems_iter, Deleter<nftnl_set_e
 using GenPtr = std::unique_ptr<nftnl_gen, Deleter<nftnl_gen_free>>;
 using UdataPtr = std::unique_ptr<nftnl_udata_buf, Deleter<nftnl_udata_buf_free>>;
 
-// Ownership hand-offs. libnftnl's *_add functions take the child and free it
-// together with the parent, so the unique_ptr must let go exactly when the
-// call is made; routing every hand-off through these two helpers keeps that
-// rule in one place.
+// Ownership hand-off. libnftnl's nftnl_rule_add_expr takes the expression
+// and frees it together with the rule, so the unique_ptr must let go
+// exactly when the call is made; routing every hand-off through this helper
+// keeps that rule in one place.
 inline void give_expr(nftnl_rule* rule, ExprPtr expr) { nftnl_rule_add_expr(rule, expr.release()); }
-inline void give_elem(nftnl_set* set, SetElemPtr elem) { nftnl_set_elem_add(set, elem.release()); }
 
 }  // namespace meshcap::nft

@@ -12,6 +12,7 @@
 #   sudo bench/apply.sh --quick         # fewer iterations, to try it out
 #   sudo bench/apply.sh --only default  # one part: default, big or sweep
 #   sudo bench/apply.sh --no-rt         # normal priority instead of SCHED_FIFO 10
+#   NODE_HOOKS=0 sudo bench/apply.sh    # no namespace holding nat hooks (see below)
 #
 # Every measured run happens in a brand-new network namespace created by
 # bench/nsrun (not timed), so each starts from an empty netfilter state.
@@ -36,6 +37,17 @@ ONLY=""
 # Real-time priority for the runner and what it execs (inherited), so other
 # work on the machine (compilers, ...) cannot preempt a measured run; 0 = off.
 RT=${RT:-10}
+# A Kubernetes node keeps netfilter's nat hooks registered all the time
+# (kube-proxy's tables in its own namespace), so the kernel's static keys
+# for those hooks stay on. On a machine without any, the first namespace to
+# register one patches the kernel's text (jump labels: IPIs to every CPU,
+# which a hypervisor traps), up to ~1 ms, paid by whichever case gets there
+# first after the last namespace holding them was torn down: a cost that
+# lands on different cases from run to run. NODE_HOOKS=1 holds ip and ip6
+# nat tables in a namespace of their own for the whole run, as on a node;
+# NODE_HOOKS=0 measures the bare machine. docs/benchmarks.md, "The kernel's
+# static keys".
+NODE_HOOKS=${NODE_HOOKS:-1}
 PLOT=${PLOT:-$ROOT/docs/bench-exclusions.png}
 
 while (($#)); do
@@ -54,7 +66,11 @@ if ((EUID != 0)); then
 fi
 
 TMP=$(mktemp -d /tmp/meshcap-bench.XXXXXX)
-cleanup() { rm -rf "$TMP"; }
+HOLDER=""
+cleanup() {
+  [[ -n $HOLDER ]] && kill "$HOLDER" 2>/dev/null
+  rm -rf "$TMP"
+}
 trap cleanup EXIT
 mkdir -p "$OUT"
 
@@ -274,7 +290,15 @@ run_part() {
   summarize "$OUT/$part.tsv" | tee "$OUT/$part.txt"
 }
 
+if ((NODE_HOOKS)); then
+  # Anonymous like the measured namespaces: it goes when the sleep is killed.
+  unshare -n sh -c 'iptables-legacy -t nat -S >/dev/null && ip6tables-legacy -t nat -S >/dev/null && exec sleep infinity' &
+  HOLDER=$!
+  sleep 0.2
+  kill -0 "$HOLDER" 2>/dev/null || die "could not hold nat tables in a namespace of their own (NODE_HOOKS=0 to measure without)"
+fi
 machine | tee "$OUT/machine.txt"
+printf 'nat hooks held by another namespace (as on a node): %s\n' "$( ((NODE_HOOKS)) && echo yes || echo no)" | tee -a "$OUT/machine.txt"
 
 if [[ -z $ONLY || $ONLY == default ]]; then
   make_inputs default 0 0

@@ -35,6 +35,15 @@ struct SetValues {
   std::vector<uint32_t> ids;
 };
 
+// `elems` in the order of elem_before: themselves when the backend's read
+// put them in it already, otherwise an ordered copy made in `copy`.
+const std::vector<DumpedElem>& in_order(const std::vector<DumpedElem>& elems, std::vector<DumpedElem>& copy) {
+  if (std::is_sorted(elems.begin(), elems.end(), elem_before)) return elems;
+  copy = elems;
+  order_elems(copy);
+  return copy;
+}
+
 Result<SetValues> decode_set(Family family, nftnl_set* s, const std::vector<DumpedElem>* dumped) {
   std::string name = text(nftnl_set_get_str(s, NFTNL_SET_NAME));
   std::string where = std::string("table ") + family_name(family) + " " + kTableName + ", set " + name;
@@ -87,13 +96,9 @@ Result<SetValues> decode_set(Family family, nftnl_set* s, const std::vector<Dump
     return fail(ErrorKind::Verify, where + ": interval set of a type meshcap never makes one of");
   }
   // Rebuild ranges from start/end elements (see values.hpp for the layout),
-  // in key order; the backend's read puts them in it already.
+  // in key order.
   std::vector<DumpedElem> copy;
-  if (!std::is_sorted(elems.begin(), elems.end(), elem_before)) {
-    copy = elems;
-    order_elems(copy);
-  }
-  const std::vector<DumpedElem>& sorted = copy.empty() ? elems : copy;
+  const std::vector<DumpedElem>& sorted = in_order(elems, copy);
   for (size_t i = 0; i < sorted.size(); ++i) {
     if (sorted[i].end) continue;  // the leading zero end element
     Bytes lo = bytes(sorted[i]);
@@ -468,11 +473,7 @@ bool repeats_an_element(const std::vector<DumpedElem>& elems) {
   // share its key with the next range's start, so the end flag is part of
   // what makes an element.
   std::vector<DumpedElem> copy;
-  if (!std::is_sorted(elems.begin(), elems.end(), elem_before)) {
-    copy = elems;
-    order_elems(copy);
-  }
-  const std::vector<DumpedElem>& sorted = copy.empty() ? elems : copy;
+  const std::vector<DumpedElem>& sorted = in_order(elems, copy);
   auto same = [](const DumpedElem& a, const DumpedElem& b) {
     return a.key == b.key && a.len == b.len && a.end == b.end;
   };

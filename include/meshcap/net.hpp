@@ -72,6 +72,10 @@ struct Cidr {
 // interval sets as ranges anyway; fewer elements is less to load and read back.
 std::vector<Cidr> merge_cidrs(std::vector<Cidr> v);
 
+// The fewest ranges covering exactly the union of `v`, sorted: overlapping
+// and adjacent ranges merge (80-81 and 82 give 80-82).
+std::vector<PortRange> merge_port_ranges(std::vector<PortRange> v);
+
 // Parses "80", "8000-8100"; nullopt when malformed or outside 1-65535.
 std::optional<PortRange> parse_port_range(std::string_view text);
 

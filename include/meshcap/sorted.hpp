@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <vector>
 
 namespace meshcap {
 
@@ -16,6 +17,13 @@ namespace meshcap {
 template <class It, class Less = std::less<>>
 void sort_once(It first, It last, Less less = {}) {
   if (!std::is_sorted(first, last, less)) std::sort(first, last, less);
+}
+
+// Sorts `v` (unless it already is in order) and drops repeated values.
+template <class T>
+void sort_unique(std::vector<T>& v) {
+  sort_once(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
 // Orders 16 bytes as one big-endian number: addresses and set keys, whose

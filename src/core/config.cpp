@@ -214,27 +214,14 @@ Parsed<std::optional<Family>> parse_family(std::string_view s) {
 
 // Lists are kept sorted and minimal: interval sets in the kernel reject
 // overlapping elements, and a canonical list makes equal configs give equal plans.
-void normalise(std::vector<PortRange>& v) {
-  sort_once(v.begin(), v.end());
-  std::vector<PortRange> out;
-  for (const auto& r : v) {
-    if (!out.empty() && r.first <= out.back().last + 1)
-      out.back().last = std::max(out.back().last, r.last);
-    else
-      out.push_back(r);
-  }
-  v = std::move(out);
-}
+void normalise(std::vector<PortRange>& v) { v = merge_port_ranges(std::move(v)); }
 
 // Overlapping and adjacent networks merge (see merge_cidrs): the same
 // addresses in the fewest set elements or rules.
 void normalise(std::vector<Cidr>& v) { v = merge_cidrs(std::move(v)); }
 
 template <class T>
-void normalise(std::vector<T>& v) {
-  sort_once(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
-}
+void normalise(std::vector<T>& v) { sort_unique(v); }
 
 bool any_contains(const std::vector<PortRange>& ranges, uint16_t port) {
   return std::any_of(ranges.begin(), ranges.end(), [&](const auto& r) { return r.contains(port); });

@@ -16,12 +16,6 @@ namespace meshcap {
 
 namespace {
 
-template <class T>
-void sort_unique(std::vector<T>& v) {
-  sort_once(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
-}
-
 // A set holds no order and no duplicates; a single value is left alone.
 void canonicalise(Match& m) {
   std::visit(overloaded{

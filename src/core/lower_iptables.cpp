@@ -54,18 +54,6 @@ struct Ipsets {
   std::map<std::string, Match> named;
 };
 
-std::vector<PortRange> merged_ports(std::vector<PortRange> v) {
-  sort_once(v.begin(), v.end());
-  std::vector<PortRange> out;
-  for (const auto& r : v) {
-    if (!out.empty() && static_cast<uint32_t>(out.back().last) + 1 >= r.first)
-      out.back().last = std::max(out.back().last, r.last);
-    else
-      out.push_back(r);
-  }
-  return out;
-}
-
 // The match as one ipset lookup, or nullopt when it stays expanded.
 std::optional<Match> as_ipset(const Match& match, Family family, Ipsets& sets) {
   if (!sets.enabled) return std::nullopt;
@@ -74,8 +62,7 @@ std::optional<Match> as_ipset(const Match& match, Family family, Ipsets& sets) {
   if (const auto* a = std::get_if<AddrMatch>(&match)) {
     if (a->set.empty()) return std::nullopt;
     std::vector<Cidr> cidrs = a->cidrs;
-    sort_once(cidrs.begin(), cidrs.end());
-    cidrs.erase(std::unique(cidrs.begin(), cidrs.end()), cidrs.end());
+    sort_unique(cidrs);
     if (cidrs.size() <= kIpsetThreshold) return std::nullopt;
     for (const auto& c : cidrs)
       if (c.family != family || c.prefix == 0) return std::nullopt;  // hash:net holds no /0
@@ -83,7 +70,7 @@ std::optional<Match> as_ipset(const Match& match, Family family, Ipsets& sets) {
     lookup = AddrMatch{a->source, std::move(cidrs), ""};
   } else if (const auto* p = std::get_if<PortMatch>(&match)) {
     if (p->set.empty()) return std::nullopt;
-    auto ports = merged_ports(p->ports);
+    auto ports = merge_port_ranges(p->ports);
     if (ports.size() <= kIpsetThreshold) return std::nullopt;
     plan_set = p->set;
     lookup = PortMatch{p->proto, p->source, std::move(ports), ""};

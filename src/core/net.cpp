@@ -170,6 +170,18 @@ void split_range(Family f, U128 lo, U128 hi, std::vector<Cidr>& out) {
 
 }  // namespace
 
+std::vector<PortRange> merge_port_ranges(std::vector<PortRange> v) {
+  sort_once(v.begin(), v.end());
+  std::vector<PortRange> out;
+  for (const auto& r : v) {
+    if (!out.empty() && static_cast<uint32_t>(out.back().last) + 1 >= r.first)  // 65535 + 1 must not wrap
+      out.back().last = std::max(out.back().last, r.last);
+    else
+      out.push_back(r);
+  }
+  return out;
+}
+
 std::vector<Cidr> merge_cidrs(std::vector<Cidr> v) {
   sort_once(v.begin(), v.end());
   std::vector<Cidr> out;

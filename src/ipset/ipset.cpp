@@ -166,17 +166,8 @@ std::string error_text(int error) {
 }
 
 void normalize(Set& set) {
-  sort_once(set.cidrs.begin(), set.cidrs.end());
-  set.cidrs.erase(std::unique(set.cidrs.begin(), set.cidrs.end()), set.cidrs.end());
-  sort_once(set.ports.begin(), set.ports.end());
-  std::vector<PortRange> merged;
-  for (const auto& r : set.ports) {
-    if (!merged.empty() && static_cast<uint32_t>(merged.back().last) + 1 >= r.first)
-      merged.back().last = std::max(merged.back().last, r.last);
-    else
-      merged.push_back(r);
-  }
-  set.ports = std::move(merged);
+  sort_unique(set.cidrs);
+  set.ports = merge_port_ranges(std::move(set.ports));
 }
 
 void put_create(netlink::Batch& batch, const Set& set) {
